@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+// SLKD: Simultaneous Learning Knowledge Distillation for image-restoration transformers.
+import PackageDescription
+
+let package = Package(
+    name: "SLKD",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SLKDTensor", targets: ["SLKDTensor"]),
+        .library(name: "SLKDModels", targets: ["SLKDModels"]),
+        .library(name: "SLKDQuality", targets: ["SLKDQuality"]),
+        .library(name: "SLKDDistill", targets: ["SLKDDistill"]),
+        .executable(name: "slkd-bench", targets: ["SLKDBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev).
+        .systemLibrary(
+            name: "CSLKDOpenBLAS", path: "Sources/CSLKDOpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSLKDLapacke", path: "Sources/CSLKDLapacke", pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(
+            name: "CSLKDPNG", path: "Sources/CSLKDPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+
+        .target(
+            name: "SLKDTensor",
+            dependencies: [
+                "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]),
+        .target(name: "SLKDModels", dependencies: ["SLKDTensor"]),
+        .target(name: "SLKDQuality", dependencies: ["SLKDTensor"]),
+        .target(name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"]),
+
+        .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
+
+        .testTarget(
+            name: "SLKDTensorTests", dependencies: ["SLKDTensor"],
+            resources: [.copy("Vectors")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// libpng's simplified png_image API: no setjmp/longjmp, which Swift cannot call.
+#include <png.h>

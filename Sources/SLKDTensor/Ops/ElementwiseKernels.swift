@@ -1,0 +1,142 @@
+import RealModule
+
+// The two kernels every element-wise operation runs through: one input, or two inputs with
+// NumPy broadcasting. Both specialise per scalar type and per closure (they are inlined into
+// each operation), split large tensors across threads, and take a plain pointer loop whenever
+// the operands are contiguous.
+
+/// Elements per thread below which a kernel stays on one thread.
+@usableFromInline let elementwiseGrain = 1 << 15
+
+extension Tensor {
+    /// Strides that read this tensor as if expanded to `target` (0 on broadcast axes).
+    @usableFromInline
+    func broadcastStrides(to target: [Int]) -> [Int] {
+        var result = [Int](repeating: 0, count: target.count)
+        let shift = target.count - rank
+        for axis in 0..<rank where shape[axis] != 1 {
+            precondition(shape[axis] == target[axis + shift], "cannot broadcast \(shape) to \(target)")
+            result[axis + shift] = strides[axis]
+        }
+        return result
+    }
+
+    /// `f` applied to every element, in a new contiguous tensor.
+    @inlinable @inline(__always)
+    func unaryMap<T: TensorScalar>(_: T.Type, _ f: (T) -> T) -> Tensor {
+        let x = isContiguous ? self : materialize()
+        let source = x.basePointer(T.self)
+        return Tensor.make(shape, T.self) { out in
+            let dst = out.baseAddress!
+            Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
+                for i in range { dst[i] = f(source[i]) }
+            }
+        }
+    }
+
+    /// `f(a, b)` element by element with broadcasting, in a new contiguous tensor.
+    @inlinable @inline(__always)
+    static func binaryMap<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _ f: (T, T) -> T) -> Tensor {
+        guard let shape = Shape.broadcast(a.shape, b.shape) else {
+            preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let pa = a.basePointer(T.self), pb = b.basePointer(T.self)
+        if a.shape == b.shape && a.isContiguous && b.isContiguous {
+            return Tensor.make(shape, T.self) { out in
+                let dst = out.baseAddress!
+                Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
+                    for i in range { dst[i] = f(pa[i], pb[i]) }
+                }
+            }
+        }
+        let loop = StridedLoop(shape: shape, strides: [
+            Shape.contiguousStrides(shape), a.broadcastStrides(to: shape), b.broadcastStrides(to: shape),
+        ])
+        return Tensor.make(shape, T.self) { out in
+            let dst = out.baseAddress!
+            let n = loop.inner
+            let sa = loop.innerStrides[1], sb = loop.innerStrides[2]
+            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
+                loop.forEachRun(in: runs) { offsets in
+                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
+                    if sa == 1 && sb == 1 {
+                        for i in 0..<n { d[i] = f(x[i], y[i]) }
+                    } else if sa == 1 && sb == 0 {
+                        let v = y[0]
+                        for i in 0..<n { d[i] = f(x[i], v) }
+                    } else if sa == 0 && sb == 1 {
+                        let u = x[0]
+                        for i in 0..<n { d[i] = f(u, y[i]) }
+                    } else {
+                        for i in 0..<n { d[i] = f(x[i * sa], y[i * sb]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `f(a, b, c)` element by element with broadcasting (used by `where` and fused rules).
+    @inlinable @inline(__always)
+    static func ternaryMap<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ c: Tensor, _: T.Type,
+                                            _ f: (T, T, T) -> T) -> Tensor {
+        guard let ab = Shape.broadcast(a.shape, b.shape), let shape = Shape.broadcast(ab, c.shape) else {
+            preconditionFailure("shapes \(a.shape), \(b.shape) and \(c.shape) do not broadcast")
+        }
+        let pa = a.basePointer(T.self), pb = b.basePointer(T.self), pc = c.basePointer(T.self)
+        let loop = StridedLoop(shape: shape, strides: [
+            Shape.contiguousStrides(shape), a.broadcastStrides(to: shape),
+            b.broadcastStrides(to: shape), c.broadcastStrides(to: shape),
+        ])
+        return Tensor.make(shape, T.self) { out in
+            let dst = out.baseAddress!
+            let n = loop.inner
+            let sa = loop.innerStrides[1], sb = loop.innerStrides[2], sc = loop.innerStrides[3]
+            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
+                loop.forEachRun(in: runs) { offsets in
+                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2], z = pc + offsets[3]
+                    for i in 0..<n { d[i] = f(x[i * sa], y[i * sb], z[i * sc]) }
+                }
+            }
+        }
+    }
+
+    /// Checks that both operands are floating point of the same type.
+    @usableFromInline
+    static func commonFloatType(_ a: Tensor, _ b: Tensor, _ op: String) -> DType {
+        precondition(a.dtype == b.dtype, "\(op): dtypes differ (\(a.dtype) and \(b.dtype))")
+        precondition(a.dtype.isFloatingPoint, "\(op) needs floating-point tensors, got \(a.dtype)")
+        return a.dtype
+    }
+}
+
+/// A scalar function of one variable, written once for every ``TensorScalar``.
+public protocol UnaryScalarFunction {
+    static func apply<T: TensorScalar>(_ x: T) -> T
+}
+
+/// A scalar function of two variables, written once for every ``TensorScalar``.
+public protocol BinaryScalarFunction {
+    static func apply<T: TensorScalar>(_ x: T, _ y: T) -> T
+}
+
+extension Tensor {
+    /// `F` applied to every element (no gradient recorded).
+    @inlinable
+    public func map<F: UnaryScalarFunction>(_: F.Type) -> Tensor {
+        switch dtype {
+        case .float32: unaryMap(Float.self) { F.apply($0) }
+        case .float64: unaryMap(Double.self) { F.apply($0) }
+        case .int64: preconditionFailure("element-wise math needs a floating-point tensor")
+        }
+    }
+
+    /// `F(a, b)` with broadcasting (no gradient recorded).
+    @inlinable
+    public static func zip<F: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _: F.Type) -> Tensor {
+        switch commonFloatType(a, b, "\(F.self)") {
+        case .float32: binaryMap(a, b, Float.self) { F.apply($0, $1) }
+        case .float64: binaryMap(a, b, Double.self) { F.apply($0, $1) }
+        case .int64: preconditionFailure()
+        }
+    }
+}

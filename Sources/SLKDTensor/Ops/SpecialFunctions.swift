@@ -1,0 +1,54 @@
+import RealModule
+
+/// Special functions that `RealModule` does not provide: ψ (digamma) and ψ′ (trigamma),
+/// needed by the GGD/AGGD statistics and by the gradient of `lgamma`.
+public enum SpecialFunctions {
+    /// ψ(x) = d/dx log Γ(x): recurrence up to x ≥ 10, then the asymptotic series; reflection
+    /// ψ(1−x) − π/tan(πx) for x ≤ 0. −∞ at 0 and NaN at negative integers, as PyTorch.
+    @inlinable
+    public static func digamma<T: TensorScalar>(_ x: T) -> T {
+        if x.isNaN { return x }
+        if x == 0 { return -T.infinity }
+        if x < 0 {
+            if x == x.rounded(.down) { return T.nan }
+            return digamma(1 - x) - T.pi / T.tan(T.pi * x)
+        }
+        var value = x
+        var result: T = 0
+        while value < 10 {
+            result -= 1 / value
+            value += 1
+        }
+        let inv2 = 1 / (value * value)
+        // Asymptotic series Σ B₂ₖ/(2k x²ᵏ): 1/12, −1/120, 1/252, −1/240, 1/132, −691/32760, 1/12.
+        let coefficients: [T] = [T(1) / 12, T(-1) / 120, T(1) / 252, T(-1) / 240, T(1) / 132, T(-691) / 32760, T(1) / 12]
+        var series: T = 0
+        for c in coefficients.reversed() { series = series * inv2 + c }
+        series *= inv2
+        return result + T.log(value) - 1 / (2 * value) - series
+    }
+
+    /// ψ′(x): recurrence up to x ≥ 10, then the asymptotic series; reflection for x ≤ 0.
+    @inlinable
+    public static func trigamma<T: TensorScalar>(_ x: T) -> T {
+        if x.isNaN { return x }
+        if x <= 0 && x == x.rounded(.down) { return T.infinity }
+        if x < 0 {
+            let s = T.sin(T.pi * x)
+            return T.pi * T.pi / (s * s) - trigamma(1 - x)
+        }
+        var value = x
+        var result: T = 0
+        while value < 10 {
+            result += 1 / (value * value)
+            value += 1
+        }
+        let inv = 1 / value, inv2 = inv * inv
+        // 1/x + 1/(2x²) + Σ B₂ₖ/x^(2k+1): 1/6, −1/30, 1/42, −1/30, 5/66, −691/2730, 7/6.
+        let coefficients: [T] = [T(1) / 6, T(-1) / 30, T(1) / 42, T(-1) / 30, T(5) / 66, T(-691) / 2730, T(7) / 6]
+        var series: T = 0
+        for c in coefficients.reversed() { series = series * inv2 + c }
+        series *= inv * inv2
+        return result + inv + inv2 / 2 + series
+    }
+}

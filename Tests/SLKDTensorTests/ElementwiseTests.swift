@@ -1,0 +1,66 @@
+import Testing
+import SLKDTensor
+
+/// The ops of `elementwise.json`, by the op name the generator wrote.
+private func elementwiseOp(_ c: ReferenceCase) -> ([Tensor]) -> Tensor {
+    switch c.op {
+    case "add": { $0[0] + $0[1] }
+    case "sub": { $0[0] - $0[1] }
+    case "mul": { $0[0] * $0[1] }
+    case "div": { $0[0] / $0[1] }
+    case "pow": { Tensor.pow($0[0], $0[1]) }
+    case "pow_scalar": { $0[0].pow(c.params["p"]!.number) }
+    case "maximum": { Tensor.maximum($0[0], $0[1]) }
+    case "minimum": { Tensor.minimum($0[0], $0[1]) }
+    case "where": { Tensor.where($0[0] > 0, $0[1], $0[2]) }
+    case "clamp": { $0[0].clamp(min: c.params["lo"]!.number, max: c.params["hi"]!.number) }
+    case "exp": { $0[0].exp() }
+    case "log": { $0[0].log() }
+    case "sqrt": { $0[0].sqrt() }
+    case "rsqrt": { $0[0].rsqrt() }
+    case "abs": { $0[0].abs() }
+    case "sign": { $0[0].sign() }
+    case "neg": { -$0[0] }
+    case "erf": { $0[0].erf() }
+    case "lgamma": { $0[0].lgamma() }
+    case "digamma": { $0[0].digamma() }
+    case "tanh": { $0[0].tanh() }
+    case "sigmoid": { $0[0].sigmoid() }
+    case "square": { $0[0].squared() }
+    default: fatalError("unknown op \(c.op)")
+    }
+}
+
+@Suite("Element-wise ops")
+struct ElementwiseTests {
+    static let cases = (try? loadReferenceCases("elementwise")) ?? []
+
+    @Test("match PyTorch in float64", arguments: cases.map(\.name))
+    func matchesPyTorch64(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, elementwiseOp(c))
+    }
+
+    @Test("match PyTorch in float32", arguments: cases.map(\.name))
+    func matchesPyTorch32(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-6, elementwiseOp(c))
+    }
+
+    @Test("pass float64 gradient checks", arguments: cases.map(\.name))
+    func gradientCheck(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        // Non-differentiable points (sign, the where-condition) are checked on inputs away from them.
+        let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+        let inputs = c.orderedInputs()
+        let op = elementwiseOp(c)
+        let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+            var all = inputs
+            for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+            return op(all)
+        }
+        #expect(report.passed, "\(report)")
+    }
+
+    @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 20) }
+}

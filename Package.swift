@@ -34,13 +34,16 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ]),
         .target(name: "SLKDModels", dependencies: ["SLKDTensor"]),
-        .target(name: "SLKDQuality", dependencies: ["SLKDTensor"]),
+        .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
         .target(name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"]),
 
         .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor"],
+            resources: [.copy("Vectors")]),
+        .testTarget(
+            name: "SLKDQualityTests", dependencies: ["SLKDQuality"],
             resources: [.copy("Vectors")]),
     ],
     swiftLanguageModes: [.v6]

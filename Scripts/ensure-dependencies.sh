@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system libraries SLKD links against when pkg-config cannot find them
+# (Debian/Ubuntu: libopenblas-dev, liblapacke-dev, libpng-dev, pkg-config).
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+for pair in openblas:libopenblas-dev lapacke:liblapacke-dev libpng:libpng-dev; do
+    module=${pair%%:*}; package=${pair#*:}
+    if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$module"; then
+        missing+=("$package")
+    fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing system packages: ${missing[*]}" >&2
+    sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq >/dev/null || true
+    $sudo_cmd apt-get install -y -qq libopenblas-dev liblapacke-dev libpng-dev pkg-config >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+        [ -x "$dir/swift" ] && export PATH="$dir:$PATH"
+    done
+fi
+command -v swift >/dev/null 2>&1 || { echo "error: Swift 6 toolchain not found on PATH" >&2; exit 1; }

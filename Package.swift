@@ -43,6 +43,9 @@ let package = Package(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor"],
             resources: [.copy("Vectors")]),
         .testTarget(
+            name: "SLKDModelsTests", dependencies: ["SLKDModels"],
+            resources: [.copy("Vectors")]),
+        .testTarget(
             name: "SLKDQualityTests", dependencies: ["SLKDQuality"],
             resources: [.copy("Vectors")]),
     ],

@@ -46,6 +46,9 @@ let package = Package(
             name: "SLKDModelsTests", dependencies: ["SLKDModels"],
             resources: [.copy("Vectors")]),
         .testTarget(
+            name: "SLKDDistillTests", dependencies: ["SLKDDistill"],
+            resources: [.copy("Vectors")]),
+        .testTarget(
             name: "SLKDQualityTests", dependencies: ["SLKDQuality"],
             resources: [.copy("Vectors")]),
     ],

@@ -35,7 +35,9 @@ let package = Package(
             ]),
         .target(name: "SLKDModels", dependencies: ["SLKDTensor"]),
         .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
-        .target(name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"]),
+        .target(
+            name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"],
+            resources: [.copy("Resources/SampleImages")]),
 
         .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
 

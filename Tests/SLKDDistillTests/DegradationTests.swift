@@ -136,3 +136,12 @@ struct DegradationTests {
         }
     }
 }
+
+@Test("the ten sample images ship with their licence file")
+func sampleImagesAreBundled() throws {
+    let names = SampleImages.urls.map(\.lastPathComponent)
+    #expect(names == ["astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png",
+                      "grass.png", "gravel.png", "hubble.png", "rocket.png"])
+    let licences = try String(contentsOf: SampleImages.folder.appendingPathComponent("LICENSES.md"), encoding: .utf8)
+    #expect(licences.contains("public domain") && licences.contains("CC0"))
+}

@@ -2,6 +2,9 @@ extension StoredTensor {
     /// The number of elements of the view.
     public var count: Int { shape.reduce(1, *) }
 
+    /// The largest view accepted over a smaller storage (stride-0 broadcast), in elements.
+    static let maximumBroadcastCount = 1 << 24
+
     /// Checks that the view is well formed and stays inside its storage, without overflow.
     func validate() throws {
         guard shape.count == strides.count else {
@@ -19,6 +22,12 @@ extension StoredTensor {
                 throw CheckpointError.invalidTensor("size \(shape) has too many elements")
             }
             elements = product
+        }
+        // Stride-0 (broadcast) views can be larger than their storage; materialising one copies it,
+        // so a corrupt size must not turn a 1-element storage into gigabytes.
+        guard elements <= max(storageCount, Self.maximumBroadcastCount) else {
+            throw CheckpointError.invalidTensor(
+                "size \(shape) (\(elements) elements) is a broadcast view far larger than its \(storageCount)-element storage")
         }
         guard elements > 0 else { return }
         // The last element read is offset + Σ (size − 1)·stride; it must lie inside the storage.

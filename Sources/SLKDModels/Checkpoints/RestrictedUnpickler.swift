@@ -129,7 +129,7 @@ struct RestrictedUnpickler {
     }
 
     private mutating func utf8(_ n: Int, _ what: String) throws -> String {
-        guard let s = String(validating: try take(n, what), as: UTF8.self) else {
+        guard let s = decodeUTF8(try take(n, what)) else {
             throw malformed("\(what) is not valid UTF-8")
         }
         return s

@@ -124,7 +124,7 @@ struct StoredZipArchive {
         guard recordEnd <= directoryEnd else {
             throw CheckpointError.malformedArchive("central directory record at byte \(start) runs past the directory")
         }
-        guard let name = String(validating: b[(start + 46)..<(start + 46 + nameLength)], as: UTF8.self) else {
+        guard let name = decodeUTF8(b[(start + 46)..<(start + 46 + nameLength)]) else {
             throw CheckpointError.malformedArchive("entry name at byte \(start) is not UTF-8")
         }
         // Zip64 extra field (id 1): 8-byte values for exactly those fields that read 0xFFFFFFFF.
@@ -204,4 +204,11 @@ enum CRC32 {
             }
         }
     }
+}
+
+/// Strict UTF-8 decoding (nil on invalid bytes, where `String(decoding:)` would substitute U+FFFD).
+/// `String(validating:as:)` would do, but needs macOS 15.
+func decodeUTF8(_ bytes: ArraySlice<UInt8>) -> String? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    return text.utf8.elementsEqual(bytes) ? text : nil
 }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import SLKDModels
+
+/// The three official-format checkpoints in /work/shared/reference/models/checkpoints against the
+/// golden safetensors holding the same weights. Skipped where /work/shared is absent (a user's clone).
+private let sharedCheckpoints = URL(fileURLWithPath: "/work/shared/reference/models/checkpoints")
+
+@Suite("PyTorch checkpoints: shared reference files",
+       .enabled(if: FileManager.default.fileExists(atPath: sharedCheckpoints.path),
+                "needs /work/shared/reference/models (not part of the repository)"))
+struct CheckpointReferenceTests {
+    static let models = URL(fileURLWithPath: "/work/shared/reference/models")
+    static let checkpoints = sharedCheckpoints
+
+    struct Case: Sendable, CustomStringConvertible {
+        let file: String, golden: String, officialKeys: String, entry: String, count: Int
+        var description: String { file }
+    }
+
+    static let cases = [
+        Case(file: "restormer_tiny_withbias.pth", golden: "restormer_tiny_withbias", officialKeys: "restormer",
+             entry: "params", count: 98),
+        Case(file: "restormer_tiny_withbias_ema.pth", golden: "restormer_tiny_withbias", officialKeys: "restormer",
+             entry: "params_ema", count: 98),
+        Case(file: "uformer_tiny_train.pth", golden: "uformer_tiny", officialKeys: "uformer_b",
+             entry: "state_dict", count: 241),
+    ]
+
+    @Test(arguments: cases)
+    func checkpointEqualsGoldenWeights(_ c: Case) throws {
+        let checkpoint = try PyTorchCheckpoint(contentsOf: Self.checkpoints.appendingPathComponent(c.file))
+        let state = try checkpoint.stateDict()
+        #expect(state.sourceEntry == c.entry)
+        #expect(state.count == c.count)
+
+        let golden = try Safetensors(Self.models.appendingPathComponent("golden/\(c.golden).safetensors"))
+        let goldenKeys = Set(golden.names.filter { $0.hasPrefix("weight/") }.map { String($0.dropFirst(7)) })
+        #expect(Set(state.keys) == goldenKeys)
+        for key in state.keys {
+            let tensor = try #require(state[key])
+            let want = try #require(golden.entries["weight/\(key)"])
+            #expect(tensor.shape == want.shape, "shape of \(key)")
+            switch want.dtype {
+            case "F32":
+                #expect(tensor.dtype == .float32, "dtype of \(key)")
+                #expect(tensor.floats.map(\.bitPattern) == golden.floats(want).map(\.bitPattern), "values of \(key)")
+            case "I64":
+                #expect(tensor.dtype == .int64, "dtype of \(key)")
+                #expect(tensor.integers == golden.int64s(want).map { Int($0) }, "values of \(key)")
+            default:
+                Issue.record("unexpected golden dtype \(want.dtype) for \(key)")
+            }
+        }
+
+        // Official order: the tiny models' keys appear in the same relative order as in the full
+        // model's state_dict listing (keys/*.txt). Uformer's extra second blocks (absent from
+        // Uformer-B's level 0 and decoder level 3) must follow their first block.
+        let official = try String(contentsOf: Self.models.appendingPathComponent("keys/\(c.officialKeys).txt"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.split(separator: "\t")[0]) }
+        let rank = Dictionary(official.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let shared = state.keys.filter { rank[$0] != nil }
+        #expect(shared == shared.sorted { rank[$0]! < rank[$1]! })
+        for (i, key) in state.keys.enumerated() where rank[key] == nil {
+            #expect(key.contains(".blocks.1."), "\(key) is not in the official listing")
+            let firstBlock = key.replacingOccurrences(of: ".blocks.1.", with: ".blocks.0.")
+            #expect((state.keys.firstIndex(of: firstBlock) ?? .max) < i, "\(key) precedes its block 0")
+        }
+    }
+
+    /// Uformer's training file: epoch, and the Adam state after one step from the golden gradients:
+    /// exp_avg = 0.1·(g + 0.02·p), exp_avg_sq = 0.001·(g + 0.02·p)², step = 1 (README of checkpoints/).
+    @Test func uformerOptimizerState() throws {
+        let checkpoint = try PyTorchCheckpoint(contentsOf: Self.checkpoints.appendingPathComponent("uformer_tiny_train.pth"))
+        #expect(checkpoint.root["epoch"]?.intValue == 3)
+        let prefixed = try checkpoint.stateDict(strippingPrefix: nil)
+        #expect(prefixed.keys.allSatisfy { $0.hasPrefix("module.") })
+        #expect(prefixed.keys.first == "module.input_proj.proj.0.weight")
+
+        let optimizer = try #require(checkpoint.root["optimizer"]?.dictionary)
+        let group = try #require(optimizer["param_groups"]?.elements?.first)
+        #expect(group["lr"]?.doubleValue == 2e-4)
+        #expect(group["weight_decay"]?.doubleValue == 0.02)
+        #expect(group["eps"]?.doubleValue == 1e-8)
+        #expect(group["foreach"] == PickleValue.none)
+        #expect(group["params"]?.elements?.compactMap(\.intValue) == Array(0..<229))
+
+        let golden = try Safetensors(Self.models.appendingPathComponent("golden/uformer_tiny.safetensors"))
+        let parameters = try checkpoint.stateDict().keys.filter { golden.entries["grad/\($0)"] != nil }
+        #expect(parameters.count == 229)
+        let states = try #require(optimizer["state"]?.dictionary)
+        #expect(states.items.count == 229)
+        var worst = 0.0
+        for (i, name) in parameters.enumerated() {
+            let entry = try #require(states.items.first { $0.key == .int(i) }?.value)
+            let step = try checkpoint.tensor(try #require(entry["step"]?.storedTensor))
+            #expect(step.shape == [] && step.item == 1)
+            let g = golden.floats(golden.entries["grad/\(name)"]!)
+            let p = golden.floats(golden.entries["weight/\(name)"]!)
+            let average = try checkpoint.tensor(try #require(entry["exp_avg"]?.storedTensor)).doubles
+            let square = try checkpoint.tensor(try #require(entry["exp_avg_sq"]?.storedTensor)).doubles
+            // Relative to each tensor's largest entry: Adam's float32 lerp/addcmul round each element,
+            // and elements where g ≈ −0.02·p lose all their relative digits to cancellation.
+            let d = g.indices.map { Double(g[$0]) + 0.02 * Double(p[$0]) }
+            let averageScale = d.map { abs(0.1 * $0) }.max()!, squareScale = d.map { 0.001 * $0 * $0 }.max()!
+            for j in d.indices {
+                worst = max(worst, abs(average[j] - 0.1 * d[j]) / averageScale,
+                            abs(square[j] - 0.001 * d[j] * d[j]) / squareScale)
+            }
+        }
+        #expect(worst < 1e-6, "worst relative error \(worst)")
+    }
+}
+
+/// A minimal safetensors reader for these tests only (header JSON + raw little-endian F32/I64).
+/// TODO: replace with the library's safetensors reader once it is merged.
+private struct Safetensors {
+    struct Entry { let dtype: String; let shape: [Int]; let range: Range<Int> }
+    let bytes: [UInt8]
+    let entries: [String: Entry]
+    var names: [String] { Array(entries.keys) }
+
+    init(_ url: URL) throws {
+        let bytes = try [UInt8](Data(contentsOf: url))
+        self.bytes = bytes
+        let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as! [String: Any]
+        var entries: [String: Entry] = [:]
+        for (name, value) in header where name != "__metadata__" {
+            let info = value as! [String: Any]
+            let offsets = info["data_offsets"] as! [Int]
+            entries[name] = Entry(dtype: info["dtype"] as! String, shape: info["shape"] as! [Int],
+                                  range: (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1]))
+        }
+        self.entries = entries
+    }
+
+    func floats(_ e: Entry) -> [Float] {
+        bytes[e.range].withUnsafeBytes { raw in (0..<(e.range.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+    }
+
+    func int64s(_ e: Entry) -> [Int64] {
+        bytes[e.range].withUnsafeBytes { raw in (0..<(e.range.count / 8)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) } }
+    }
+}

@@ -39,19 +39,22 @@ let package = Package(
             name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"],
             resources: [.copy("Resources/SampleImages")]),
 
+        // Shared by the test targets: PyTorch reference vectors and tolerance checks.
+        .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport"),
+
         .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
 
         .testTarget(
-            name: "SLKDTensorTests", dependencies: ["SLKDTensor"],
+            name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDModelsTests", dependencies: ["SLKDModels"],
+            name: "SLKDModelsTests", dependencies: ["SLKDModels", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDDistillTests", dependencies: ["SLKDDistill"],
+            name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDQualityTests", dependencies: ["SLKDQuality"],
+            name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,26 +1,26 @@
 import Foundation
 import Testing
-import SLKDTensor
+@_exported import SLKDTensor
 
 /// A tensor as the PyTorch generator scripts write it: shape plus row-major float64 values.
-struct TensorRecord: Decodable {
-    var shape: [Int]
-    var data: [Double]
+public struct TensorRecord: Decodable, Sendable {
+    public var shape: [Int]
+    public var data: [Double]
 
     /// The record as a tensor of the given dtype.
-    func tensor(_ dtype: DType = .float64) -> Tensor {
+    public func tensor(_ dtype: DType = .float64) -> Tensor {
         Tensor(shape: shape, scalars: data).cast(to: dtype)
     }
 }
 
 /// A loosely typed parameter of a reference case (numbers, integer lists, strings, flags).
-enum ParameterValue: Decodable {
+public enum ParameterValue: Decodable, Sendable {
     case number(Double)
     case list([Double])
     case text(String)
     case flag(Bool)
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let b = try? c.decode(Bool.self) { self = .flag(b) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
@@ -28,24 +28,24 @@ enum ParameterValue: Decodable {
         else { self = .text(try c.decode(String.self)) }
     }
 
-    var number: Double { if case .number(let v) = self { return v }; fatalError("not a number: \(self)") }
-    var int: Int { Int(number) }
-    var ints: [Int] { if case .list(let v) = self { return v.map { Int($0) } }; fatalError("not a list: \(self)") }
-    var text: String { if case .text(let v) = self { return v }; fatalError("not text: \(self)") }
-    var flag: Bool { if case .flag(let v) = self { return v }; fatalError("not a flag: \(self)") }
+    public var number: Double { if case .number(let v) = self { return v }; fatalError("not a number: \(self)") }
+    public var int: Int { Int(number) }
+    public var ints: [Int] { if case .list(let v) = self { return v.map { Int($0) } }; fatalError("not a list: \(self)") }
+    public var text: String { if case .text(let v) = self { return v }; fatalError("not text: \(self)") }
+    public var flag: Bool { if case .flag(let v) = self { return v }; fatalError("not a flag: \(self)") }
 }
 
 /// One PyTorch reference case: inputs, parameters, the output, the upstream gradient used to
 /// contract it, and the resulting gradient of each input (`d sum(output · upstream) / d input`).
-struct ReferenceCase: Decodable {
-    var name: String
-    var op: String
-    var inputs: [String: TensorRecord]
-    var inputOrder: [String]
-    var params: [String: ParameterValue]
-    var output: TensorRecord
-    var upstream: TensorRecord?
-    var grads: [String: TensorRecord]
+public struct ReferenceCase: Decodable, Sendable {
+    public var name: String
+    public var op: String
+    public var inputs: [String: TensorRecord]
+    public var inputOrder: [String]
+    public var params: [String: ParameterValue]
+    public var output: TensorRecord
+    public var upstream: TensorRecord?
+    public var grads: [String: TensorRecord]
 
     enum CodingKeys: String, CodingKey {
         case name, op, inputs, params, output, upstream, grads
@@ -53,22 +53,22 @@ struct ReferenceCase: Decodable {
     }
 
     /// The inputs in the order the op takes them.
-    func orderedInputs(_ dtype: DType = .float64) -> [Tensor] { inputOrder.map { inputs[$0]!.tensor(dtype) } }
+    public func orderedInputs(_ dtype: DType = .float64) -> [Tensor] { inputOrder.map { inputs[$0]!.tensor(dtype) } }
 }
 
 /// Loads `Vectors/<file>.json`, written by a script in `Scripts/torchref/`.
-func loadReferenceCases(_ file: String) throws -> [ReferenceCase] {
-    guard let url = Bundle.module.url(forResource: file, withExtension: "json", subdirectory: "Vectors") else {
+public func loadReferenceCases(_ file: String, bundle: Bundle) throws -> [ReferenceCase] {
+    guard let url = bundle.url(forResource: file, withExtension: "json", subdirectory: "Vectors") else {
         throw ReferenceError.missing(file)
     }
     struct File: Decodable { var cases: [ReferenceCase] }
     return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
 }
 
-enum ReferenceError: Error { case missing(String) }
+public enum ReferenceError: Error { case missing(String) }
 
 /// Asserts two tensors have the same shape and agree within `rtol`·|expected| + `atol`.
-func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-6, atol: Double = 1e-9,
+public func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-6, atol: Double = 1e-9,
                  _ what: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.shape == expected.shape, "\(what()): shape \(actual.shape) != \(expected.shape)", sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
@@ -83,7 +83,7 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-6, atol
 }
 
 /// Runs `op` on a case's inputs (in `dtype`) and checks output and input gradients against it.
-func checkAgainstReference(_ c: ReferenceCase, dtype: DType = .float64, rtol: Double = 1e-6, atol: Double = 1e-9,
+public func checkAgainstReference(_ c: ReferenceCase, dtype: DType = .float64, rtol: Double = 1e-6, atol: Double = 1e-9,
                            sourceLocation: SourceLocation = #_sourceLocation, _ op: ([Tensor]) -> Tensor) {
     let inputs = c.orderedInputs(dtype).map { $0.requiringGrad() }
     let y = op(inputs)

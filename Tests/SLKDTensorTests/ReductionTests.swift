@@ -72,6 +72,20 @@ struct ReductionTests {
         #expect(g.doubles == expected)
     }
 
+    /// PyTorch's vector_norm backward gives 0, not NaN, where the norm is 0 (values from torch 2.13).
+    @Test("norm of a zero vector has a zero gradient", arguments: [2.0, 3.0, 1.0, .infinity])
+    func zeroNormGradient(p: Double) {
+        let x = Tensor(shape: [2, 3], scalars: [0, 0, 0, 1, -2, 0] as [Double]).requiringGrad()
+        let g = x.norm(p, axes: [1]).sum().gradients(wrt: [x])[0].doubles
+        let expected: [Double] = switch p {
+        case 2: [0, 0, 0, 0.4472135954999579, -0.8944271909999159, 0]
+        case 3: [0, 0, 0, 0.2311204247835449, -0.9244816991341795, 0]
+        case 1: [0, 0, 0, 1, -1, 0]
+        default: [0, 0, 0, 0, -1, 0]
+        }
+        #expect(zip(g, expected).allSatisfy { Swift.abs($0 - $1) < 1e-12 }, "p=\(p): \(g)")
+    }
+
     /// Large enough for the threaded inner-axis path and the leading-axis accumulation path.
     @Test("large sums agree with a plain loop", arguments: [[0], [1], [0, 1]])
     func largeSums(axes: [Int]) {

@@ -72,6 +72,20 @@ struct ReductionTests {
         #expect(g.doubles == expected)
     }
 
+    /// torch.amax/amin return NaN for a slice holding a NaN, wherever in the slice it is.
+    @Test("max and min propagate NaN", arguments: [0, 1, 2])
+    func nanPropagation(position: Int) {
+        var values: [Double] = [1, 2, 3]
+        values[position] = .nan
+        let x = Tensor(shape: [2, 3], scalars: values + [4, 5, 6])
+        for y in [x.max(axes: [1]), x.min(axes: [1]), x.max(axes: nil), x.transposed().max(axes: [0])] {
+            #expect(y.doubles[0].isNaN, "\(y)")
+        }
+        #expect(x.max(axes: [1]).doubles[1] == 6 && x.min(axes: [1]).doubles[1] == 4)
+        // Leading-axis accumulation path: the NaN must survive the running maximum.
+        #expect(x.max(axes: [0]).doubles[position].isNaN)
+    }
+
     /// PyTorch's vector_norm backward gives 0, not NaN, where the norm is 0 (values from torch 2.13).
     @Test("norm of a zero vector has a zero gradient", arguments: [2.0, 3.0, 1.0, .infinity])
     func zeroNormGradient(p: Double) {

@@ -47,6 +47,16 @@ struct MatmulTests {
 
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 15) }
 
+    /// Zero-size operands have degenerate strides; an empty inner dimension gives zeros (as torch).
+    @Test("empty operands")
+    func emptyOperands() {
+        let ones = { (s: [Int]) in Tensor.ones(s, dtype: .float64) }
+        #expect(ones([2, 0]).matmul(ones([0, 3])).doubles == [Double](repeating: 0, count: 6))
+        #expect(ones([0, 3]).matmul(ones([3, 2])).shape == [0, 2])
+        #expect(ones([2, 3]).matmul(ones([3, 0])).shape == [2, 0])
+        #expect(ones([4, 2, 0]).matmul(ones([4, 0, 3])).shape == [4, 2, 3])
+    }
+
     /// Many batches run in parallel with single-threaded BLAS; one big product uses BLAS threads.
     @Test("batched and large products agree with a plain triple loop", arguments: [(64, 6, 7, 5), (1, 130, 170, 150)])
     func againstLoop(batches: Int, m: Int, k: Int, n: Int) {

@@ -75,5 +75,11 @@ struct ViewTests {
         #expect(x.sliced(axis: 2, 1..<4, step: 2).offset == 1)
         #expect(x.narrowed(axis: 1, start: 2, length: 1).doubles == [8, 9, 10, 11, 20, 21, 22, 23])
         #expect(x.transposed().contiguous().isContiguous)
+        // Adding or removing size-1 axes of a strided view keeps it a view.
+        let u = x.transposed().unsqueezed(axis: 1)
+        #expect(u.shape == [2, 1, 4, 3] && u.strides[0] == 12 && u.strides[2...] == [1, 4])
+        #expect(u.doubles == x.transposed().doubles)
+        #expect(u.squeezed().strides == [12, 1, 4])
+        #expect(u.squeezed(axis: 1).doubles == x.transposed().doubles)
     }
 }

@@ -28,6 +28,8 @@ enum GEMM {
     /// How a matrix view is handed to BLAS: its transpose flag and leading dimension, if its
     /// strides allow it without a copy.
     static func blasLayout(rows: Int, cols: Int, rowStride: Int, colStride: Int) -> (transpose: Bool, ld: Int)? {
+        // An empty matrix has degenerate strides (0 on the axis before a zero-size one) and no elements to read.
+        if rows == 0 || cols == 0 { return (false, Swift.max(cols, 1)) }
         if colStride == 1 && rowStride >= Swift.max(cols, 1) { return (false, rowStride) }
         if rowStride == 1 && colStride >= Swift.max(rows, 1) { return (true, colStride) }
         if rows == 1 && colStride == 1 { return (false, Swift.max(cols, 1)) }

@@ -30,7 +30,8 @@ enum SumReducer<Scalar: TensorScalar>: RunReducer {
 @usableFromInline
 enum MaxReducer<Scalar: TensorScalar>: RunReducer {
     @inlinable static var identity: Scalar { -.infinity }
-    @inlinable static func combine(_ a: Scalar, _ b: Scalar) -> Scalar { (a.isNaN || b > a) ? (a.isNaN ? a : b) : a }
+    /// A NaN on either side wins, as in `torch.amax` (once `a` is NaN, `b > a` is always false).
+    @inlinable static func combine(_ a: Scalar, _ b: Scalar) -> Scalar { (b > a || b.isNaN) ? b : a }
     @inlinable
     static func reduce(_ a: Scalar, _ p: UnsafePointer<Scalar>, count n: Int, stride s: Int) -> Scalar {
         var acc = a
@@ -42,7 +43,8 @@ enum MaxReducer<Scalar: TensorScalar>: RunReducer {
 @usableFromInline
 enum MinReducer<Scalar: TensorScalar>: RunReducer {
     @inlinable static var identity: Scalar { .infinity }
-    @inlinable static func combine(_ a: Scalar, _ b: Scalar) -> Scalar { (a.isNaN || b < a) ? (a.isNaN ? a : b) : a }
+    /// A NaN on either side wins, as in `torch.amin`.
+    @inlinable static func combine(_ a: Scalar, _ b: Scalar) -> Scalar { (b < a || b.isNaN) ? b : a }
     @inlinable
     static func reduce(_ a: Scalar, _ p: UnsafePointer<Scalar>, count n: Int, stride s: Int) -> Scalar {
         var acc = a

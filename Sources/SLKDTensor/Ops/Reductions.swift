@@ -125,11 +125,24 @@ extension Tensor {
     }
 
     /// The p-norm over `axes` (default: the Euclidean norm of all elements).
+    ///
+    /// Where the norm is zero the gradient is zero (PyTorch's choice of subgradient), not the
+    /// NaN that differentiating `sqrt` or `pow(1/p)` at 0 would give.
     public func norm(_ p: Double = 2, axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        if p == 2 { return squared().sum(axes: axes, keepDims: keepDims).sqrt() }
         if p == 1 { return abs().sum(axes: axes, keepDims: keepDims) }
         if p == .infinity { return abs().max(axes: axes, keepDims: keepDims) }
-        return abs().pow(p).sum(axes: axes, keepDims: keepDims).pow(1 / p)
+        let ax = reductionAxes(axes)
+        let kept = keptShape(reducing: ax)
+        let x = detached()
+        let yKept = p == 2 ? x.squared().sum(axes: ax, keepDims: true).sqrt()
+                           : x.abs().pow(p).sum(axes: ax, keepDims: true).pow(1 / p)
+        let y = keepDims ? yKept : yKept.reshapedWithoutGrad(shapeDropping(ax))
+        return Autograd.record(y, inputs: [self]) { g in
+            // d‖x‖ₚ/dx = sign(x)·|x|^(p−1) / ‖x‖ₚ^(p−1).
+            let scale = Tensor.where(yKept .== 0, yKept.zerosLike(), g.reshaped(kept) / yKept.pow(p - 1))
+            let direction = p == 2 ? x : x.sign() * x.abs().pow(p - 1)
+            return [direction * scale]
+        }
     }
 
     /// The shape with `axes` removed.

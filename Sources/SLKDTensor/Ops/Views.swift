@@ -75,24 +75,43 @@ extension Tensor {
         }
     }
 
-    /// Inserts an axis of size 1.
+    /// Inserts an axis of size 1 (a view, also of a non-contiguous tensor).
     public func unsqueezed(axis: Int) -> Tensor {
         let a = axis < 0 ? axis + rank + 1 : axis
+        precondition(a >= 0 && a <= rank, "unsqueeze axis \(axis) out of range for rank \(rank)")
         var newShape = shape
         newShape.insert(1, at: a)
-        return reshaped(newShape)
+        return withUnitAxes(newShape)
     }
 
-    /// Removes axes of size 1 (all of them, or the one given).
+    /// Removes axes of size 1 (all of them, or the one given), as a view.
     public func squeezed(axis: Int? = nil) -> Tensor {
         if let axis {
             let a = Shape.axis(axis, rank: rank)
             guard shape[a] == 1 else { return self }
             var newShape = shape
             newShape.remove(at: a)
-            return reshaped(newShape)
+            return withUnitAxes(newShape)
         }
-        return reshaped(shape.filter { $0 != 1 })
+        return withUnitAxes(shape.filter { $0 != 1 })
+    }
+
+    /// A view with size-1 axes added or removed: `target` without its 1s equals `shape` without
+    /// its 1s. Unlike ``reshaped(_:)`` this never copies, since the other axes keep their strides.
+    func withUnitAxes(_ target: [Int]) -> Tensor {
+        if target == shape { return self }
+        precondition(target.filter { $0 != 1 } == shape.filter { $0 != 1 },
+                     "withUnitAxes: \(target) differs from \(shape) in more than size-1 axes")
+        let kept = (0..<rank).filter { shape[$0] != 1 }.map { strides[$0] }
+        var next = 0
+        let newStrides = target.map { d -> Int in
+            if d == 1 { return 1 }
+            defer { next += 1 }
+            return kept[next]
+        }
+        let view = Tensor(storage: storage, shape: target, strides: newStrides, offset: offset)
+        let inputShape = shape
+        return Autograd.record(view, inputs: [self]) { g in [g.withUnitAxes(inputShape)] }
     }
 
     /// Zero padding along one axis (used by gradient rules of narrowing and slicing).

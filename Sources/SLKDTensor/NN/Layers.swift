@@ -74,13 +74,19 @@ public final class Linear: Module, UnaryLayer {
     public var outFeatures: Int { weight.shape[0] }
 
     /// `x` is `[…, in]`; the result is `[…, out]`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inFeatures,
-                     "Linear(\(inFeatures)→\(outFeatures)) got input \(x.shape)")
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight: weight, bias: bias) }
+}
+
+extension Tensor {
+    /// `self·Wᵀ + b` over the last axis (PyTorch `F.linear`): `self` is `[…, in]`, `weight`
+    /// `[out, in]`, `bias` `[out]`; the result is `[…, out]`.
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        precondition(rank >= 1 && shape[rank - 1] == inFeatures,
+                     "linear(\(inFeatures)→\(outFeatures)) got input \(shape)")
         // One GEMM over all leading axes: [N, in] · [in, out].
-        let rows = x.reshaped([-1, inFeatures])
-        var y = rows.matmul(weight.transposed())
+        var y = reshaped([-1, inFeatures]).matmul(weight.transposed())
         if let bias { y = y + bias }
-        return y.reshaped(Array(x.shape.dropLast()) + [outFeatures])
+        return y.reshaped(Array(shape.dropLast()) + [outFeatures])
     }
 }

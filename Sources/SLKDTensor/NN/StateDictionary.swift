@@ -5,6 +5,12 @@ public struct StateDictionaryError: Error, CustomStringConvertible, Equatable {
         public var key: String
         public var expected: [Int]
         public var found: [Int]
+
+        public init(key: String, expected: [Int], found: [Int]) {
+            self.key = key
+            self.expected = expected
+            self.found = found
+        }
     }
 
     /// Keys the module has but the dictionary lacks (reported when loading strictly).

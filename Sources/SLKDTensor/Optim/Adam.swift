@@ -44,36 +44,63 @@ public class Adam: Optimizer {
         state["step"] = Tensor(shape: [], indices: [t])
     }
 
-    private func kernel<T: TensorScalar>(_: T.Type, _ parameter: Tensor, _ gradient: Tensor, _ expAvg: Tensor,
-                                         _ expAvgSq: Tensor, step t: Int) {
-        let p = parameter.basePointer(T.self), g = gradient.basePointer(T.self)
-        let m = expAvg.basePointer(T.self), v = expAvgSq.basePointer(T.self)
+    private func kernel<T: TensorScalar & SIMDScalar>(_: T.Type, _ parameter: Tensor, _ gradient: Tensor, _ expAvg: Tensor,
+                                                      _ expAvgSq: Tensor, step t: Int) {
         // Scalars as PyTorch computes them, in double, then used in the tensor's type.
         let biasCorrection1 = 1 - Double.pow(beta1, Double(t))
         let biasCorrection2 = 1 - Double.pow(beta2, Double(t))
-        let negativeStepSize = T(-(learningRate / biasCorrection1))
-        let biasCorrection2Sqrt = T(biasCorrection2.squareRoot())
-        let oneMinusBeta1 = T(1 - beta1), beta1 = T(self.beta1), lerpLow = 1 - self.beta1 < 0.5, beta2 = T(self.beta2), oneMinusBeta2 = T(1 - self.beta2)
-        let eps = T(epsilon)
-        let decoupled = decoupledWeightDecay && weightDecay != 0
-        let coupled = !decoupledWeightDecay && weightDecay != 0
-        let shrink = T(1 - learningRate * weightDecay), wd = T(weightDecay)
+        let constants = AdamConstants<T>(
+            negativeStepSize: T(-(learningRate / biasCorrection1)), biasCorrection2Sqrt: T(biasCorrection2.squareRoot()),
+            oneMinusBeta1: T(1 - beta1), beta1: T(beta1), beta2: T(beta2), oneMinusBeta2: T(1 - beta2), epsilon: T(epsilon),
+            shrink: T(1 - learningRate * weightDecay), weightDecay: T(weightDecay),
+            decoupled: decoupledWeightDecay && weightDecay != 0, coupled: !decoupledWeightDecay && weightDecay != 0,
+            lerpFromStart: 1 - beta1 < 0.5)
+        let p = parameter.basePointer(T.self), g = gradient.basePointer(T.self)
+        let m = expAvg.basePointer(T.self), v = expAvgSq.basePointer(T.self)
         withExtendedLifetime((parameter, gradient, expAvg, expAvgSq)) {
             forEachChunk(parameter.count) { range in
-                for i in range {
-                    var pi = p[i], gi = g[i]
-                    if decoupled { pi *= shrink }
-                    if coupled { gi += wd * pi }
-                    // lerp(m, g, 1 − β₁), in the form PyTorch's kernel picks for the weight.
-                    let mi = lerpLow ? m[i] + oneMinusBeta1 * (gi - m[i]) : gi - (gi - m[i]) * beta1
-                    let vi = v[i] * beta2 + oneMinusBeta2 * gi * gi
-                    let denominator = vi.squareRoot() / biasCorrection2Sqrt + eps
-                    m[i] = mi
-                    v[i] = vi
-                    p[i] = pi + negativeStepSize * mi / denominator
-                }
+                adamKernel(p, g, m, v, range, constants)
             }
         }
+    }
+}
+
+struct AdamConstants<T: TensorScalar> {
+    var negativeStepSize, biasCorrection2Sqrt, oneMinusBeta1, beta1, beta2, oneMinusBeta2, epsilon, shrink, weightDecay: T
+    var decoupled, coupled, lerpFromStart: Bool
+}
+
+/// The fused Adam update over `range`, eight lanes at a time: one pass that reads p, g, m, v
+/// and writes p, m, v (in place; each element depends only on its own index).
+@inline(__always)
+func adamKernel<T: TensorScalar & SIMDScalar>(_ p: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>,
+                                              _ v: UnsafeMutablePointer<T>, _ range: Range<Int>, _ c: AdamConstants<T>) {
+    typealias V = SIMD8<T>
+    @inline(__always) func step<S: SIMD>(_ p0: S, _ g0: S, _ m0: S, _ v0: S) -> (p: S, m: S, v: S) where S.Scalar == T {
+        var pi = p0, gi = g0
+        if c.decoupled { pi *= c.shrink }
+        if c.coupled { gi += c.weightDecay * pi }
+        // lerp(m, g, 1 − β₁), in the form PyTorch's kernel picks for the weight.
+        let mi = c.lerpFromStart ? m0 + c.oneMinusBeta1 * (gi - m0) : gi - (gi - m0) * c.beta1
+        let vi = v0 * c.beta2 + c.oneMinusBeta2 * gi * gi
+        let denominator = vi.squareRoot() / c.biasCorrection2Sqrt + c.epsilon
+        return (pi + c.negativeStepSize * mi / denominator, mi, vi)
+    }
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        let r = step(UnsafeRawPointer(p + i).loadUnaligned(as: V.self), UnsafeRawPointer(g + i).loadUnaligned(as: V.self),
+                     UnsafeRawPointer(m + i).loadUnaligned(as: V.self), UnsafeRawPointer(v + i).loadUnaligned(as: V.self))
+        UnsafeMutableRawPointer(p + i).storeBytes(of: r.p, as: V.self)
+        UnsafeMutableRawPointer(m + i).storeBytes(of: r.m, as: V.self)
+        UnsafeMutableRawPointer(v + i).storeBytes(of: r.v, as: V.self)
+        i += 8
+    }
+    while i < range.upperBound {
+        let r = step(SIMD2(p[i], 0), SIMD2(g[i], 0), SIMD2(m[i], 0), SIMD2(v[i], 0))
+        p[i] = r.p[0]
+        m[i] = r.m[0]
+        v[i] = r.v[0]
+        i += 1
     }
 }
 

@@ -28,10 +28,26 @@ extension Gradients {
 
     static func sumOfSquares(_ g: Tensor) -> Double {
         switch g.dtype {
-        case .float32: g.withContiguousScalars(Float.self) { b in b.reduce(0.0) { $0 + Double($1) * Double($1) } }
-        case .float64: g.withContiguousScalars(Double.self) { b in b.reduce(0.0) { $0 + $1 * $1 } }
+        case .float32: g.withContiguousScalars(Float.self) { sumOfSquares($0) }
+        case .float64: g.withContiguousScalars(Double.self) { sumOfSquares($0) }
         case .int64: 0
         }
+    }
+
+    /// Σx² accumulated in double, in eight independent lanes (a single running sum serialises
+    /// on the add latency).
+    static func sumOfSquares<T: TensorScalar>(_ b: UnsafeBufferPointer<T>) -> Double {
+        var lanes = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= b.count {
+            var x = SIMD8<Double>()
+            for k in 0..<8 { x[k] = Double(b[i + k]) }
+            lanes.addProduct(x, x)
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < b.count { total += Double(b[i]) * Double(b[i]); i += 1 }
+        return total
     }
 
     static func scaled(_ g: Tensor, by factor: Double) -> Tensor {

@@ -92,6 +92,8 @@ func trainingStep(_ model: Sequential, _ optimizer: Optimizer, x: Tensor, y: Ten
 struct OptimizerTests {
     static let reference = try? OptimizerReference.load()
 
+    // The brief asks for 1e-6 relative; float64 agrees to 1e-9 (a run with SGD's 1e-4 weight decay
+    // dropped already misses 1e-6).
     @Test("100-step trajectories match PyTorch in float64",
           arguments: ["sgd_cosine", "adam_restart", "adamw_warmup_clip"])
     func trajectoryMatchesPyTorch(name: String) throws {
@@ -105,12 +107,12 @@ struct OptimizerTests {
             optimizer.learningRate = schedule.learningRate(at: step)
             #expect(Swift.abs(optimizer.learningRate - run.lrs[step]) <= 1e-12 * run.lrs[step], "\(name) lr at step \(step)")
             let norm = trainingStep(model, optimizer, x: x, y: y, clip: run.clip)
-            #expect(Swift.abs(norm - run.norms[step]) <= 1e-6 * run.norms[step], "\(name) gradient norm at step \(step)")
+            #expect(Swift.abs(norm - run.norms[step]) <= 1e-9 * run.norms[step], "\(name) gradient norm at step \(step)")
             if let snapshot = run.snapshots[String(step + 1)] {
                 let state = model.stateDictionary()
                 #expect(Set(state.keys) == Set(snapshot.keys))
                 for (key, expected) in snapshot {
-                    expectClose(state[key]!, expected.tensor(), rtol: 1e-6, atol: 1e-12, "\(name) \(key) after step \(step + 1)")
+                    expectClose(state[key]!, expected.tensor(), rtol: 1e-9, atol: 1e-13, "\(name) \(key) after step \(step + 1)")
                 }
             }
         }
@@ -119,7 +121,7 @@ struct OptimizerTests {
         let state = optimizer.optimizerState().tensors
         #expect(Set(state.keys) == Set(run.finalState.keys))
         for (key, expected) in run.finalState {
-            expectClose(state[key]!.cast(to: .float64).reshaped(expected.shape), expected.tensor(), rtol: 1e-6, atol: 1e-12, "\(name) state \(key)")
+            expectClose(state[key]!.cast(to: .float64).reshaped(expected.shape), expected.tensor(), rtol: 1e-9, atol: 1e-13, "\(name) state \(key)")
         }
         if run.clip != nil { #expect(run.norms.contains { $0 > run.clip! } && run.norms.contains { $0 < run.clip! }) }
     }

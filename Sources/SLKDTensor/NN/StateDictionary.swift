@@ -1,0 +1,83 @@
+/// Why a state dictionary did not fit a module; every offending key is named.
+public struct StateDictionaryError: Error, CustomStringConvertible, Equatable {
+    /// A key whose tensor has the wrong shape.
+    public struct ShapeMismatch: Equatable, Sendable {
+        public var key: String
+        public var expected: [Int]
+        public var found: [Int]
+
+        public init(key: String, expected: [Int], found: [Int]) {
+            self.key = key
+            self.expected = expected
+            self.found = found
+        }
+    }
+
+    /// Keys the module has but the dictionary lacks (reported when loading strictly).
+    public var missingKeys: [String]
+    /// Keys the dictionary has but the module lacks (reported when loading strictly).
+    public var unexpectedKeys: [String]
+    /// Keys present on both sides with different shapes (always reported).
+    public var shapeMismatches: [ShapeMismatch]
+
+    public var description: String {
+        var parts: [String] = []
+        if !missingKeys.isEmpty { parts.append("missing keys: " + missingKeys.joined(separator: ", ")) }
+        if !unexpectedKeys.isEmpty { parts.append("unexpected keys: " + unexpectedKeys.joined(separator: ", ")) }
+        for m in shapeMismatches {
+            parts.append("size mismatch for \(m.key): checkpoint has \(m.found), model has \(m.expected)")
+        }
+        return "error loading state dictionary: " + parts.joined(separator: "; ")
+    }
+}
+
+extension Module {
+    /// Every parameter and buffer by dotted key (PyTorch `state_dict()`), detached from any graph.
+    public func stateDictionary() -> [String: Tensor] {
+        var result: [String: Tensor] = [:]
+        for (key, slot) in namedSlotsRecursively() {
+            if let t = slot.tensor { result[key] = t.detached() }
+        }
+        return result
+    }
+
+    /// The dotted keys of ``stateDictionary()``, in declaration order.
+    public func stateDictionaryKeys() -> [String] {
+        namedSlotsRecursively().compactMap { $0.slot.tensor == nil ? nil : $0.key }
+    }
+
+    /// Replaces parameters and buffers with the tensors of `dictionary` (PyTorch
+    /// `load_state_dict`). Tensors are converted to each slot's current dtype; parameters stay
+    /// trainable or frozen as they were.
+    ///
+    /// Nothing is changed unless everything fits: with `strict`, a key missing on either side is
+    /// an error; a shape mismatch is an error either way.
+    ///
+    /// - Returns: the missing and unexpected keys that a non-strict load skipped.
+    /// - Throws: ``StateDictionaryError`` naming the offending keys.
+    @discardableResult
+    public func loadStateDictionary(_ dictionary: [String: Tensor], strict: Bool = true) throws
+        -> (missingKeys: [String], unexpectedKeys: [String]) {
+        let slots = namedSlotsRecursively().filter { $0.slot.tensor != nil }
+        var error = StateDictionaryError(missingKeys: [], unexpectedKeys: [], shapeMismatches: [])
+        var known = Set<String>()
+        for (key, slot) in slots {
+            known.insert(key)
+            guard let value = dictionary[key] else { error.missingKeys.append(key); continue }
+            let expected = slot.tensor!.shape
+            if value.shape != expected {
+                error.shapeMismatches.append(.init(key: key, expected: expected, found: value.shape))
+            }
+        }
+        error.unexpectedKeys = dictionary.keys.filter { !known.contains($0) }.sorted()
+        if !error.shapeMismatches.isEmpty || (strict && !(error.missingKeys.isEmpty && error.unexpectedKeys.isEmpty)) {
+            if !strict { error.missingKeys = []; error.unexpectedKeys = [] }
+            throw error
+        }
+        for (key, slot) in slots {
+            guard let value = dictionary[key] else { continue }
+            slot.set(withoutGradients { value.detached().cast(to: slot.tensor!.dtype) })
+        }
+        return (error.missingKeys, error.unexpectedKeys)
+    }
+}

@@ -86,6 +86,16 @@ def safetensors_fixtures(expected):
     # The numpy front end, one dtype per file, no metadata.
     a = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
     np_save_file({"a": a}, os.path.join(OUT, "numpy_f32.safetensors"))
+    # Narrowing float32 → F16 / BF16 as torch rounds it: ties, subnormals, overflow, NaN.
+    special = [0.0, -0.0, 1.0, 0.1, -0.3, 65504.0, 65519.0, 65520.0, 1e6, -1e6, 2.0 ** -24, 2.0 ** -25,
+               3 * 2.0 ** -26, 2.0 ** -26, 6.0e-8, 1e-10, 1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11,
+               1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8, 3.4e38, float("inf"), float("-inf"), float("nan")]
+    x = torch.cat([torch.tensor(special, dtype=torch.float32),
+                   torch.randn(40, generator=g, dtype=torch.float32) * 10 ** torch.randint(-6, 6, (40,), generator=g)])
+    expected["rounding"] = {"inputs": [num(v) for v in x.tolist()],
+                            "f16": [num(v) for v in x.half().float().tolist()],
+                            "bf16": [num(v) for v in x.bfloat16().float().tolist()]}
+
     expected["safetensors"]["numpy_f32.safetensors"] = {
         "metadata": {}, "order": ["a"],
         "tensors": {"a": {"dtype": "F32", "shape": [3, 4], "data": [float(v) for v in a.reshape(-1)]}}}
@@ -237,6 +247,9 @@ def png_fixtures(expected):
     write_png16(os.path.join(OUT, "gray_alpha16.png"), ga16)
     rec("gray_alpha16.png", ga16.transpose(2, 0, 1), 16, 2, alpha_exact=False)
 
+    # Pillow's luma conversion, for the `.gray` channel option.
+    expected["pillow_luma"] = {"rgb8.png": np.asarray(Image.open(os.path.join(OUT, "rgb8.png")).convert("L")).reshape(-1).tolist()}
+
     # Cross-check what Pillow reads for the layouts it supports.
     for name in ("gray8.png", "gray_alpha8.png", "rgb8.png", "rgba8.png", "gray16.png", "palette.png",
                  "palette_alpha.png"):
@@ -310,11 +323,8 @@ def check_swift_outputs(directory):
     for name, e in expected["png"].items():
         im = Image.open(os.path.join(directory, name))
         if e["bitDepth"] == 16:
-            # Pillow reads 16-bit gray as I;16 and 16-bit RGB as 8-bit RGB, so check the raw file instead.
-            a = decode_png16_gray(os.path.join(directory, name)) if e["channels"] == 1 else None
-            if a is None:
-                print("skip (Pillow cannot read 16-bit colour losslessly)", name)
-                continue
+            # Pillow reads 16-bit RGB as 8-bit, so decode the raw samples with the reader below.
+            a = decode_png_raw(os.path.join(directory, name))
         else:
             a = np.asarray(im)
         a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
@@ -323,11 +333,50 @@ def check_swift_outputs(directory):
         print("ok", name)
 
 
-def decode_png16_gray(path):
-    from PIL import Image
-    im = Image.open(path)
-    assert im.mode in ("I;16", "I;16B", "I"), im.mode
-    return np.asarray(im).astype(np.int64)
+def decode_png_raw(path):
+    """The stored samples of a non-interlaced PNG (any filter), H×W×C, independent of Pillow and libpng."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(blob):
+        n, kind = struct.unpack(">I4s", blob[pos:pos + 8])
+        payload = blob[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", payload)
+        elif kind == b"IDAT":
+            idat += payload
+        pos += 12 + n
+    w, h, depth, color_type, _, _, interlace = ihdr
+    assert interlace == 0 and depth in (8, 16)
+    c = {0: 1, 4: 2, 2: 3, 6: 4}[color_type]
+    bpp = c * depth // 8
+    stride = w * bpp
+    raw = zlib.decompress(idat)
+    out = np.zeros((h, stride), np.int64)
+    prev = np.zeros(stride, np.int64)
+    for y in range(h):
+        ftype = raw[y * (stride + 1)]
+        line = np.frombuffer(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)], np.uint8).astype(np.int64)
+        cur = np.zeros(stride, np.int64)
+        for x in range(stride):
+            a = cur[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            cc = prev[x - bpp] if x >= bpp else 0
+            if ftype == 0: pred = 0
+            elif ftype == 1: pred = a
+            elif ftype == 2: pred = b
+            elif ftype == 3: pred = (a + b) // 2
+            else:
+                p = a + b - cc
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - cc)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else cc)
+            cur[x] = (line[x] + pred) & 0xFF
+        out[y], prev = cur, cur
+    samples = out.reshape(h, w * c * depth // 8)
+    if depth == 16:
+        samples = samples[:, 0::2] * 256 + samples[:, 1::2]
+    return samples.reshape(h, w, c).squeeze(-1) if c == 1 else samples.reshape(h, w, c)
 
 
 if __name__ == "__main__":

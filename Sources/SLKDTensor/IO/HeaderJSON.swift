@@ -3,7 +3,7 @@
 /// It keeps object members in file order, reports duplicate keys, keeps integers exact (a
 /// `data_offsets` value must not pass through `Double`), bounds nesting depth so no input can
 /// exhaust the stack, and never reads past the end of its input.
-enum HeaderJSON: Equatable {
+enum HeaderJSON: Equatable, CustomStringConvertible {
     case object([(key: String, value: HeaderJSON)])
     case array([HeaderJSON])
     case string(String)
@@ -46,6 +46,19 @@ enum HeaderJSON: Equatable {
         parser.skipWhitespace()
         guard parser.position == bytes.count else { throw parser.error("unexpected content after the JSON value") }
         return value
+    }
+
+    /// The value in JSON-like notation, for error messages.
+    var description: String {
+        switch self {
+        case .object(let members): "{" + members.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
+        case .array(let items): "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .string(let s): "\"\(s)\""
+        case .integer(let v): "\(v)"
+        case .number(let v): "\(v)"
+        case .bool(let v): "\(v)"
+        case .null: "null"
+        }
     }
 
     /// A human-readable name of the value's kind, for error messages.

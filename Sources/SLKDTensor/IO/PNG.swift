@@ -39,13 +39,17 @@ public enum ImageIO {
 
     /// Sample depth of a written PNG.
     public enum BitDepth: Int, Sendable {
+        /// 8 bits per sample, sRGB-tagged (the usual image file).
         case eight = 8
+        /// 16 bits per sample, tagged linear (gAMA 1.0) by libpng; samples are written as given.
         case sixteen = 16
     }
 
     /// What a PNG file holds, as libpng reports it.
     public struct PNGInfo: Sendable, Equatable {
+        /// Columns.
         public var width: Int
+        /// Rows.
         public var height: Int
         /// Channels as stored, counting alpha (a palette image counts as RGB or RGBA).
         public var storedChannels: Int
@@ -61,6 +65,7 @@ public enum ImageIO {
     public struct PNGImage: @unchecked Sendable {
         /// `C×H×W` values in `[0, 1]`.
         public var pixels: Tensor
+        /// The file's layout.
         public var info: PNGInfo
         /// libpng's first warning (a recoverable problem such as a bad ancillary-chunk CRC).
         public var warning: String?

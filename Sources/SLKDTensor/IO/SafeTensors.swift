@@ -52,7 +52,10 @@ public enum SafeTensors {
     public enum FloatFormat: Sendable {
         /// `F32` for `float32` tensors, `F64` for `float64` ones.
         case native
-        case f32, f64
+        /// Single precision for every floating-point tensor.
+        case f32
+        /// Double precision for every floating-point tensor.
+        case f64
         /// IEEE half precision, rounded to nearest even; magnitudes beyond 65504 become infinite.
         case f16
         /// bfloat16, rounded to nearest even.
@@ -73,7 +76,7 @@ public enum SafeTensors {
         /// The tensor called `name`.
         public subscript(name: String) -> Tensor? { tensors[name] }
 
-        /// Name–tensor pairs in file order, ready to hand back to ``SafeTensors/write(_:metadata:floatFormat:to:)``.
+        /// Name–tensor pairs in file order, ready to be written back with `SafeTensors.write`.
         public var ordered: [(name: String, tensor: Tensor)] { names.map { ($0, tensors[$0]!) } }
     }
 
@@ -251,6 +254,16 @@ public enum SafeTensors {
         func load<T: FixedWidthInteger>(_ b: UnsafeRawBufferPointer, _ i: Int, _: T.Type) -> T {
             T(littleEndian: b.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
         }
+        #if _endian(little)
+        // The file's byte order is the host's: one copy (`bytes.count` was validated against the shape).
+        switch e.type {
+        case .f32: return Tensor.make(e.shape, Float.self) { UnsafeMutableRawBufferPointer($0).copyMemory(from: bytes) }
+        case .f64: return Tensor.make(e.shape, Double.self) { UnsafeMutableRawBufferPointer($0).copyMemory(from: bytes) }
+        case .i64:
+            return Tensor.make(e.shape, Int64.self, dtype: .int64) { UnsafeMutableRawBufferPointer($0).copyMemory(from: bytes) }
+        default: break
+        }
+        #endif
         switch e.type {
         case .f32: return floats { Float(bitPattern: load($0, $1, UInt32.self)) }
         case .f16: return floats { HalfPrecision.float(fromHalf: load($0, $1, UInt16.self)) }
@@ -362,8 +375,8 @@ public enum SafeTensors {
         }
     }
 
-    /// Writes tensors, ordered by name, to a safetensors file at `url` (atomically, see
-    /// ``write(_:metadata:floatFormat:to:)-(_,_,_,URL)``).
+    /// Writes tensors, ordered by name, to a safetensors file at `url`, atomically like the
+    /// ordered form.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String]? = nil,
                              floatFormat: FloatFormat = .native, to url: URL) throws(SafeTensorsError) {
         try write(tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, metadata: metadata,
@@ -375,6 +388,17 @@ public enum SafeTensors {
         func put<T: FixedWidthInteger>(_ value: T, _ i: Int) {
             destination.storeBytes(of: value.littleEndian, toByteOffset: i * MemoryLayout<T>.size, as: T.self)
         }
+        #if _endian(little)
+        if (t.dtype, type) == (.float32, .f32) || (t.dtype, type) == (.float64, .f64) || t.dtype == .int64 {
+            let count = t.count * t.dtype.byteSize
+            switch t.dtype {
+            case .float32: t.withContiguousScalars(Float.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
+            case .float64: t.withContiguousScalars(Double.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
+            case .int64: t.withContiguousScalars(Int64.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
+            }
+            return
+        }
+        #endif
         switch (t.dtype, type) {
         case (.int64, _):
             t.withContiguousScalars(Int64.self) { for (i, v) in $0.enumerated() { put(v, i) } }

@@ -49,6 +49,7 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
     /// The file concerned, when there is one.
     public var path: String?
 
+    /// An error for `reason`, concerning the file at `path` when there is one.
     public init(_ reason: Reason, path: String? = nil) {
         self.reason = reason
         self.path = path

@@ -264,6 +264,12 @@ def png_fixtures(expected):
     # Corrupt PNGs.
     with open(os.path.join(OUT, "rgb8.png"), "rb") as f:
         good = f.read()
+    # A recoverable problem: an ancillary tEXt chunk with a bad CRC, which libpng warns about and skips.
+    text = png_chunk(b"tEXt", b"Comment\x00fixture")
+    text = text[:-4] + bytes(b ^ 0xFF for b in text[-4:])
+    with open(os.path.join(OUT, "warning_text_crc.png"), "wb") as f:
+        f.write(good[:33] + text + good[33:])
+    expected["png_warnings"] = {"warning_text_crc.png": "rgb8.png"}
     bad_crc = bytearray(good); bad_crc[29] ^= 0xFF  # a byte of the IHDR CRC
     corrupt = {
         "empty.png": b"",
@@ -284,7 +290,7 @@ def png_fixtures(expected):
 
 def write_fixtures():
     os.makedirs(OUT, exist_ok=True)
-    expected = {"safetensors": {}, "corrupt_safetensors": {}, "png": {}, "corrupt_png": []}
+    expected = {"safetensors": {}, "corrupt_safetensors": {}, "png": {}, "corrupt_png": [], "png_warnings": {}}
     safetensors_fixtures(expected)
     corrupt_safetensors(expected)
     png_fixtures(expected)

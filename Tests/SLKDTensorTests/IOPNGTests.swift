@@ -82,6 +82,15 @@ struct IOPNGTests {
         }
     }
 
+    @Test("a recoverable problem decodes with libpng's warning", arguments: fixtures.png_warnings.keys.sorted())
+    func warnings(file: String) throws {
+        let intact = try #require(Self.fixtures.png_warnings[file])
+        let image = try ImageIO.readPNG(at: IOFixtures.url(file))
+        let warning = try #require(image.warning)
+        #expect(warning.contains("CRC"), "\(warning)")
+        #expect(image.pixels.floats == (try Tensor.readPNG(at: IOFixtures.url(intact))).floats)
+    }
+
     @Test("every truncation of a valid PNG is a typed error")
     func truncations() throws {
         let good = try Data(contentsOf: IOFixtures.url("rgba8.png"))

@@ -53,6 +53,8 @@ struct IOFixtures: Decodable {
     var corrupt_safetensors: [String: CorruptCase]
     var png: [String: PNGRecord]
     var corrupt_png: [String]
+    /// Files libpng decodes with a warning, mapped to the intact file with the same pixels.
+    var png_warnings: [String: String]
     var rounding: Rounding
     var pillow_luma: [String: [Int]]
 

@@ -1,0 +1,82 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes whole files so that readers see either the old file or the complete new one.
+///
+/// The bytes go to a fresh temporary file in the destination's directory (same file system, so
+/// `rename` is atomic), are flushed with `fsync`, and the temporary file is renamed over the
+/// destination. On any failure the temporary file is removed and the destination is untouched.
+enum AtomicFile {
+    /// Why an atomic write failed: the step and the system's message.
+    struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws(WriteError) {
+        guard url.isFileURL else { throw WriteError(description: "not a file URL: \(url)") }
+        let destination = url.path
+        let directory = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        guard !name.isEmpty, name != "/" else { throw WriteError(description: "no file name in \(destination)") }
+
+        // O_EXCL with a random suffix: never reuses or follows someone else's file.
+        var temporary = ""
+        var fd: Int32 = -1
+        for _ in 0..<16 {
+            temporary = (directory as NSString).appendingPathComponent(
+                ".\(name).tmp-\(UInt32.random(in: 0...UInt32.max))")
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)  // umask applies
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else { throw WriteError(description: "cannot create a temporary file in \(directory): \(lastError())") }
+
+        func fail(_ step: String) -> WriteError {
+            let message = "\(step) \(temporary): \(lastError())"
+            close(fd)
+            unlink(temporary)
+            return WriteError(description: message)
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = posixWrite(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail("cannot write")
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else { throw fail("cannot fsync") }
+        guard close(fd) == 0 else {
+            let message = "cannot close \(temporary): \(lastError())"
+            unlink(temporary)
+            throw WriteError(description: message)
+        }
+        guard rename(temporary, destination) == 0 else {
+            let message = "cannot rename \(temporary) to \(destination): \(lastError())"
+            unlink(temporary)
+            throw WriteError(description: message)
+        }
+        // Persist the rename itself; failure here leaves a complete file, so it is not an error.
+        let dirFD = open(directory, O_RDONLY | O_CLOEXEC)
+        if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }
+    }
+
+    static func write(_ data: Data, to url: URL) throws(WriteError) {
+        // Data.withUnsafeBytes cannot rethrow a typed error, so carry it out in a Result.
+        let result: Result<Void, WriteError> = data.withUnsafeBytes { raw in
+            Result { () throws(WriteError) in try write(raw, to: url) }
+        }
+        try result.get()
+    }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+}
+
+/// `write(2)`, named apart from ``AtomicFile/write(_:to:)``.
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }

@@ -1,0 +1,323 @@
+import CSLKDPNG
+import Foundation
+
+/// Reading and writing images as `C×H×W` tensors with values in `[0, 1]`.
+///
+/// PNG goes through libpng's simplified `png_image` API (Swift cannot call `setjmp`, which the
+/// classic API needs for error handling). Samples are returned exactly as stored, scaled by
+/// `1/255` (8-bit and palette images, and 1/2/4-bit grays expanded to 8 bits) or `1/65535`
+/// (16-bit images); no colour management is applied to ordinary files.
+///
+/// ```swift
+/// let rainy = try Tensor.readPNG(at: url, channels: .rgb)   // 3×H×W float32
+/// try derained.writePNG(to: outURL)                          // 8-bit, rounded half up
+/// ```
+///
+/// Limits of the simplified API, kept in mind by the code: libpng hands 16-bit images with alpha
+/// back premultiplied, so their colours are un-premultiplied here — exact where alpha is opaque,
+/// within half a 16-bit step divided by alpha elsewhere, and 0 where alpha is 0. A file whose
+/// gAMA/sRGB chunk contradicts libpng's defaults (sRGB for 8-bit, linear for 16-bit) is converted
+/// to those defaults. Writing supports 8-bit gray, gray+alpha, RGB and RGBA, and 16-bit gray and
+/// RGB.
+public enum ImageIO {
+    /// Which channels a decoded image has.
+    public enum Channels: Sendable, Hashable {
+        /// The colour channels as stored: 1 for gray, 3 for RGB and palette images; alpha dropped.
+        case stored
+        /// The channels as stored including alpha when the file has one (1–4 channels).
+        case storedWithAlpha
+        /// One luma channel; colour images are converted with the ITU-R BT.601 weights
+        /// (0.299 R + 0.587 G + 0.114 B, as Pillow's `convert("L")`, here without rounding).
+        case gray
+        /// Luma and alpha (alpha 1 when the file has none).
+        case grayAlpha
+        /// Red, green, blue; gray images are replicated into all three.
+        case rgb
+        /// Red, green, blue, alpha (alpha 1 when the file has none).
+        case rgba
+    }
+
+    /// Sample depth of a written PNG.
+    public enum BitDepth: Int, Sendable {
+        /// 8 bits per sample, sRGB-tagged (the usual image file).
+        case eight = 8
+        /// 16 bits per sample, tagged linear (gAMA 1.0) by libpng; samples are written as given.
+        case sixteen = 16
+    }
+
+    /// What a PNG file holds, as libpng reports it.
+    public struct PNGInfo: Sendable, Equatable {
+        /// Columns.
+        public var width: Int
+        /// Rows.
+        public var height: Int
+        /// Channels as stored, counting alpha (a palette image counts as RGB or RGBA).
+        public var storedChannels: Int
+        /// Whether the file has an alpha channel or transparency (tRNS) chunk.
+        public var hasAlpha: Bool
+        /// 16 for 16-bit files, 8 for all others (lower depths are expanded to 8).
+        public var bitDepth: Int
+        /// Whether the file is palette-based.
+        public var isPalette: Bool
+    }
+
+    /// A decoded PNG: its pixels, what the file held, and libpng's warning if it gave one.
+    public struct PNGImage: @unchecked Sendable {
+        /// `C×H×W` values in `[0, 1]`.
+        public var pixels: Tensor
+        /// The file's layout.
+        public var info: PNGInfo
+        /// libpng's first warning (a recoverable problem such as a bad ancillary-chunk CRC).
+        public var warning: String?
+    }
+
+    /// The largest image, in pixels, that will be decoded (guards against hostile headers that
+    /// declare huge dimensions: 2²⁷ pixels is over 11 000 × 11 000).
+    public static let maximumPixelCount = 1 << 27
+
+    // MARK: Reading
+
+    /// Reads the PNG file at `url`.
+    ///
+    /// - Parameters:
+    ///   - channels: which channels to return.
+    ///   - dtype: `float32` or `float64`.
+    public static func readPNG(at url: URL, channels: Channels = .stored,
+                               dtype: DType = .float32) throws(ImageIOError) -> PNGImage {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ImageIOError(.unreadable(error.localizedDescription), path: url.path)
+        }
+        do {
+            return try decodePNG(data, channels: channels, dtype: dtype)
+        } catch {
+            throw ImageIOError(error.reason, path: url.path)
+        }
+    }
+
+    /// Decodes a PNG held in memory.
+    public static func decodePNG(_ data: Data, channels: Channels = .stored,
+                                 dtype: DType = .float32) throws(ImageIOError) -> PNGImage {
+        precondition(dtype.isFloatingPoint, "images decode to float32 or float64, not \(dtype)")
+        guard !data.isEmpty else { throw ImageIOError(.invalidPNG("empty file")) }
+        let result: Result<PNGImage, ImageIOError> = data.withUnsafeBytes { raw in
+            Result { () throws(ImageIOError) in try decode(raw, channels: channels, dtype: dtype) }
+        }
+        return try result.get()
+    }
+
+    private static func decode(_ raw: UnsafeRawBufferPointer, channels: Channels,
+                               dtype: DType) throws(ImageIOError) -> PNGImage {
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        // Frees libpng's state on every exit; a no-op once finish_read has done so.
+        defer { png_image_free(&image) }
+
+        guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+            throw ImageIOError(.invalidPNG(message(of: &image)))
+        }
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maximumPixelCount,
+              !width.multipliedReportingOverflow(by: height).overflow else {
+            throw ImageIOError(.imageTooLarge(width: width, height: height))
+        }
+
+        let stored = image.format
+        let hasAlpha = stored & PNG_FORMAT_FLAG_ALPHA != 0
+        let hasColor = stored & PNG_FORMAT_FLAG_COLOR != 0
+        let sixteen = stored & PNG_FORMAT_FLAG_LINEAR != 0
+        let info = PNGInfo(width: width, height: height, storedChannels: (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0),
+                           hasAlpha: hasAlpha, bitDepth: sixteen ? 16 : 8,
+                           isPalette: stored & PNG_FORMAT_FLAG_COLORMAP != 0)
+
+        // Ask for the file's own layout (palettes expanded): 8-bit stays sRGB-encoded and 16-bit
+        // stays linear, so libpng applies no gamma conversion and the samples come back as stored.
+        image.format = stored & (PNG_FORMAT_FLAG_ALPHA | PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_LINEAR)
+        image.flags = 0
+        let n = width * height
+        let c = info.storedChannels
+        let planes: [[Double]]
+        if sixteen {
+            var buffer = [UInt16](repeating: 0, count: n * c)
+            guard buffer.withUnsafeMutableBytes({ png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }) != 0 else {
+                throw ImageIOError(.invalidPNG(message(of: &image)))
+            }
+            planes = deinterleave16(buffer, channels: c, pixels: n, hasAlpha: hasAlpha)
+        } else {
+            var buffer = [UInt8](repeating: 0, count: n * c)
+            guard buffer.withUnsafeMutableBytes({ png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }) != 0 else {
+                throw ImageIOError(.invalidPNG(message(of: &image)))
+            }
+            planes = (0..<c).map { k in (0..<n).map { Double(buffer[$0 * c + k]) / 255 } }
+        }
+        let warning = image.warning_or_error & 3 == 1 ? message(of: &image) : nil
+
+        let selected = select(channels, from: planes, hasColor: hasColor, hasAlpha: hasAlpha, count: n)
+        let shape = [selected.count, height, width]
+        let pixels: Tensor = dtype == .float64
+            ? Tensor.make(shape, Double.self) { out in
+                for (k, plane) in selected.enumerated() { for i in 0..<n { out[k * n + i] = plane[i] } } }
+            : Tensor.make(shape, Float.self) { out in
+                for (k, plane) in selected.enumerated() { for i in 0..<n { out[k * n + i] = Float(plane[i]) } } }
+        return PNGImage(pixels: pixels, info: info, warning: warning)
+    }
+
+    /// 16-bit samples as planes in [0, 1], undoing libpng's premultiplication of colour by alpha.
+    private static func deinterleave16(_ buffer: [UInt16], channels c: Int, pixels n: Int, hasAlpha: Bool) -> [[Double]] {
+        var planes = (0..<c).map { k in (0..<n).map { Int(buffer[$0 * c + k]) } }
+        if hasAlpha {
+            for i in 0..<n {
+                let a = planes[c - 1][i]
+                guard a != 65535 else { continue }  // opaque: stored exactly
+                for k in 0..<(c - 1) {
+                    planes[k][i] = a == 0 ? 0 : Swift.min(65535, (planes[k][i] * 65535 + a / 2) / a)
+                }
+            }
+        }
+        return planes.map { $0.map { Double($0) / 65535 } }
+    }
+
+    /// The requested channels from the stored planes (colour planes first, alpha last).
+    private static func select(_ channels: Channels, from planes: [[Double]], hasColor: Bool, hasAlpha: Bool,
+                               count n: Int) -> [[Double]] {
+        let color = Array(planes.prefix(hasColor ? 3 : 1))
+        let alpha = hasAlpha ? planes.last! : [Double](repeating: 1, count: n)
+        func gray() -> [Double] {
+            guard hasColor else { return color[0] }
+            return (0..<n).map { 0.299 * color[0][$0] + 0.587 * color[1][$0] + 0.114 * color[2][$0] }
+        }
+        func rgb() -> [[Double]] { hasColor ? color : [color[0], color[0], color[0]] }
+        switch channels {
+        case .stored: return color
+        case .storedWithAlpha: return hasAlpha ? color + [alpha] : color
+        case .gray: return [gray()]
+        case .grayAlpha: return [gray(), alpha]
+        case .rgb: return rgb()
+        case .rgba: return rgb() + [alpha]
+        }
+    }
+
+    // MARK: Writing
+
+    /// Encodes a `C×H×W` (or `H×W` gray) tensor with values in `[0, 1]` as PNG.
+    ///
+    /// Values are clamped to `[0, 1]` and quantised as `floor(x · max + 0.5)` (round half up, max
+    /// 255 or 65535); NaN becomes 0. `C` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA);
+    /// 16-bit output supports 1 and 3 channels.
+    public static func encodePNG(_ tensor: Tensor, bitDepth: BitDepth = .eight) throws(ImageIOError) -> Data {
+        guard tensor.dtype.isFloatingPoint else {
+            throw ImageIOError(.unsupportedTensor("dtype is \(tensor.dtype), expected float32 or float64"))
+        }
+        let shape = tensor.rank == 2 ? [1] + tensor.shape : tensor.shape
+        guard shape.count == 3 else {
+            throw ImageIOError(.unsupportedTensor("shape \(tensor.shape) is not C×H×W or H×W"))
+        }
+        let (c, h, w) = (shape[0], shape[1], shape[2])
+        guard (1...4).contains(c) else {
+            throw ImageIOError(.unsupportedTensor("\(c) channels; expected 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)"))
+        }
+        guard bitDepth == .eight || c == 1 || c == 3 else {
+            throw ImageIOError(.unsupportedTensor("16-bit PNGs with alpha are not supported (libpng's simplified API premultiplies them)"))
+        }
+        guard h > 0, w > 0, h <= Int(Int32.max) / (c * 2), w <= Int(Int32.max) / (c * 2),
+              h.multipliedReportingOverflow(by: w).partialValue <= maximumPixelCount else {
+            throw ImageIOError(.unsupportedTensor("\(w)×\(h) pixels cannot be written (limit \(maximumPixelCount))"))
+        }
+        let values = tensor.detached().doubles  // C×H×W row-major
+        let n = h * w
+        let maxValue = bitDepth == .eight ? 255.0 : 65535.0
+        func quantized(_ x: Double) -> Int {
+            guard !x.isNaN else { return 0 }
+            return Int((Swift.min(Swift.max(x, 0), 1) * maxValue + 0.5).rounded(.down))
+        }
+
+        var image = png_image()
+        image.version = png_uint_32(PNG_IMAGE_VERSION)
+        image.width = png_uint_32(w)
+        image.height = png_uint_32(h)
+        image.format = (c >= 3 ? PNG_FORMAT_FLAG_COLOR : 0) | (c % 2 == 0 ? PNG_FORMAT_FLAG_ALPHA : 0)
+            | (bitDepth == .sixteen ? PNG_FORMAT_FLAG_LINEAR : 0)
+        defer { png_image_free(&image) }
+
+        // Interleave H×W×C as libpng wants it.
+        var bytes8: [UInt8] = [], bytes16: [UInt16] = []
+        if bitDepth == .eight {
+            bytes8 = [UInt8](repeating: 0, count: n * c)
+            for k in 0..<c { for i in 0..<n { bytes8[i * c + k] = UInt8(quantized(values[k * n + i])) } }
+        } else {
+            bytes16 = [UInt16](repeating: 0, count: n * c)
+            for k in 0..<c { for i in 0..<n { bytes16[i * c + k] = UInt16(quantized(values[k * n + i])) } }
+        }
+        func encode(into memory: UnsafeMutableRawPointer?, size: inout Int) -> Int32 {
+            var bytes = png_alloc_size_t(size)
+            let ok = bitDepth == .eight
+                ? bytes8.withUnsafeBytes { png_image_write_to_memory(&image, memory, &bytes, 0, $0.baseAddress, 0, nil) }
+                : bytes16.withUnsafeBytes { png_image_write_to_memory(&image, memory, &bytes, 0, $0.baseAddress, 0, nil) }
+            size = Int(bytes)
+            return ok
+        }
+        // First pass measures, second writes.
+        var size = 0
+        guard encode(into: nil, size: &size) != 0, size > 0 else {
+            throw ImageIOError(.encodingFailed(message(of: &image)))
+        }
+        var data = Data(count: size)
+        let ok = data.withUnsafeMutableBytes { encode(into: $0.baseAddress, size: &size) }
+        guard ok != 0 else { throw ImageIOError(.encodingFailed(message(of: &image))) }
+        data.count = size
+        return data
+    }
+
+    /// Writes a `C×H×W` (or `H×W`) tensor as a PNG file (see ``encodePNG(_:bitDepth:)``).
+    ///
+    /// The file is replaced atomically: written to a temporary file in the same directory, flushed
+    /// and renamed over `url`. On failure `url` keeps its old contents and no temporary file remains.
+    public static func writePNG(_ tensor: Tensor, to url: URL, bitDepth: BitDepth = .eight) throws(ImageIOError) {
+        let data: Data
+        do {
+            data = try encodePNG(tensor, bitDepth: bitDepth)
+        } catch {
+            throw ImageIOError(error.reason, path: url.path)
+        }
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw ImageIOError(.writeFailed(error.description), path: url.path)
+        }
+    }
+
+    /// libpng's message from the last call.
+    private static func message(of image: inout png_image) -> String {
+        let text = withUnsafeBytes(of: &image.message) { raw -> String in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return text.isEmpty ? "libpng reported no message" : text
+    }
+}
+
+extension Tensor {
+    /// Reads a PNG file as a `C×H×W` tensor with values in `[0, 1]`.
+    ///
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - channels: which channels to return (see ``ImageIO/Channels``); by default the colour
+    ///     channels as stored, without alpha.
+    ///   - dtype: `float32` or `float64`.
+    /// - Throws: ``ImageIOError`` naming the file when it is missing, corrupt, truncated or not a PNG.
+    public static func readPNG(at url: URL, channels: ImageIO.Channels = .stored,
+                               dtype: DType = .float32) throws(ImageIOError) -> Tensor {
+        try ImageIO.readPNG(at: url, channels: channels, dtype: dtype).pixels
+    }
+
+    /// Writes this `C×H×W` (or `H×W`) tensor with values in `[0, 1]` as a PNG file, atomically.
+    ///
+    /// Values are clamped and rounded half up (`floor(x · 255 + 0.5)` for 8 bits).
+    /// - Throws: ``ImageIOError`` naming the file when the tensor has no image layout or the file
+    ///   cannot be written.
+    public func writePNG(to url: URL, bitDepth: ImageIO.BitDepth = .eight) throws(ImageIOError) {
+        try ImageIO.writePNG(self, to: url, bitDepth: bitDepth)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import SLKDTensor
+
+@Suite("Atomic file writes")
+struct IOAtomicWriteTests {
+    @Test("replacing a file leaves only the new file, no temporary")
+    func replaces() throws {
+        let dir = makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("w.safetensors")
+        try SafeTensors.write([("a", Tensor.ones([2]))], to: url)
+        try SafeTensors.write([("b", Tensor.zeros([3]))], to: url)
+        #expect(try SafeTensors.read(from: url).names == ["b"])
+        try Tensor.ones([1, 2, 2]).writePNG(to: dir.appendingPathComponent("i.png"))
+        #expect(directoryListing(dir) == ["i.png", "w.safetensors"])
+    }
+
+    @Test("a missing target directory is a typed error and creates nothing")
+    func missingDirectory() {
+        let dir = makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("missing/w.safetensors")
+        #expect {
+            try SafeTensors.write([("a", Tensor.ones([2]))], to: url)
+        } throws: { error in
+            guard let e = error as? SafeTensorsError, case .writeFailed = e.reason else { return false }
+            return e.path == url.path
+        }
+        let png = dir.appendingPathComponent("missing/i.png")
+        #expect {
+            try Tensor.ones([1, 2, 2]).writePNG(to: png)
+        } throws: { error in
+            guard let e = error as? ImageIOError, case .writeFailed = e.reason else { return false }
+            return e.path == png.path
+        }
+        #expect(directoryListing(dir).isEmpty)
+    }
+
+    @Test("a failed write keeps the existing file and leaves no temporary")
+    func failureKeepsExisting() throws {
+        let dir = makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("keep.safetensors")
+        try SafeTensors.write([("old", Tensor.ones([2]))], to: url)
+        let before = try Data(contentsOf: url)
+
+        // Fails while encoding (duplicate names): nothing is touched.
+        #expect(throws: SafeTensorsError.self) {
+            try SafeTensors.write([("x", Tensor.ones([1])), ("x", Tensor.ones([1]))], to: url)
+        }
+        #expect(try Data(contentsOf: url) == before)
+
+        // Fails at the rename (the destination is a non-empty directory): the temporary file is removed.
+        let blocked = dir.appendingPathComponent("blocked.png")
+        try FileManager.default.createDirectory(at: blocked, withIntermediateDirectories: false)
+        try Data([1, 2, 3]).write(to: blocked.appendingPathComponent("inside"))
+        #expect {
+            try Tensor.ones([3, 2, 2]).writePNG(to: blocked)
+        } throws: { error in
+            guard let e = error as? ImageIOError, case .writeFailed = e.reason else { return false }
+            return true
+        }
+        #expect(directoryListing(blocked) == ["inside"])
+        #expect(directoryListing(dir) == ["blocked.png", "keep.safetensors"])
+        #expect(try Data(contentsOf: url) == before)
+    }
+}
+
+/// Writes files for `Scripts/torchref/io_fixtures.py --check DIR` when SLKD_IO_EXPORT_DIR is set,
+/// so that Python's safetensors and Pillow can confirm they read what this writer produces.
+@Suite("IO interop export")
+struct IOInteropExportTests {
+    @Test("export files for the Python check", .enabled(if: ProcessInfo.processInfo.environment["SLKD_IO_EXPORT_DIR"] != nil))
+    func export() throws {
+        let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["SLKD_IO_EXPORT_DIR"]!)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var expected: [String: [String: Any]] = ["safetensors": [:], "png": [:]]
+        func record(_ t: Tensor, torchDType: String) -> [String: Any] {
+            var r: [String: Any] = ["torch_dtype": torchDType, "shape": t.shape]
+            if t.dtype == .int64 { r["ints"] = t.integers } else { r["data"] = t.doubles }
+            return r
+        }
+        var rng = RandomGenerator(seed: 2024)
+        let f32 = Tensor.normal([2, 3], using: &rng)
+        let f64 = Tensor.normal([4], dtype: .float64, using: &rng)
+        let idx = Tensor(shape: [3], indices: [0, -7, Int(Int64.max)])
+        let meta = ["format": "pt", "by": "SLKD \u{2713}"]
+        try SafeTensors.write([("w", f32), ("d", f64), ("i", idx)], metadata: meta, to: dir.appendingPathComponent("swift_mixed.safetensors"))
+        expected["safetensors"]!["swift_mixed.safetensors"] = ["metadata": meta, "tensors": [
+            "w": record(f32, torchDType: "torch.float32"), "d": record(f64, torchDType: "torch.float64"),
+            "i": record(idx, torchDType: "torch.int64")]]
+        // Values exact in half and bfloat16, so the expected values need no rounding model.
+        let halfExact = Tensor(shape: [2, 3], scalars: [1, -2.5, 0.375, 1024, -0.0078125, 0] as [Float])
+        for (file, format, dtype) in [("swift_f16.safetensors", SafeTensors.FloatFormat.f16, "torch.float16"),
+                                      ("swift_bf16.safetensors", .bf16, "torch.bfloat16")] {
+            try SafeTensors.write([("h", halfExact)], floatFormat: format, to: dir.appendingPathComponent(file))
+            expected["safetensors"]![file] = ["metadata": [String: String](), "tensors": ["h": record(halfExact, torchDType: dtype)]]
+        }
+        for (c, depth) in [(1, ImageIO.BitDepth.eight), (2, .eight), (3, .eight), (4, .eight), (1, .sixteen), (3, .sixteen)] {
+            let x = Tensor.uniform([c, 3, 4], dtype: .float64, using: &rng)
+            let name = "swift_c\(c)_\(depth.rawValue).png"
+            try x.writePNG(to: dir.appendingPathComponent(name), bitDepth: depth)
+            let scale = Double((1 << depth.rawValue) - 1)
+            expected["png"]![name] = ["bitDepth": depth.rawValue, "channels": c, "shape": x.shape,
+                                      "ints": x.doubles.map { Int(($0 * scale + 0.5).rounded(.down)) }]
+        }
+        let json = try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: dir.appendingPathComponent("expected.json"))
+    }
+}

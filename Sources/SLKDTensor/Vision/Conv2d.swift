@@ -395,6 +395,25 @@ enum ConvKernels {
                         let xg = x + (n * geo.inChannels + grp * cinG) * hw
                         for ci in 0..<cinG {
                             let xp = xg + ci * hw
+                            if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                // The common 3×3 "same" case: three taps per pass over each row pair.
+                                let last = geo.width - 1
+                                for kh in 0..<geo.kernelH {
+                                    var a0: T = 0, a1: T = 0, a2: T = 0
+                                    for ho in 0..<geo.outHeight {
+                                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                                        guard hi >= 0 && hi < geo.height else { continue }
+                                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
+                                        let (d0, d1, d2) = VisionMath.dot3(grow, xrow, geo.width)
+                                        a0 += d0 + grow[last] * xrow[last - 1]
+                                        a1 += d1 + grow[0] * xrow[0] + grow[last] * xrow[last]
+                                        a2 += d2 + grow[0] * xrow[1]
+                                    }
+                                    let kr = kc + (ci * geo.kernelH + kh) * 3
+                                    kr[0] += a0; kr[1] += a1; kr[2] += a2
+                                }
+                                continue
+                            }
                             for kh in 0..<geo.kernelH {
                                 for kw in 0..<geo.kernelW {
                                     let valid = ranges[kw]

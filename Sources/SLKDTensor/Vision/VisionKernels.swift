@@ -53,6 +53,31 @@ enum VisionMath {
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     }
 
+    /// (Σ g[i]·x[i−1], Σ g[i]·x[i], Σ g[i]·x[i+1]) for i in `1..<n−1`: the three horizontal taps of
+    /// a 3-wide kernel's weight gradient in one pass over a row, in SIMD for `Float`.
+    @inlinable
+    static func dot3<T: TensorScalar>(_ g: UnsafePointer<T>, _ x: UnsafePointer<T>, _ n: Int) -> (T, T, T) {
+        var i = 1
+        var a0: T = 0, a1: T = 0, a2: T = 0
+        if T.self == Float.self {
+            let gf = UnsafeRawPointer(g), xf = UnsafeRawPointer(x)
+            var v0 = SIMD8<Float>(), v1 = SIMD8<Float>(), v2 = SIMD8<Float>()
+            while i + 8 <= n - 1 {
+                let gv = gf.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                v0 += gv * xf.loadUnaligned(fromByteOffset: (i - 1) * 4, as: SIMD8<Float>.self)
+                v1 += gv * xf.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                v2 += gv * xf.loadUnaligned(fromByteOffset: (i + 1) * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            a0 = T(v0.sum()); a1 = T(v1.sum()); a2 = T(v2.sum())
+        }
+        while i < n - 1 {
+            a0 += g[i] * x[i - 1]; a1 += g[i] * x[i]; a2 += g[i] * x[i + 1]
+            i += 1
+        }
+        return (a0, a1, a2)
+    }
+
     /// Σ a[i] with eight independent accumulators.
     @inlinable
     static func sum<T: TensorScalar>(_ a: UnsafePointer<T>, _ n: Int) -> T {

@@ -73,5 +73,24 @@ struct VisionConvTests {
         expectClose(g1[1], g2[1], rtol: 1e-11, atol: 1e-10, "depthwise weight grad")
     }
 
+    /// A dense conv large enough to be unfolded in several row bands equals the sum of its
+    /// single-input-channel convolutions (which run on the direct kernel), values and gradients.
+    @Test func bandedIm2colEqualsChannelSplitDirect() {
+        var rng = RandomGenerator(seed: 6)
+        let cin = 16
+        let x = Tensor.uniform([1, cin, 40, 512], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let w = Tensor.uniform([3, cin, 3, 3], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let y1 = Tensor.conv2d(x, weight: w, padding: 1)
+        var y2 = Tensor.conv2d(x.narrowed(axis: 1, start: 0, length: 1), weight: w.narrowed(axis: 1, start: 0, length: 1), padding: 1)
+        for c in 1..<cin {
+            y2 = y2 + Tensor.conv2d(x.narrowed(axis: 1, start: c, length: 1), weight: w.narrowed(axis: 1, start: c, length: 1), padding: 1)
+        }
+        expectClose(y1, y2, rtol: 1e-11, atol: 1e-11, "banded forward")
+        let seed = Tensor.uniform(y1.shape, low: -1, high: 1, dtype: .float64, using: &rng)
+        let g1 = y1.gradients(wrt: [x, w], seed: seed), g2 = y2.gradients(wrt: [x, w], seed: seed)
+        expectClose(g1[0], g2[0], rtol: 1e-11, atol: 1e-11, "banded input grad")
+        expectClose(g1[1], g2[1], rtol: 1e-10, atol: 1e-9, "banded weight grad")
+    }
+
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 19) }
 }

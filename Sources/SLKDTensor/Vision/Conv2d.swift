@@ -101,22 +101,30 @@ enum ConvKernels {
             }
             let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
             let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            let column = geo.isPointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-            defer { column?.deallocate() }
-            for n in 0..<geo.batch {
-                for g in 0..<geo.groups {
-                    let xg = px + (n * geo.inChannels + g * cinG) * hw
-                    let yg = py + (n * geo.outChannels + g * coutG) * ohw
-                    let source: UnsafePointer<T>
-                    if let column {
-                        im2col(xg, column, geo)
-                        source = UnsafePointer(column)
-                    } else {
-                        source = xg
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for g in 0..<geo.groups {
+                        VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: ohw, k: rows,
+                                        a: pk + g * coutG * rows, lda: rows,
+                                        b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
+                                        beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
                     }
-                    VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: ohw, k: rows,
-                                    a: pk + g * coutG * rows, lda: rows, b: source, ldb: ohw,
-                                    beta: 0, c: yg, ldc: ohw)
+                }
+            } else {
+                let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+                let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+                defer { column.deallocate() }
+                for n in 0..<geo.batch {
+                    for g in 0..<geo.groups {
+                        for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                            let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                            let cols = band.count * geo.outWidth
+                            im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
+                            VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: cols, k: rows,
+                                            a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
+                                            c: py + (n * geo.outChannels + g * coutG) * ohw + start * geo.outWidth, ldc: ohw)
+                        }
+                    }
                 }
             }
             if let pb { addBias(py, pb, geo.batch, geo.outChannels, ohw) }
@@ -132,19 +140,28 @@ enum ConvKernels {
         }
     }
 
-    /// One group of one image unfolded: row (ci·kH + kh)·kW + kw, column ho·Wo + wo holds
-    /// x[ci, ho·sh − ph + kh·dh, wo·sw − pw + kw·dw] (0 outside).
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
-        let rows = geo.inPerGroup * geo.taps, ohw = geo.outHeight * geo.outWidth
+    /// Output rows per im2col band: the unfolded matrix stays ≤ ~16 MB however large the image
+    /// (a 3×3 conv of 48 channels at 512² would otherwise unfold to 450 MB).
+    static func bandRows(_ geo: Conv2dGeometry, elementSize: Int) -> Int {
+        let rows = geo.inPerGroup * geo.taps
+        let budget = (16 << 20) / elementSize
+        return Swift.max(1, Swift.min(geo.outHeight, budget / Swift.max(rows * geo.outWidth, 1)))
+    }
+
+    /// Output rows `band` of one group of one image unfolded: row (ci·kH + kh)·kW + kw, column
+    /// (ho − band.lowerBound)·Wo + wo holds x[ci, ho·sh − ph + kh·dh, wo·sw − pw + kw·dw] (0 outside).
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry,
+                                        band: Range<Int>) {
+        let rows = geo.inPerGroup * geo.taps, ohw = band.count * geo.outWidth
         Parallel.forChunks(rows, grain: Swift.max(1, 16_384 / Swift.max(ohw, 1))) { range in
             for r in range {
                 let ci = r / geo.taps, kh = (r % geo.taps) / geo.kernelW, kw = r % geo.kernelW
                 let plane = x + ci * geo.height * geo.width, dst = col + r * ohw
                 let offW = kw * geo.dilationW - geo.padW
                 let valid = VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: offW)
-                for ho in 0..<geo.outHeight {
+                for ho in band {
                     let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
-                    let d = dst + ho * geo.outWidth
+                    let d = dst + (ho - band.lowerBound) * geo.outWidth
                     guard hi >= 0 && hi < geo.height, !valid.isEmpty else {
                         d.update(repeating: 0, count: geo.outWidth)
                         continue
@@ -163,8 +180,9 @@ enum ConvKernels {
     }
 
     /// Adds an unfolded gradient back onto the input planes of one group (the adjoint of im2col).
-    static func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, _ gx: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
-        let ohw = geo.outHeight * geo.outWidth
+    static func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, _ gx: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry,
+                                        band: Range<Int>) {
+        let ohw = band.count * geo.outWidth
         // One thread per input channel: each writes only its own plane.
         Parallel.forChunks(geo.inPerGroup) { channels in
             for ci in channels {
@@ -175,10 +193,10 @@ enum ConvKernels {
                     let offW = kw * geo.dilationW - geo.padW
                     let valid = VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: offW)
                     if valid.isEmpty { continue }
-                    for ho in 0..<geo.outHeight {
+                    for ho in band {
                         let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
                         guard hi >= 0 && hi < geo.height else { continue }
-                        let d = plane + hi * geo.width, s = src + ho * geo.outWidth
+                        let d = plane + hi * geo.width, s = src + (ho - band.lowerBound) * geo.outWidth
                         if geo.strideW == 1 {
                             let dd = d + offW
                             for wo in valid { dd[wo] += s[wo] }
@@ -264,18 +282,34 @@ enum ConvKernels {
             }
             let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
             let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            if !geo.isPointwise { out.update(repeating: 0) }
-            let column = geo.isPointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-            defer { column?.deallocate() }
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for grp in 0..<geo.groups {
+                        // [Cin, H·W] = Wᵀ · G
+                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: ohw, k: coutG,
+                                        a: pk + grp * coutG * rows, lda: rows,
+                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
+                                        beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
+                    }
+                }
+                return
+            }
+            out.update(repeating: 0)
+            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+            defer { column.deallocate() }
             for n in 0..<geo.batch {
                 for grp in 0..<geo.groups {
-                    let gg = pg + (n * geo.outChannels + grp * coutG) * ohw
-                    let xg = gx + (n * geo.inChannels + grp * cinG) * hw
-                    // [Cin·kH·kW, Ho·Wo] = Wᵀ · G
-                    VisionBLAS.gemm(transA: true, transB: false, m: rows, n: ohw, k: coutG,
-                                    a: pk + grp * coutG * rows, lda: rows, b: gg, ldb: ohw,
-                                    beta: 0, c: column ?? xg, ldc: ohw)
-                    if let column { col2im(UnsafePointer(column), xg, geo) }
+                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                        let cols = band.count * geo.outWidth
+                        // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
+                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: cols, k: coutG,
+                                        a: pk + grp * coutG * rows, lda: rows,
+                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, ldb: ohw,
+                                        beta: 0, c: column, ldc: cols)
+                        col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
+                    }
                 }
             }
         }
@@ -353,23 +387,33 @@ enum ConvKernels {
             }
             let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
             let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            let column = geo.isPointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: rows * ohw)
-            defer { column?.deallocate() }
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for grp in 0..<geo.groups {
+                        // [Cout, Cin] += G · Xᵀ
+                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: ohw,
+                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
+                                        b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
+                                        beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+                    }
+                }
+                return
+            }
+            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+            defer { column.deallocate() }
             for n in 0..<geo.batch {
                 for grp in 0..<geo.groups {
-                    let gg = pg + (n * geo.outChannels + grp * coutG) * ohw
-                    let xg = px + (n * geo.inChannels + grp * cinG) * hw
-                    let source: UnsafePointer<T>
-                    if let column {
-                        im2col(xg, column, geo)
-                        source = UnsafePointer(column)
-                    } else {
-                        source = xg
+                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                        let cols = band.count * geo.outWidth
+                        im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
+                        // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
+                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: cols,
+                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, lda: ohw,
+                                        b: column, ldb: cols,
+                                        beta: n == 0 && start == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
                     }
-                    // [Cout, Cin·kH·kW] += G · colᵀ
-                    VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: ohw,
-                                    a: gg, lda: ohw, b: source, ldb: ohw,
-                                    beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
                 }
             }
         }

@@ -92,5 +92,26 @@ struct VisionConvTests {
         expectClose(g1[1], g2[1], rtol: 1e-10, atol: 1e-9, "banded weight grad")
     }
 
+    /// The Float SIMD depthwise 3×3 kernel agrees with the generic kernel (run in Float64) on
+    /// widths that exercise its vector body, its scalar tail and its two-column edge case.
+    @Test(arguments: [2, 9, 10, 17, 37])
+    func floatDepthwiseMatchesGeneric(width: Int) {
+        var rng = RandomGenerator(seed: UInt64(width))
+        let x = Tensor.uniform([2, 3, 5, width], low: -1, high: 1, dtype: .float64, using: &rng)
+        let w = Tensor.uniform([6, 1, 3, 3], low: -1, high: 1, dtype: .float64, using: &rng)
+        let b = Tensor.uniform([6], low: -1, high: 1, dtype: .float64, using: &rng)
+        let y64 = Tensor.conv2d(x, weight: w, bias: b, padding: 1, groups: 3)
+        let y32 = Tensor.conv2d(x.cast(to: .float32), weight: w.cast(to: .float32), bias: b.cast(to: .float32), padding: 1, groups: 3)
+        expectClose(y32.cast(to: .float64), y64, rtol: 1e-5, atol: 1e-5, "float depthwise width \(width)")
+        // Plain depthwise (multiplier 1) gradients: the Float input gradient runs on the same SIMD kernel.
+        let seed = Tensor.uniform([2, 3, 5, width], low: -1, high: 1, dtype: .float64, using: &rng)
+        let (xa, wa) = (x.requiringGrad(), w.narrowed(axis: 0, start: 0, length: 3).contiguous().requiringGrad())
+        let (xb, wb) = (x.cast(to: .float32).requiringGrad(), wa.detached().cast(to: .float32).requiringGrad())
+        let g64 = Tensor.conv2d(xa, weight: wa, padding: 1, groups: 3).gradients(wrt: [xa, wa], seed: seed)
+        let g32 = Tensor.conv2d(xb, weight: wb, padding: 1, groups: 3).gradients(wrt: [xb, wb], seed: seed.cast(to: .float32))
+        expectClose(g32[0].cast(to: .float64), g64[0], rtol: 1e-5, atol: 1e-5, "float depthwise dX width \(width)")
+        expectClose(g32[1].cast(to: .float64), g64[1], rtol: 1e-4, atol: 1e-4, "float depthwise dW width \(width)")
+    }
+
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 19) }
 }

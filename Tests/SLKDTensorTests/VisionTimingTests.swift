@@ -32,7 +32,7 @@ struct VisionTimingTests {
         }
         out.deallocate()
         let (xv, wv) = (x48.requiringGrad(), w1.requiringGrad())
-        let tBoth = best { _ = (Tensor.conv2d(xv, weight: wv) * g144).sum().gradients(wrt: [xv, wv]) }
+        let tBoth = best { _ = Tensor.conv2d(xv, weight: wv).gradients(wrt: [xv, wv], seed: g144) }
         print(String(format: "TIMING conv1x1 48→144 @128²: forward %.3f ms (raw sgemm %.3f ms), forward+backward %.3f ms",
                      tConv, tGemm, tBoth))
         for c in [144, 254] {
@@ -40,7 +40,7 @@ struct VisionTimingTests {
             let w = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &rng)
             let tf = best { _ = Tensor.conv2d(x, weight: w, padding: 1, groups: c) }
             let (xv, wv) = (x.requiringGrad(), w.requiringGrad())
-            let tb = best { _ = (Tensor.conv2d(xv, weight: wv, padding: 1, groups: c) * x).sum().gradients(wrt: [xv, wv]) }
+            let tb = best { _ = Tensor.conv2d(xv, weight: wv, padding: 1, groups: c).gradients(wrt: [xv, wv], seed: x) }
             let macs = Double(c * 128 * 128 * 9) / 1e9
             print(String(format: "TIMING depthwise3x3 %d×128²: forward %.3f ms (%.1f GMAC/s), forward+backward %.3f ms",
                          c, tf, macs / tf * 1e3, tb))

@@ -54,7 +54,7 @@ extension Tensor {
     public func leakyReLU(slope: Double = 0.01) -> Tensor {
         let x = detached()
         let positive = x > 0
-        let scale = Tensor.where(positive, x.onesLike(), x.scalarLikeVision(slope))
+        let scale = Tensor.where(positive, x.onesLike(), x.scalarLike(slope))
         let y = x * scale
         return Autograd.record(y, inputs: [self]) { g in [g * scale] }
     }
@@ -77,7 +77,4 @@ extension Tensor {
         let half = shape[1] / 2
         return Tensor.geluGate(narrowed(axis: 1, start: 0, length: half), narrowed(axis: 1, start: half, length: half))
     }
-
-    /// A rank-0 tensor of this dtype holding `value`.
-    func scalarLikeVision(_ value: Double) -> Tensor { Tensor(scalar: value, dtype: dtype) }
 }

@@ -1,0 +1,80 @@
+import RealModule
+
+// Activation functions of the restoration transformers: exact (erf) GELU as `F.gelu`, ReLU,
+// LeakyReLU, and Restormer's GDFN gate gelu(x₁)·x₂ fused into one pass each way.
+
+enum GELUFunction: UnaryScalarFunction {
+    /// x·Φ(x) = ½·x·(1 + erf(x/√2)).
+    static func apply<T: TensorScalar>(_ x: T) -> T { x * (1 + .erf(x * (1 / T.sqrt(2)))) / 2 }
+}
+
+enum GELUDerivativeFunction: UnaryScalarFunction {
+    /// Φ(x) + x·φ(x).
+    static func apply<T: TensorScalar>(_ x: T) -> T {
+        (1 + .erf(x * (1 / T.sqrt(2)))) / 2 + x * .exp(-x * x / 2) / T.sqrt(2 * T.pi)
+    }
+}
+
+enum GELUGateFunction: BinaryScalarFunction {
+    static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { GELUFunction.apply(a) * b }
+}
+
+enum GELUBackwardFunction: BinaryScalarFunction {
+    /// g·gelu′(x).
+    static func apply<T: TensorScalar>(_ g: T, _ x: T) -> T { g * GELUDerivativeFunction.apply(x) }
+}
+
+enum GELUForGateFunction: UnaryScalarFunction {
+    static func apply<T: TensorScalar>(_ x: T) -> T { GELUFunction.apply(x) }
+}
+
+enum ReLUFunction: UnaryScalarFunction {
+    static func apply<T: TensorScalar>(_ x: T) -> T { x > 0 ? x : 0 }
+}
+
+enum ReLUBackwardFunction: BinaryScalarFunction {
+    /// g where x > 0 (PyTorch: gradient 0 at 0).
+    static func apply<T: TensorScalar>(_ g: T, _ x: T) -> T { x > 0 ? g : 0 }
+}
+
+extension Tensor {
+    /// GELU with the exact error function, as `F.gelu(x)` (approximate = "none").
+    public func gelu() -> Tensor {
+        let x = detached()
+        return Autograd.record(map(GELUFunction.self), inputs: [self]) { g in [Tensor.zip(g, x, GELUBackwardFunction.self)] }
+    }
+
+    /// max(x, 0).
+    public func relu() -> Tensor {
+        let x = detached()
+        return Autograd.record(map(ReLUFunction.self), inputs: [self]) { g in [Tensor.zip(g, x, ReLUBackwardFunction.self)] }
+    }
+
+    /// x for x > 0, slope·x otherwise, as `F.leaky_relu(x, slope)` (default 0.01 as `nn.LeakyReLU`).
+    public func leakyReLU(slope: Double = 0.01) -> Tensor {
+        let x = detached()
+        let positive = x > 0
+        let scale = Tensor.where(positive, x.onesLike(), x.scalarLike(slope))
+        let y = x * scale
+        return Autograd.record(y, inputs: [self]) { g in [g * scale] }
+    }
+
+    /// gelu(x₁)·x₂ in one pass, Restormer's GDFN gate (`F.gelu(x1) * x2`), with broadcasting.
+    public static func geluGate(_ x1: Tensor, _ x2: Tensor) -> Tensor {
+        let (a, b) = (x1.detached(), x2.detached())
+        let y = zip(a, b, GELUGateFunction.self)
+        let need1 = x1.requiresGrad, need2 = x2.requiresGrad
+        return Autograd.record(y, inputs: [x1, x2]) { g in
+            [need1 ? zip(g, a, GELUBackwardFunction.self) * b : nil,
+             need2 ? g * a.map(GELUForGateFunction.self) : nil]
+        }
+    }
+
+    /// The GDFN gate on the two channel halves of an NCHW tensor: gelu(x[:, :C/2])·x[:, C/2:]
+    /// (`x1, x2 = x.chunk(2, dim=1)`).
+    public func geluGateOverChannels() -> Tensor {
+        precondition(rank == 4 && shape[1] % 2 == 0, "geluGateOverChannels needs NCHW with an even channel count, got \(shape)")
+        let half = shape[1] / 2
+        return Tensor.geluGate(narrowed(axis: 1, start: 0, length: half), narrowed(axis: 1, start: half, length: half))
+    }
+}

@@ -1,0 +1,587 @@
+// 2-D convolution on NCHW tensors (PyTorch `F.conv2d` semantics: cross-correlation, zero padding,
+// weights [Cout, Cin/groups, kH, kW]), and its two gradients. Three kernels cover the shapes the
+// restoration transformers use:
+//  • pointwise (1×1, stride 1, no padding) — one GEMM [Cout,Cin]·[Cin,H·W] per image and group,
+//    straight on the tensors' memory, no copy;
+//  • direct — depthwise and few-channels-per-group convolutions (Restormer's 3×3 depthwise,
+//    DRSformer's 2-channel groups): row-by-row multiply–adds, one thread per output plane;
+//  • im2col + GEMM for everything else (dense k×k).
+// The transposed convolution (ConvTranspose2d.swift) reuses the same three kernels.
+
+/// The sizes of one convolution, in the orientation of the forward `conv2d`.
+@usableFromInline
+struct Conv2dGeometry {
+    var batch: Int, inChannels: Int, height: Int, width: Int
+    var outChannels: Int, kernelH: Int, kernelW: Int
+    var strideH: Int, strideW: Int, padH: Int, padW: Int, dilationH: Int, dilationW: Int
+    var groups: Int
+    var outHeight: Int, outWidth: Int
+
+    var inPerGroup: Int { inChannels / groups }
+    var outPerGroup: Int { outChannels / groups }
+    var taps: Int { kernelH * kernelW }
+    var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
+    /// Direct kernels win when each output sees few input channels (no GEMM to amortise).
+    var usesDirectKernel: Bool { !isPointwise && inPerGroup <= 8 && (groups > 1 || inPerGroup == 1) }
+    var inputShape: [Int] { [batch, inChannels, height, width] }
+    var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
+    var weightShape: [Int] { [outChannels, inPerGroup, kernelH, kernelW] }
+}
+
+extension Tensor {
+    /// 2-D convolution of an NCHW `input` with `weight` [Cout, Cin/groups, kH, kW] and an
+    /// optional `bias` [Cout], as PyTorch's `F.conv2d` (zero padding, cross-correlation).
+    ///
+    /// ```swift
+    /// let y = Tensor.conv2d(x, weight: w, padding: 1, groups: channels)   // depthwise 3×3
+    /// ```
+    public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil,
+                              stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) -> Tensor {
+        conv2d(input, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+               dilation: (dilation, dilation), groups: groups)
+    }
+
+    /// 2-D convolution with separate vertical and horizontal stride, padding and dilation.
+    public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int),
+                              padding: (Int, Int), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
+        _ = visionFloatType("conv2d", input, weight, bias)
+        precondition(input.rank == 4 && weight.rank == 4, "conv2d needs NCHW input and 4-D weight, got \(input.shape) and \(weight.shape)")
+        precondition(groups >= 1 && input.shape[1] % groups == 0 && weight.shape[0] % groups == 0,
+                     "conv2d: \(input.shape[1]) input and \(weight.shape[0]) output channels do not split into \(groups) groups")
+        precondition(weight.shape[1] * groups == input.shape[1],
+                     "conv2d: weight \(weight.shape) expects \(weight.shape[1] * groups) input channels, input has \(input.shape[1])")
+        precondition(bias == nil || bias!.shape == [weight.shape[0]], "conv2d: bias must have shape [\(weight.shape[0])]")
+        precondition(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
+                     "conv2d: stride and dilation must be ≥ 1, padding ≥ 0")
+        let h = input.shape[2], w = input.shape[3], kh = weight.shape[2], kw = weight.shape[3]
+        let ho = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
+        let wo = (w + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
+        precondition(ho > 0 && wo > 0, "conv2d: kernel \(kh)×\(kw) larger than padded input \(h)×\(w)")
+        let geometry = Conv2dGeometry(batch: input.shape[0], inChannels: input.shape[1], height: h, width: w,
+                                      outChannels: weight.shape[0], kernelH: kh, kernelW: kw,
+                                      strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
+                                      dilationH: dilation.0, dilationW: dilation.1, groups: groups,
+                                      outHeight: ho, outWidth: wo)
+        let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
+        let y = ConvKernels.forward(x, k, b, geometry)
+        var inputs = [x, k]
+        if let b { inputs.append(b) }
+        let (sx, sk) = (x.detached(), k.detached())
+        let needX = x.requiresGrad, needK = k.requiresGrad, needB = b?.requiresGrad ?? false
+        return Autograd.record(y, inputs: inputs) { g0 in
+            let g = g0.contiguous()
+            var grads: [Tensor?] = [needX ? ConvKernels.inputGradient(g, sk, geometry) : nil,
+                                    needK ? ConvKernels.weightGradient(sx, g, geometry) : nil]
+            if b != nil { grads.append(needB ? ConvKernels.biasGradient(g) : nil) }
+            return grads
+        }
+    }
+}
+
+/// The convolution kernels, outside autograd; tensors are contiguous.
+enum ConvKernels {
+    // MARK: Forward
+
+    static func forward(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry) -> Tensor {
+        switch x.dtype {
+        case .float32: forward(x, k, b, geo, Float.self)
+        case .float64: forward(x, k, b, geo, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    static func forward<T: TensorScalar>(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
+        let px = UnsafePointer(x.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
+        let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
+        return Tensor.make(geo.outputShape, T.self) { out in
+            let py = out.baseAddress!
+            if geo.usesDirectKernel {
+                directForward(px, pk, pb, py, geo)
+                return
+            }
+            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for g in 0..<geo.groups {
+                        VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: ohw, k: rows,
+                                        a: pk + g * coutG * rows, lda: rows,
+                                        b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
+                                        beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
+                    }
+                }
+            } else {
+                let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+                let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+                defer { column.deallocate() }
+                for n in 0..<geo.batch {
+                    for g in 0..<geo.groups {
+                        for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                            let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                            let cols = band.count * geo.outWidth
+                            im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
+                            VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: cols, k: rows,
+                                            a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
+                                            c: py + (n * geo.outChannels + g * coutG) * ohw + start * geo.outWidth, ldc: ohw)
+                        }
+                    }
+                }
+            }
+            if let pb { addBias(py, pb, geo.batch, geo.outChannels, ohw) }
+        }
+    }
+
+    static func addBias<T: TensorScalar>(_ y: UnsafeMutablePointer<T>, _ b: UnsafePointer<T>, _ batch: Int, _ channels: Int, _ plane: Int) {
+        Parallel.forChunks(batch * channels, grain: Swift.max(1, 16_384 / Swift.max(plane, 1))) { planes in
+            for p in planes {
+                let v = b[p % channels], row = y + p * plane
+                for i in 0..<plane { row[i] += v }
+            }
+        }
+    }
+
+    /// Output rows per im2col band: the unfolded matrix stays ≤ ~16 MB however large the image
+    /// (a 3×3 conv of 48 channels at 512² would otherwise unfold to 450 MB).
+    static func bandRows(_ geo: Conv2dGeometry, elementSize: Int) -> Int {
+        let rows = geo.inPerGroup * geo.taps
+        let budget = (16 << 20) / elementSize
+        return Swift.max(1, Swift.min(geo.outHeight, budget / Swift.max(rows * geo.outWidth, 1)))
+    }
+
+    /// Output rows `band` of one group of one image unfolded: row (ci·kH + kh)·kW + kw, column
+    /// (ho − band.lowerBound)·Wo + wo holds x[ci, ho·sh − ph + kh·dh, wo·sw − pw + kw·dw] (0 outside).
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry,
+                                        band: Range<Int>) {
+        let rows = geo.inPerGroup * geo.taps, ohw = band.count * geo.outWidth
+        Parallel.forChunks(rows, grain: Swift.max(1, 16_384 / Swift.max(ohw, 1))) { range in
+            for r in range {
+                let ci = r / geo.taps, kh = (r % geo.taps) / geo.kernelW, kw = r % geo.kernelW
+                let plane = x + ci * geo.height * geo.width, dst = col + r * ohw
+                let offW = kw * geo.dilationW - geo.padW
+                let valid = VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: offW)
+                for ho in band {
+                    let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                    let d = dst + (ho - band.lowerBound) * geo.outWidth
+                    guard hi >= 0 && hi < geo.height, !valid.isEmpty else {
+                        d.update(repeating: 0, count: geo.outWidth)
+                        continue
+                    }
+                    let src = plane + hi * geo.width
+                    for wo in 0..<valid.lowerBound { d[wo] = 0 }
+                    if geo.strideW == 1 {
+                        (d + valid.lowerBound).update(from: src + valid.lowerBound + offW, count: valid.count)
+                    } else {
+                        for wo in valid { d[wo] = src[wo * geo.strideW + offW] }
+                    }
+                    for wo in valid.upperBound..<geo.outWidth { d[wo] = 0 }
+                }
+            }
+        }
+    }
+
+    /// Adds an unfolded gradient back onto the input planes of one group (the adjoint of im2col).
+    static func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, _ gx: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry,
+                                        band: Range<Int>) {
+        let ohw = band.count * geo.outWidth
+        // One thread per input channel: each writes only its own plane.
+        Parallel.forChunks(geo.inPerGroup) { channels in
+            for ci in channels {
+                let plane = gx + ci * geo.height * geo.width
+                for t in 0..<geo.taps {
+                    let kh = t / geo.kernelW, kw = t % geo.kernelW
+                    let src = col + (ci * geo.taps + t) * ohw
+                    let offW = kw * geo.dilationW - geo.padW
+                    let valid = VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: offW)
+                    if valid.isEmpty { continue }
+                    for ho in band {
+                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                        guard hi >= 0 && hi < geo.height else { continue }
+                        let d = plane + hi * geo.width, s = src + (ho - band.lowerBound) * geo.outWidth
+                        if geo.strideW == 1 {
+                            let dd = d + offW
+                            for wo in valid { dd[wo] += s[wo] }
+                        } else {
+                            for wo in valid { d[wo * geo.strideW + offW] += s[wo] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct convolution, one output plane per task; each output row accumulates every
+    /// (input channel, tap) contribution while it stays in L1.
+    static func directForward<T: TensorScalar>(_ x: UnsafePointer<T>, _ k: UnsafePointer<T>, _ b: UnsafePointer<T>?,
+                                               _ y: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
+        let ranges = (0..<geo.kernelW).map {
+            VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
+        }
+        if T.self == Float.self && cinG == 1 && geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1
+            && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.width >= 2 {
+            depthwise3x3Float(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
+                              b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                              UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo)
+            return
+        }
+        Parallel.forChunks(geo.batch * geo.outChannels) { planes in
+            ranges.withUnsafeBufferPointer { ranges in
+                for p in planes {
+                    let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
+                    let xg = x + (n * geo.inChannels + g * cinG) * hw
+                    let kc = k + co * cinG * taps
+                    let yp = y + p * ohw
+                    let bias = b?[co] ?? 0
+                    for ho in 0..<geo.outHeight {
+                        let row = yp + ho * geo.outWidth
+                        row.update(repeating: bias, count: geo.outWidth)
+                        for kh in 0..<geo.kernelH {
+                            let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                            guard hi >= 0 && hi < geo.height else { continue }
+                            for ci in 0..<cinG {
+                                let src = xg + ci * hw + hi * geo.width
+                                let kr = kc + (ci * geo.kernelH + kh) * geo.kernelW
+                                if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                    // The common 3×3 "same" row, fused: one pass instead of three.
+                                    let w0 = kr[0], w1 = kr[1], w2 = kr[2], last = geo.width - 1
+                                    row[0] += w1 * src[0] + w2 * src[1]
+                                    for wo in 1..<last { row[wo] += w0 * src[wo - 1] + w1 * src[wo] + w2 * src[wo + 1] }
+                                    row[last] += w0 * src[last - 1] + w1 * src[last]
+                                    continue
+                                }
+                                for kw in 0..<geo.kernelW {
+                                    let valid = ranges[kw]
+                                    if valid.isEmpty { continue }
+                                    let wv = kr[kw], off = kw * geo.dilationW - geo.padW
+                                    if geo.strideW == 1 {
+                                        let s = src + off
+                                        for wo in valid { row[wo] += wv * s[wo] }
+                                    } else {
+                                        for wo in valid { row[wo] += wv * src[wo * geo.strideW + off] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Restormer's `qkv_dwconv` / GDFN depthwise 3×3 ("same" padding) in Float: each output row
+    /// is written once from its three input rows, eight outputs at a time in SIMD registers.
+    static func depthwise3x3Float(_ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                                  _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry) {
+        let h = geo.height, w = geo.width, hw = h * w
+        typealias V = SIMD8<Float>
+        Parallel.forChunks(geo.batch * geo.outChannels) { planes in
+            // A zero row stands in for the padding above the first and below the last row.
+            let zero = UnsafeMutablePointer<Float>.allocate(capacity: w)
+            zero.initialize(repeating: 0, count: w)
+            defer { zero.deallocate() }
+            for p in planes {
+                let n = p / geo.outChannels, co = p % geo.outChannels
+                // Output channel co reads input channel co / (channel multiplier).
+                let src = x + (n * geo.inChannels + co / geo.outPerGroup) * hw, dst = y + p * hw, kc = k + co * 9
+                let bias = b?[co] ?? 0
+                let w00 = kc[0], w01 = kc[1], w02 = kc[2], w10 = kc[3], w11 = kc[4], w12 = kc[5], w20 = kc[6], w21 = kc[7], w22 = kc[8]
+                let v00 = V(repeating: w00), v01 = V(repeating: w01), v02 = V(repeating: w02)
+                let v10 = V(repeating: w10), v11 = V(repeating: w11), v12 = V(repeating: w12)
+                let v20 = V(repeating: w20), v21 = V(repeating: w21), v22 = V(repeating: w22)
+                let vb = V(repeating: bias)
+                for i in 0..<h {
+                    let r0 = i > 0 ? src + (i - 1) * w : UnsafePointer(zero)
+                    let r1 = src + i * w
+                    let r2 = i + 1 < h ? src + (i + 1) * w : UnsafePointer(zero)
+                    let o = dst + i * w
+                    @inline(__always) func scalar(_ j: Int) -> Float {
+                        let l = j - 1, r = j + 1
+                        var s = bias + w01 * r0[j] + w11 * r1[j] + w21 * r2[j]
+                        if l >= 0 { s += w00 * r0[l] + w10 * r1[l] + w20 * r2[l] }
+                        if r < w { s += w02 * r0[r] + w12 * r1[r] + w22 * r2[r] }
+                        return s
+                    }
+                    o[0] = scalar(0)
+                    var j = 1
+                    let a0 = UnsafeRawPointer(r0), a1 = UnsafeRawPointer(r1), a2 = UnsafeRawPointer(r2)
+                    let out = UnsafeMutableRawPointer(o)
+                    while j + 9 <= w {
+                        let l = (j - 1) * 4, c = j * 4, r = (j + 1) * 4
+                        var s = vb
+                        s += v00 * a0.loadUnaligned(fromByteOffset: l, as: V.self)
+                        s += v01 * a0.loadUnaligned(fromByteOffset: c, as: V.self)
+                        s += v02 * a0.loadUnaligned(fromByteOffset: r, as: V.self)
+                        s += v10 * a1.loadUnaligned(fromByteOffset: l, as: V.self)
+                        s += v11 * a1.loadUnaligned(fromByteOffset: c, as: V.self)
+                        s += v12 * a1.loadUnaligned(fromByteOffset: r, as: V.self)
+                        s += v20 * a2.loadUnaligned(fromByteOffset: l, as: V.self)
+                        s += v21 * a2.loadUnaligned(fromByteOffset: c, as: V.self)
+                        s += v22 * a2.loadUnaligned(fromByteOffset: r, as: V.self)
+                        out.storeBytes(of: s, toByteOffset: c, as: V.self)
+                        j += 8
+                    }
+                    while j < w { o[j] = scalar(j); j += 1 }
+                }
+            }
+        }
+    }
+
+    // MARK: Input gradient
+
+    static func inputGradient(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry) -> Tensor {
+        switch g.dtype {
+        case .float32: inputGradient(g, k, geo, Float.self)
+        case .float64: inputGradient(g, k, geo, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    static func inputGradient<T: TensorScalar>(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
+        let pg = UnsafePointer(g.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
+        return Tensor.make(geo.inputShape, T.self) { out in
+            let gx = out.baseAddress!
+            if geo.usesDirectKernel {
+                directInputGradient(pg, pk, gx, geo)
+                return
+            }
+            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for grp in 0..<geo.groups {
+                        // [Cin, H·W] = Wᵀ · G
+                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: ohw, k: coutG,
+                                        a: pk + grp * coutG * rows, lda: rows,
+                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
+                                        beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
+                    }
+                }
+                return
+            }
+            out.update(repeating: 0)
+            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+            defer { column.deallocate() }
+            for n in 0..<geo.batch {
+                for grp in 0..<geo.groups {
+                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                        let cols = band.count * geo.outWidth
+                        // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
+                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: cols, k: coutG,
+                                        a: pk + grp * coutG * rows, lda: rows,
+                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, ldb: ohw,
+                                        beta: 0, c: column, ldc: cols)
+                        col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient of the direct kernel, one input plane per task (so that writes never race).
+    static func directInputGradient<T: TensorScalar>(_ g: UnsafePointer<T>, _ k: UnsafePointer<T>,
+                                                     _ gx: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
+        if T.self == Float.self && cinG == 1 && coutG == 1 && geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1
+            && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.width >= 2 {
+            // Plain depthwise "same" 3×3: the input gradient is the same convolution of the output
+            // gradient with the kernel rotated by 180°.
+            let flipped = UnsafeMutablePointer<Float>.allocate(capacity: geo.outChannels * 9)
+            defer { flipped.deallocate() }
+            let kf = UnsafeRawPointer(k).assumingMemoryBound(to: Float.self)
+            for c in 0..<geo.outChannels { for t in 0..<9 { flipped[c * 9 + t] = kf[c * 9 + 8 - t] } }
+            depthwise3x3Float(UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), flipped, nil,
+                              UnsafeMutableRawPointer(gx).assumingMemoryBound(to: Float.self), geo)
+            return
+        }
+        let ranges = (0..<geo.kernelW).map {
+            VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
+        }
+        Parallel.forChunks(geo.batch * geo.inChannels) { planes in
+            ranges.withUnsafeBufferPointer { ranges in
+                for p in planes {
+                    let n = p / geo.inChannels, c = p % geo.inChannels, grp = c / cinG, ci = c % cinG
+                    let plane = gx + p * hw
+                    plane.update(repeating: 0, count: hw)
+                    for j in 0..<coutG {
+                        let co = grp * coutG + j
+                        let gp = g + (n * geo.outChannels + co) * ohw
+                        let kc = k + (co * cinG + ci) * taps
+                        for ho in 0..<geo.outHeight {
+                            let grow = gp + ho * geo.outWidth
+                            for kh in 0..<geo.kernelH {
+                                let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                                guard hi >= 0 && hi < geo.height else { continue }
+                                let dst = plane + hi * geo.width
+                                let kr = kc + kh * geo.kernelW
+                                if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                    // x[wi] receives g[wi+1]·w0 + g[wi]·w1 + g[wi−1]·w2.
+                                    let w0 = kr[0], w1 = kr[1], w2 = kr[2], last = geo.width - 1
+                                    dst[0] += w0 * grow[1] + w1 * grow[0]
+                                    for wi in 1..<last { dst[wi] += w0 * grow[wi + 1] + w1 * grow[wi] + w2 * grow[wi - 1] }
+                                    dst[last] += w1 * grow[last] + w2 * grow[last - 1]
+                                    continue
+                                }
+                                for kw in 0..<geo.kernelW {
+                                    let valid = ranges[kw]
+                                    if valid.isEmpty { continue }
+                                    let wv = kr[kw], off = kw * geo.dilationW - geo.padW
+                                    if geo.strideW == 1 {
+                                        let d = dst + off
+                                        for wo in valid { d[wo] += wv * grow[wo] }
+                                    } else {
+                                        for wo in valid { dst[wo * geo.strideW + off] += wv * grow[wo] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Weight and bias gradients
+
+    static func weightGradient(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry) -> Tensor {
+        switch x.dtype {
+        case .float32: weightGradient(x, g, geo, Float.self)
+        case .float64: weightGradient(x, g, geo, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    static func weightGradient<T: TensorScalar>(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
+        let px = UnsafePointer(x.basePointer(T.self)), pg = UnsafePointer(g.basePointer(T.self))
+        return Tensor.make(geo.weightShape, T.self) { out in
+            let gw = out.baseAddress!
+            if geo.usesDirectKernel {
+                directWeightGradient(px, pg, gw, geo)
+                return
+            }
+            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+            if geo.isPointwise {
+                for n in 0..<geo.batch {
+                    for grp in 0..<geo.groups {
+                        // [Cout, Cin] += G · Xᵀ
+                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: ohw,
+                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
+                                        b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
+                                        beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+                    }
+                }
+                return
+            }
+            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
+            defer { column.deallocate() }
+            for n in 0..<geo.batch {
+                for grp in 0..<geo.groups {
+                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
+                        let cols = band.count * geo.outWidth
+                        im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
+                        // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
+                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: cols,
+                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, lda: ohw,
+                                        b: column, ldb: cols,
+                                        beta: n == 0 && start == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight gradient of the direct kernel: per output channel, one dot product per
+    /// (input channel, tap, output row).
+    static func directWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
+                                                      _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
+        let ranges = (0..<geo.kernelW).map {
+            VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
+        }
+        Parallel.forChunks(geo.outChannels) { channels in
+            ranges.withUnsafeBufferPointer { ranges in
+                for co in channels {
+                    let grp = co / coutG
+                    let kc = gw + co * cinG * taps
+                    kc.update(repeating: 0, count: cinG * taps)
+                    for n in 0..<geo.batch {
+                        let gp = g + (n * geo.outChannels + co) * ohw
+                        let xg = x + (n * geo.inChannels + grp * cinG) * hw
+                        for ci in 0..<cinG {
+                            let xp = xg + ci * hw
+                            if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                // The common 3×3 "same" case: three taps per pass over each row pair.
+                                let last = geo.width - 1
+                                for kh in 0..<geo.kernelH {
+                                    var a0: T = 0, a1: T = 0, a2: T = 0
+                                    for ho in 0..<geo.outHeight {
+                                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                                        guard hi >= 0 && hi < geo.height else { continue }
+                                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
+                                        let (d0, d1, d2) = VisionMath.dot3(grow, xrow, geo.width)
+                                        a0 += d0 + grow[last] * xrow[last - 1]
+                                        a1 += d1 + grow[0] * xrow[0] + grow[last] * xrow[last]
+                                        a2 += d2 + grow[0] * xrow[1]
+                                    }
+                                    let kr = kc + (ci * geo.kernelH + kh) * 3
+                                    kr[0] += a0; kr[1] += a1; kr[2] += a2
+                                }
+                                continue
+                            }
+                            for kh in 0..<geo.kernelH {
+                                for kw in 0..<geo.kernelW {
+                                    let valid = ranges[kw]
+                                    if valid.isEmpty { continue }
+                                    let off = kw * geo.dilationW - geo.padW
+                                    var acc: T = 0
+                                    for ho in 0..<geo.outHeight {
+                                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                                        guard hi >= 0 && hi < geo.height else { continue }
+                                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
+                                        if geo.strideW == 1 {
+                                            acc += VisionMath.dot(grow + valid.lowerBound, xrow + valid.lowerBound + off, valid.count)
+                                        } else {
+                                            for wo in valid { acc += grow[wo] * xrow[wo * geo.strideW + off] }
+                                        }
+                                    }
+                                    kc[(ci * geo.kernelH + kh) * geo.kernelW + kw] += acc
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Σ over batch and space of an NC… gradient: the bias gradient [C].
+    static func biasGradient(_ g: Tensor) -> Tensor {
+        switch g.dtype {
+        case .float32: biasGradient(g, Float.self)
+        case .float64: biasGradient(g, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    static func biasGradient<T: TensorScalar>(_ g: Tensor, _: T.Type) -> Tensor {
+        let batch = g.shape[0], channels = g.shape[1], plane = g.count / Swift.max(batch * channels, 1)
+        let pg = UnsafePointer(g.basePointer(T.self))
+        return Tensor.make([channels], T.self) { out in
+            let o = out.baseAddress!
+            Parallel.forChunks(channels, grain: Swift.max(1, 16_384 / Swift.max(plane * batch, 1))) { range in
+                for c in range {
+                    var s: T = 0
+                    for n in 0..<batch { s += VisionMath.sum(pg + (n * channels + c) * plane, plane) }
+                    o[c] = s
+                }
+            }
+        }
+    }
+}

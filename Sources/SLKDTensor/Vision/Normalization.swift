@@ -1,0 +1,295 @@
+// LayerNorm (over the last axis, as `nn.LayerNorm`), Restormer's channel LayerNorm on NCHW tensors
+// (WithBias and BiasFree), and L2 normalisation (`F.normalize`). Fused forward kernels with
+// closed-form backward rules: one pass for the statistics, one for the output.
+
+/// Which of Restormer's two channel LayerNorms (`restormer_arch.py`, `WithBias_LayerNorm` and
+/// `BiasFree_LayerNorm`).
+public enum ChannelLayerNormKind: Sendable {
+    /// `(x − μ) / √(σ² + ε) · w + b`.
+    case withBias
+    /// `x / √(σ² + ε) · w`: σ² is mean-centred but x itself is not centred.
+    case biasFree
+}
+
+extension Tensor {
+    /// Layer normalisation over the last axis, as `nn.LayerNorm(C)`:
+    /// `(x − μ) / √(σ² + eps) · weight + bias` with the biased variance.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
+        normalized(axis: -1, weight: weight, bias: bias, centred: true, eps: eps, op: "layerNorm")
+    }
+
+    /// Restormer's LayerNorm over the channels of an NCHW tensor at every pixel (the
+    /// `to_3d`–LayerNorm–`to_4d` sandwich, without the two transposes).
+    public func channelLayerNorm(weight: Tensor, bias: Tensor? = nil, kind: ChannelLayerNormKind = .withBias,
+                                 eps: Double = 1e-5) -> Tensor {
+        precondition(rank == 4, "channelLayerNorm needs an NCHW tensor, got \(shape)")
+        precondition(kind == .withBias || bias == nil, "channelLayerNorm: the BiasFree variant takes no bias")
+        return normalized(axis: 1, weight: weight, bias: bias, centred: kind == .withBias, eps: eps, op: "channelLayerNorm")
+    }
+
+    /// `x / max(‖x‖₂, eps)` along `axis`, as `F.normalize(x, dim: axis, eps: eps)`.
+    public func l2Normalized(axis: Int, eps: Double = 1e-12) -> Tensor {
+        _ = Tensor.visionFloatType("l2Normalized", self)
+        let x = contiguous()
+        let lanes = AxisLanes(shape: shape, axis: axis)
+        let (y, norms) = NormKernels.l2Forward(x, lanes, eps)
+        let saved = y
+        return Autograd.record(y, inputs: [x]) { g in [NormKernels.l2Backward(g.contiguous(), saved, norms, lanes, eps)] }
+    }
+
+    /// The shared LayerNorm: normalise along `axis`, optionally without centring the output.
+    func normalized(axis: Int, weight: Tensor?, bias: Tensor?, centred: Bool, eps: Double, op: String) -> Tensor {
+        _ = Tensor.visionFloatType(op, self, weight, bias)
+        let a = Shape.axis(axis, rank: rank)
+        for p in [weight, bias].compactMap({ $0 }) {
+            precondition(p.count == shape[a], "\(op): parameter of shape \(p.shape) does not match axis size \(shape[a])")
+        }
+        let x = contiguous(), w = weight?.contiguous(), b = bias?.contiguous()
+        let lanes = AxisLanes(shape: shape, axis: a)
+        let (y, stats) = NormKernels.layerNormForward(x, w, b, lanes, centred: centred, eps: eps)
+        var inputs = [x]
+        if let w { inputs.append(w) }
+        if let b { inputs.append(b) }
+        let sx = x.detached(), sw = w?.detached()
+        let needW = w?.requiresGrad ?? false, needB = b?.requiresGrad ?? false
+        let paramShape = weight?.shape ?? bias?.shape ?? []
+        return Autograd.record(y, inputs: inputs) { g0 in
+            let g = g0.contiguous()
+            let (gx, gw, gb) = NormKernels.layerNormBackward(g, sx, sw, stats, lanes, centred: centred,
+                                                             needParams: needW || needB)
+            var grads: [Tensor?] = [gx]
+            if w != nil { grads.append(needW ? gw!.reshaped(paramShape) : nil) }
+            if b != nil { grads.append(needB ? gb!.reshaped(paramShape) : nil) }
+            return grads
+        }
+    }
+}
+
+enum NormKernels {
+    // MARK: LayerNorm
+
+    /// Returns y and, per lane, (μ, 1/√(σ²+ε)) interleaved.
+    static func layerNormForward(_ x: Tensor, _ w: Tensor?, _ b: Tensor?, _ lanes: AxisLanes,
+                                 centred: Bool, eps: Double) -> (Tensor, [Double]) {
+        switch x.dtype {
+        case .float32: layerNormForward(x, w, b, lanes, centred, eps, Float.self)
+        case .float64: layerNormForward(x, w, b, lanes, centred, eps, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    static func layerNormForward<T: TensorScalar>(_ x: Tensor, _ w: Tensor?, _ b: Tensor?, _ lanes: AxisLanes,
+                                                  _ centred: Bool, _ eps: Double, _: T.Type) -> (Tensor, [Double]) {
+        let px = UnsafePointer(x.basePointer(T.self))
+        let pw = w.map { UnsafePointer($0.basePointer(T.self)) }, pb = b.map { UnsafePointer($0.basePointer(T.self)) }
+        let n = lanes.size, inner = lanes.inner, laneCount = lanes.outer * lanes.inner
+        var stats = [Double](repeating: 0, count: 2 * laneCount)
+        let y = stats.withUnsafeMutableBufferPointer { statsBuffer in
+            let ps = statsBuffer.baseAddress!
+            return Tensor.make(x.shape, T.self) { out in
+                let py = out.baseAddress!
+                lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
+                    let mean = scratch, rstd = scratch + m
+                    for j in 0..<m { mean[j] = 0; rstd[j] = 0 }
+                    for c in 0..<n { let row = px + base + c * inner; for j in 0..<m { mean[j] += row[j] } }
+                    let invN = 1 / T(n)
+                    for j in 0..<m { mean[j] *= invN }
+                    for c in 0..<n {
+                        let row = px + base + c * inner
+                        for j in 0..<m { let d = row[j] - mean[j]; rstd[j] += d * d }
+                    }
+                    for j in 0..<m { rstd[j] = 1 / (rstd[j] * invN + T(eps)).squareRoot() }
+                    for c in 0..<n {
+                        let row = px + base + c * inner, dst = py + base + c * inner
+                        let wc = pw?[c] ?? 1, bc = pb?[c] ?? 0
+                        if centred {
+                            for j in 0..<m { dst[j] = (row[j] - mean[j]) * rstd[j] * wc + bc }
+                        } else {
+                            for j in 0..<m { dst[j] = row[j] * rstd[j] * wc + bc }
+                        }
+                    }
+                    // Lane index of (outer o, inner i) is o·inner + i; base = o·n·inner + i.
+                    let o = base / (n * inner), i = base % (n * inner)
+                    for j in 0..<m {
+                        let lane = o * inner + i + j
+                        ps[2 * lane] = Double(mean[j]); ps[2 * lane + 1] = Double(rstd[j])
+                    }
+                }
+            }
+        }
+        return (y, stats)
+    }
+
+    static func layerNormBackward(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ stats: [Double], _ lanes: AxisLanes,
+                                  centred: Bool, needParams: Bool) -> (Tensor, Tensor?, Tensor?) {
+        switch x.dtype {
+        case .float32: layerNormBackward(g, x, w, stats, lanes, centred, needParams, Float.self)
+        case .float64: layerNormBackward(g, x, w, stats, lanes, centred, needParams, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    /// With x̂ = (x − μ)·r and g′ = g·w:
+    ///  centred: dx = r·(g′ − mean(g′) − x̂·mean(g′·x̂));
+    ///  BiasFree (y = x·r·w): dx = r·g′ − r³·(x − μ)·mean(g′·x).
+    /// dw = Σ g·x̂ (centred) or Σ g·x·r, db = Σ g, summed over lanes.
+    static func layerNormBackward<T: TensorScalar>(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ stats: [Double],
+                                                   _ lanes: AxisLanes, _ centred: Bool, _ needParams: Bool,
+                                                   _: T.Type) -> (Tensor, Tensor?, Tensor?) {
+        let px = UnsafePointer(x.basePointer(T.self)), pg = UnsafePointer(g.basePointer(T.self))
+        let pw = w.map { UnsafePointer($0.basePointer(T.self)) }
+        let n = lanes.size, inner = lanes.inner
+        let gx = stats.withUnsafeBufferPointer { statsBuffer in
+            let ps = statsBuffer.baseAddress!
+            return Tensor.make(x.shape, T.self) { out in
+                let pgx = out.baseAddress!
+                lanes.forEachBlock(T.self, scratchPerLane: 4) { base, m, scratch in
+                    let mean = scratch, rstd = scratch + m, s1 = scratch + 2 * m, s2 = scratch + 3 * m
+                    let o = base / (n * inner), i = base % (n * inner)
+                    for j in 0..<m {
+                        let lane = o * inner + i + j
+                        mean[j] = T(ps[2 * lane]); rstd[j] = T(ps[2 * lane + 1]); s1[j] = 0; s2[j] = 0
+                    }
+                    for c in 0..<n {
+                        let xr = px + base + c * inner, gr = pg + base + c * inner, wc = pw?[c] ?? 1
+                        if centred {
+                            for j in 0..<m { let gp = gr[j] * wc; s1[j] += gp; s2[j] += gp * (xr[j] - mean[j]) * rstd[j] }
+                        } else {
+                            for j in 0..<m { s2[j] += gr[j] * wc * xr[j] }
+                        }
+                    }
+                    let invN = 1 / T(n)
+                    for c in 0..<n {
+                        let xr = px + base + c * inner, gr = pg + base + c * inner, dst = pgx + base + c * inner
+                        let wc = pw?[c] ?? 1
+                        if centred {
+                            for j in 0..<m {
+                                let xhat = (xr[j] - mean[j]) * rstd[j]
+                                dst[j] = rstd[j] * (gr[j] * wc - s1[j] * invN - xhat * s2[j] * invN)
+                            }
+                        } else {
+                            for j in 0..<m {
+                                let r = rstd[j]
+                                dst[j] = r * gr[j] * wc - r * r * r * (xr[j] - mean[j]) * s2[j] * invN
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard needParams else { return (gx, nil, nil) }
+        // Parameter gradients: per channel c, sums over all lanes; parallel over channels.
+        var gwOut = [T](repeating: 0, count: n), gbOut = [T](repeating: 0, count: n)
+        gwOut.withUnsafeMutableBufferPointer { gwb in
+            gbOut.withUnsafeMutableBufferPointer { gbb in
+                let gwp = gwb.baseAddress!, gbp = gbb.baseAddress!
+                stats.withUnsafeBufferPointer { sb in
+                    let ps = sb.baseAddress!
+                    Parallel.forChunks(n) { channels in
+                        for c in channels {
+                            var sw: T = 0, sb: T = 0
+                            for o in 0..<lanes.outer {
+                                let off = (o * n + c) * inner
+                                for i in 0..<inner {
+                                    let lane = o * inner + i
+                                    let xv = px[off + i], gv = pg[off + i]
+                                    let r = T(ps[2 * lane + 1])
+                                    sw += gv * (centred ? (xv - T(ps[2 * lane])) * r : xv * r)
+                                    sb += gv
+                                }
+                            }
+                            gwp[c] = sw; gbp[c] = sb
+                        }
+                    }
+                }
+            }
+        }
+        return (gx, Tensor(shape: [n], scalars: gwOut), Tensor(shape: [n], scalars: gbOut))
+    }
+
+    // MARK: L2 normalisation
+
+    static func l2Forward(_ x: Tensor, _ lanes: AxisLanes, _ eps: Double) -> (Tensor, [Double]) {
+        switch x.dtype {
+        case .float32: l2Forward(x, lanes, eps, Float.self)
+        case .float64: l2Forward(x, lanes, eps, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    /// Returns y and max(‖x‖, eps) per lane.
+    static func l2Forward<T: TensorScalar>(_ x: Tensor, _ lanes: AxisLanes, _ eps: Double, _: T.Type) -> (Tensor, [Double]) {
+        let px = UnsafePointer(x.basePointer(T.self))
+        let n = lanes.size, inner = lanes.inner
+        var norms = [Double](repeating: 0, count: lanes.outer * inner)
+        let y = norms.withUnsafeMutableBufferPointer { nb in
+            let pn = nb.baseAddress!
+            return Tensor.make(x.shape, T.self) { out in
+                let py = out.baseAddress!
+                lanes.forEachBlock(T.self, scratchPerLane: 1) { base, m, s in
+                    for j in 0..<m { s[j] = 0 }
+                    if inner == 1 {
+                        s[0] = VisionMath.dot(px + base, px + base, n)
+                    } else {
+                        for c in 0..<n { let r = px + base + c * inner; for j in 0..<m { s[j] += r[j] * r[j] } }
+                    }
+                    let o = base / (n * inner), i = base % (n * inner)
+                    for j in 0..<m {
+                        let norm = Swift.max(s[j].squareRoot(), T(eps))
+                        pn[o * inner + i + j] = Double(norm)
+                        s[j] = 1 / norm
+                    }
+                    for c in 0..<n {
+                        let r = px + base + c * inner, d = py + base + c * inner
+                        for j in 0..<m { d[j] = r[j] * s[j] }
+                    }
+                }
+            }
+        }
+        return (y, norms)
+    }
+
+    static func l2Backward(_ g: Tensor, _ y: Tensor, _ norms: [Double], _ lanes: AxisLanes, _ eps: Double) -> Tensor {
+        switch y.dtype {
+        case .float32: l2Backward(g, y, norms, lanes, eps, Float.self)
+        case .float64: l2Backward(g, y, norms, lanes, eps, Double.self)
+        case .int64: preconditionFailure()
+        }
+    }
+
+    /// Where ‖x‖ > eps: dx = (g − y·Σ g·y) / ‖x‖; otherwise the norm is the constant eps: dx = g / eps.
+    static func l2Backward<T: TensorScalar>(_ g: Tensor, _ y: Tensor, _ norms: [Double], _ lanes: AxisLanes,
+                                            _ eps: Double, _: T.Type) -> Tensor {
+        let pg = UnsafePointer(g.basePointer(T.self)), py = UnsafePointer(y.basePointer(T.self))
+        let n = lanes.size, inner = lanes.inner
+        return norms.withUnsafeBufferPointer { nb in
+            let pn = nb.baseAddress!
+            return Tensor.make(y.shape, T.self) { out in
+                let pgx = out.baseAddress!
+                lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
+                    let dotGY = scratch, inv = scratch + m
+                    let o = base / (n * inner), i = base % (n * inner)
+                    for j in 0..<m {
+                        let norm = pn[o * inner + i + j]
+                        inv[j] = T(1 / norm)
+                        dotGY[j] = 0
+                        if norm <= eps { inv[j] = T(1 / eps) }
+                    }
+                    if inner == 1 {
+                        dotGY[0] = pn[o] > eps ? VisionMath.dot(pg + base, py + base, n) : 0
+                    } else {
+                        for c in 0..<n {
+                            let gr = pg + base + c * inner, yr = py + base + c * inner
+                            for j in 0..<m { dotGY[j] += gr[j] * yr[j] }
+                        }
+                        for j in 0..<m where pn[o * inner + i + j] <= eps { dotGY[j] = 0 }
+                    }
+                    for c in 0..<n {
+                        let gr = pg + base + c * inner, yr = py + base + c * inner, d = pgx + base + c * inner
+                        for j in 0..<m { d[j] = (gr[j] - yr[j] * dotGY[j]) * inv[j] }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Testing
+import SLKDTensor
+
+/// The ops of `vision_conv.json`, by the op name the generator wrote.
+private func convOp(_ c: ReferenceCase) -> ([Tensor]) -> Tensor {
+    let s = c.params["stride"]!.ints, p = c.params["padding"]!.ints, d = c.params["dilation"]!.ints
+    let groups = c.params["groups"]!.int
+    switch c.op {
+    case "conv", "conv_nobias":
+        return { t in
+            Tensor.conv2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: (s[0], s[1]),
+                          padding: (p[0], p[1]), dilation: (d[0], d[1]), groups: groups)
+        }
+    case "convt", "convt_nobias":
+        let op = c.params["output_padding"]?.ints ?? [0, 0]
+        return { t in
+            Tensor.convTranspose2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: (s[0], s[1]),
+                                   padding: (p[0], p[1]), outputPadding: (op[0], op[1]), dilation: (d[0], d[1]), groups: groups)
+        }
+    default: fatalError("unknown op \(c.op)")
+    }
+}
+
+@Suite("Vision: convolutions")
+struct VisionConvTests {
+    static let cases = (try? loadReferenceCases("vision_conv")) ?? []
+
+    @Test("match PyTorch in float64", arguments: cases.map(\.name))
+    func matchesPyTorch64(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, convOp(c))
+    }
+
+    @Test("match PyTorch in float32", arguments: cases.map(\.name))
+    func matchesPyTorch32(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-5, convOp(c))
+    }
+
+    @Test("pass float64 gradient checks", arguments: cases.map(\.name))
+    func gradientCheck(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let report = gradCheck(c.orderedInputs(), convOp(c))
+        #expect(report.passed, "\(report)")
+    }
+
+    /// A 1×1 convolution is a matrix product over channels: check it against `matmul` on a size
+    /// large enough for the threaded paths.
+    @Test func pointwiseEqualsMatmul() {
+        var rng = RandomGenerator(seed: 3)
+        let x = Tensor.uniform([1, 48, 32, 40], low: -1, high: 1, dtype: .float64, using: &rng)
+        let w = Tensor.uniform([144, 48, 1, 1], low: -1, high: 1, dtype: .float64, using: &rng)
+        let y = Tensor.conv2d(x, weight: w)
+        let expected = w.reshaped([144, 48]).matmul(x.reshaped([48, 32 * 40])).reshaped([1, 144, 32, 40])
+        expectClose(y, expected, rtol: 1e-12, atol: 1e-12, "pointwise conv")
+    }
+
+    /// The direct depthwise kernel and the im2col path agree on a large threaded case (the
+    /// depthwise weight embedded in a dense block-diagonal weight).
+    @Test func depthwiseEqualsDenseBlockDiagonal() {
+        var rng = RandomGenerator(seed: 4)
+        let c = 6
+        let x = Tensor.uniform([2, c, 33, 31], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let w = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let mask = Tensor(shape: [c, c, 1, 1], scalars: (0..<(c * c)).map { $0 / c == $0 % c ? 1.0 : 0.0 })
+        let dense = w.expanded(to: [c, c, 3, 3]) * mask
+        let y1 = Tensor.conv2d(x, weight: w, padding: 1, groups: c)
+        let y2 = Tensor.conv2d(x, weight: dense, padding: 1)
+        expectClose(y1, y2, rtol: 1e-12, atol: 1e-12, "depthwise forward")
+        let g1 = (y1 * y1).sum().gradients(wrt: [x, w])
+        let g2 = (y2 * y2).sum().gradients(wrt: [x, w])
+        expectClose(g1[0], g2[0], rtol: 1e-11, atol: 1e-11, "depthwise input grad")
+        expectClose(g1[1], g2[1], rtol: 1e-11, atol: 1e-10, "depthwise weight grad")
+    }
+
+    /// A dense conv large enough to be unfolded in several row bands equals the sum of its
+    /// single-input-channel convolutions (which run on the direct kernel), values and gradients.
+    @Test func bandedIm2colEqualsChannelSplitDirect() {
+        var rng = RandomGenerator(seed: 6)
+        let cin = 16
+        let x = Tensor.uniform([1, cin, 40, 512], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let w = Tensor.uniform([3, cin, 3, 3], low: -1, high: 1, dtype: .float64, using: &rng).requiringGrad()
+        let y1 = Tensor.conv2d(x, weight: w, padding: 1)
+        var y2 = Tensor.conv2d(x.narrowed(axis: 1, start: 0, length: 1), weight: w.narrowed(axis: 1, start: 0, length: 1), padding: 1)
+        for c in 1..<cin {
+            y2 = y2 + Tensor.conv2d(x.narrowed(axis: 1, start: c, length: 1), weight: w.narrowed(axis: 1, start: c, length: 1), padding: 1)
+        }
+        expectClose(y1, y2, rtol: 1e-11, atol: 1e-11, "banded forward")
+        let seed = Tensor.uniform(y1.shape, low: -1, high: 1, dtype: .float64, using: &rng)
+        let g1 = y1.gradients(wrt: [x, w], seed: seed), g2 = y2.gradients(wrt: [x, w], seed: seed)
+        expectClose(g1[0], g2[0], rtol: 1e-11, atol: 1e-11, "banded input grad")
+        expectClose(g1[1], g2[1], rtol: 1e-10, atol: 1e-9, "banded weight grad")
+    }
+
+    /// The Float SIMD depthwise 3×3 kernel agrees with the generic kernel (run in Float64) on
+    /// widths that exercise its vector body, its scalar tail and its two-column edge case.
+    @Test(arguments: [2, 9, 10, 17, 37])
+    func floatDepthwiseMatchesGeneric(width: Int) {
+        var rng = RandomGenerator(seed: UInt64(width))
+        let x = Tensor.uniform([2, 3, 5, width], low: -1, high: 1, dtype: .float64, using: &rng)
+        let w = Tensor.uniform([6, 1, 3, 3], low: -1, high: 1, dtype: .float64, using: &rng)
+        let b = Tensor.uniform([6], low: -1, high: 1, dtype: .float64, using: &rng)
+        let y64 = Tensor.conv2d(x, weight: w, bias: b, padding: 1, groups: 3)
+        let y32 = Tensor.conv2d(x.cast(to: .float32), weight: w.cast(to: .float32), bias: b.cast(to: .float32), padding: 1, groups: 3)
+        expectClose(y32.cast(to: .float64), y64, rtol: 1e-5, atol: 1e-5, "float depthwise width \(width)")
+        // Plain depthwise (multiplier 1) gradients: the Float input gradient runs on the same SIMD kernel.
+        let seed = Tensor.uniform([2, 3, 5, width], low: -1, high: 1, dtype: .float64, using: &rng)
+        let (xa, wa) = (x.requiringGrad(), w.narrowed(axis: 0, start: 0, length: 3).contiguous().requiringGrad())
+        let (xb, wb) = (x.cast(to: .float32).requiringGrad(), wa.detached().cast(to: .float32).requiringGrad())
+        let g64 = Tensor.conv2d(xa, weight: wa, padding: 1, groups: 3).gradients(wrt: [xa, wa], seed: seed)
+        let g32 = Tensor.conv2d(xb, weight: wb, padding: 1, groups: 3).gradients(wrt: [xb, wb], seed: seed.cast(to: .float32))
+        expectClose(g32[0].cast(to: .float64), g64[0], rtol: 1e-5, atol: 1e-5, "float depthwise dX width \(width)")
+        expectClose(g32[1].cast(to: .float64), g64[1], rtol: 1e-4, atol: 1e-4, "float depthwise dW width \(width)")
+    }
+
+    @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 19) }
+}

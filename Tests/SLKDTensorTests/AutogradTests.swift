@@ -138,6 +138,23 @@ struct AutogradTests {
         #expect(try #require(grads[s]).shape == [2, 1])
     }
 
+    @Test("wide broadcast gradients are summed back exactly (threaded column reduction)")
+    func wideBroadcastSumsBack() throws {
+        // 64 rows × 50,000 columns: large enough that the reduction over rows splits its
+        // columns across threads. Integer-valued weights keep every sum exact.
+        let rows = 64, columns = 50_000
+        let a = Tensor.zeros([rows, columns], dtype: .float64).requiringGrad()
+        let b = Tensor.zeros([columns], dtype: .float64).requiringGrad()
+        let weights = (0..<rows * columns).map { Double(($0 * 7 + $0 / columns) % 13) - 6 }
+        let w = Tensor(shape: [rows, columns], scalars: weights)
+        let db = try #require(((a + b) * w).sum().backward()[b])
+        var expected = [Double](repeating: 0, count: columns)
+        for r in 0..<rows { for c in 0..<columns { expected[c] += weights[r * columns + c] } }
+        #expect(db.doubles == expected)
+        // The same reduction as a plain sum over the leading axis.
+        #expect(w.sum(axis: 0).doubles == expected)
+    }
+
     @Test("gradients with respect to intermediate tensors")
     func intermediateGradients() throws {
         let values: [Double] = [0.1, -0.4, 0.7]

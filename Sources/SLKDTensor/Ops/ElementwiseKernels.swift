@@ -33,7 +33,7 @@ extension Tensor {
         return Tensor.make(shape, T.self) { out in
             let dst = out.baseAddress!
             Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
-                for i in range { dst[i] = F.apply(source[i]) }
+                F.apply(source + range.lowerBound, to: dst + range.lowerBound, count: range.count)
             }
         }
     }
@@ -155,6 +155,17 @@ extension Tensor {
 /// A scalar function of one variable, written once for every ``TensorScalar``.
 public protocol UnaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T) -> T
+    /// `apply` over `count` contiguous elements. The default loops over `apply`; a function
+    /// with a vectorised form (exp, sigmoid) implements it, with results identical to `apply`.
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int)
+}
+
+extension UnaryScalarFunction {
+    @inlinable @inline(__always)
+    public static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>,
+                                              count: Int) {
+        for i in 0..<count { destination[i] = apply(source[i]) }
+    }
 }
 
 /// A scalar function of two variables, written once for every ``TensorScalar``.

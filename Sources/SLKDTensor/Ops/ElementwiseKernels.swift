@@ -145,9 +145,11 @@ extension Tensor {
 
     /// Checks that both operands are floating point of the same type.
     @usableFromInline
-    static func commonFloatType(_ a: Tensor, _ b: Tensor, _ op: String) -> DType {
-        precondition(a.dtype == b.dtype, "\(op): dtypes differ (\(a.dtype) and \(b.dtype))")
-        precondition(a.dtype.isFloatingPoint, "\(op) needs floating-point tensors, got \(a.dtype)")
+    /// `op` is an autoclosure: building the name (`"\(F.self)"`) costs about a microsecond,
+    /// which dominates ops on small tensors, and is only needed for the failure message.
+    static func commonFloatType(_ a: Tensor, _ b: Tensor, _ op: @autoclosure () -> String) -> DType {
+        precondition(a.dtype == b.dtype, "\(op()): dtypes differ (\(a.dtype) and \(b.dtype))")
+        precondition(a.dtype.isFloatingPoint, "\(op()) needs floating-point tensors, got \(a.dtype)")
         return a.dtype
     }
 }

@@ -24,6 +24,8 @@ struct Options {
     var jsonPath: String?
     /// Time spent on each case's measured runs (the run count follows from it, 5…51).
     var seconds = 1.0
+    /// Threads for our kernels and OpenBLAS (default: all cores).
+    var threads: Int?
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -32,8 +34,9 @@ struct Options {
             case "--filter": filter = it.next()?.split(separator: ",").map(String.init)
             case "--json": jsonPath = it.next()
             case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
+            case "--threads": threads = Int(it.next() ?? "")
             case "-h", "--help":
-                print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S]")
+                print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -130,6 +133,11 @@ func measure(_ c: Case, seconds: Double) -> (median: Double, min: Double, runs: 
 
 // MARK: - Cases
 
+struct UncheckedPointer: @unchecked Sendable {
+    let p: UnsafePointer<Float>
+    init(_ p: UnsafePointer<Float>) { self.p = p }
+}
+
 nonisolated(unsafe) var generator = RandomGenerator(seed: 2024)
 
 func random(_ shape: [Int]) -> Tensor {
@@ -181,6 +189,23 @@ func attentionCases() -> [Case] {
         }
         sink &+= Int(scores[0].bitPattern)
     }
+    let qkPar = Case(name: "sgemm_bmm_qk_par", work: .flops(flops), baseline: nil) {
+        q.withContiguousScalars(Float.self) { pq in
+            k.withContiguousScalars(Float.self) { pk in
+                let (a, b) = (UncheckedPointer(pq.baseAddress!), UncheckedPointer(pk.baseAddress!))
+                BLASThreads.withSingleThread {
+                    Parallel.forChunks(batch) { range in
+                        for i in range {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(hw), 1,
+                                        a.p + i * c * hw, Int32(hw), b.p + i * c * hw, Int32(hw),
+                                        0, scores + i * c * c, Int32(c))
+                        }
+                    }
+                }
+            }
+        }
+        sink &+= Int(scores[0].bitPattern)
+    }
     let avBase = Case(name: "sgemm_bmm_av", work: .flops(flops), baseline: nil) {
         attn.withContiguousScalars(Float.self) { pa in
             v.withContiguousScalars(Float.self) { pv in
@@ -195,7 +220,7 @@ func attentionCases() -> [Case] {
     }
     let kT = k.transposed()
     return [
-        qkBase,
+        qkBase, qkPar,
         Case(name: "bmm_qk_8x48x16384", work: .flops(flops), baseline: qkBase.name) { sink &+= q.matmul(kT).count },
         avBase,
         Case(name: "bmm_av_8x48x48", work: .flops(flops), baseline: avBase.name) { sink &+= attn.matmul(v).count },
@@ -250,11 +275,15 @@ func mlpCase() -> [Case] {
 // MARK: - Main
 
 let options = Options(CommandLine.arguments)
+if let threads = options.threads {
+    Parallel.threadCount = threads
+    BLASThreads.set(threads)
+}
 /// Groups of cases sharing inputs, with their case names (so that filtered-out groups allocate nothing).
 let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].map { n in
     (["sgemm_\(n)", "matmul_\(n)"], { matmulCases(n) })
 } + [
-    (["sgemm_bmm_qk", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
+    (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
 ]

@@ -21,7 +21,25 @@ extension Tensor {
         return result
     }
 
-    /// `f` applied to every element, in a new contiguous tensor.
+    /// `F` applied to every element, in a new contiguous tensor.
+    ///
+    /// The function is a type parameter, not a closure: a closure captured by the per-thread
+    /// chunk body stays an indirect call per element (measured: 10 ns/element for `add`), while
+    /// `F.apply` is specialised and inlined into the loop, which then vectorises.
+    @inlinable @inline(__always)
+    func unaryMap<T: TensorScalar, F: UnaryScalarFunction>(_: T.Type, _: F.Type) -> Tensor {
+        let x = isContiguous ? self : materialize()
+        let source = x.basePointer(T.self)
+        return Tensor.make(shape, T.self) { out in
+            let dst = out.baseAddress!
+            Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
+                F.apply(source + range.lowerBound, to: dst + range.lowerBound, count: range.count)
+            }
+        }
+    }
+
+    /// `f` applied to every element, in a new contiguous tensor. Prefer the
+    /// ``UnaryScalarFunction`` form in hot paths: here `f` is an indirect call per element.
     @inlinable @inline(__always)
     func unaryMap<T: TensorScalar>(_: T.Type, _ f: (T) -> T) -> Tensor {
         let x = isContiguous ? self : materialize()
@@ -34,9 +52,10 @@ extension Tensor {
         }
     }
 
-    /// `f(a, b)` element by element with broadcasting, in a new contiguous tensor.
+    /// `F(a, b)` element by element with broadcasting, in a new contiguous tensor.
     @inlinable @inline(__always)
-    static func binaryMap<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _ f: (T, T) -> T) -> Tensor {
+    static func binaryMap<T: TensorScalar, F: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _: T.Type,
+                                                                     _: F.Type) -> Tensor {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
         }
@@ -45,7 +64,7 @@ extension Tensor {
             return Tensor.make(shape, T.self) { out in
                 let dst = out.baseAddress!
                 Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
-                    for i in range { dst[i] = f(pa[i], pb[i]) }
+                    for i in range { dst[i] = F.apply(pa[i], pb[i]) }
                 }
             }
         }
@@ -60,16 +79,40 @@ extension Tensor {
                 loop.forEachRun(in: runs) { offsets in
                     let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
                     if sa == 1 && sb == 1 {
-                        for i in 0..<n { d[i] = f(x[i], y[i]) }
+                        for i in 0..<n { d[i] = F.apply(x[i], y[i]) }
                     } else if sa == 1 && sb == 0 {
                         let v = y[0]
-                        for i in 0..<n { d[i] = f(x[i], v) }
+                        for i in 0..<n { d[i] = F.apply(x[i], v) }
                     } else if sa == 0 && sb == 1 {
                         let u = x[0]
-                        for i in 0..<n { d[i] = f(u, y[i]) }
+                        for i in 0..<n { d[i] = F.apply(u, y[i]) }
                     } else {
-                        for i in 0..<n { d[i] = f(x[i * sa], y[i * sb]) }
+                        for i in 0..<n { d[i] = F.apply(x[i * sa], y[i * sb]) }
                     }
+                }
+            }
+        }
+    }
+
+    /// `f(a, b)` element by element with broadcasting, in a new contiguous tensor. Prefer the
+    /// ``BinaryScalarFunction`` form in hot paths: here `f` is an indirect call per element.
+    @inlinable @inline(__always)
+    static func binaryMap<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _ f: (T, T) -> T) -> Tensor {
+        guard let shape = Shape.broadcast(a.shape, b.shape) else {
+            preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let pa = a.basePointer(T.self), pb = b.basePointer(T.self)
+        let loop = StridedLoop(shape: shape, strides: [
+            Shape.contiguousStrides(shape), a.broadcastStrides(to: shape), b.broadcastStrides(to: shape),
+        ])
+        return Tensor.make(shape, T.self) { out in
+            let dst = out.baseAddress!
+            let n = loop.inner
+            let sa = loop.innerStrides[1], sb = loop.innerStrides[2]
+            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
+                loop.forEachRun(in: runs) { offsets in
+                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
+                    for i in 0..<n { d[i] = f(x[i * sa], y[i * sb]) }
                 }
             }
         }
@@ -102,9 +145,11 @@ extension Tensor {
 
     /// Checks that both operands are floating point of the same type.
     @usableFromInline
-    static func commonFloatType(_ a: Tensor, _ b: Tensor, _ op: String) -> DType {
-        precondition(a.dtype == b.dtype, "\(op): dtypes differ (\(a.dtype) and \(b.dtype))")
-        precondition(a.dtype.isFloatingPoint, "\(op) needs floating-point tensors, got \(a.dtype)")
+    /// `op` is an autoclosure: building the name (`"\(F.self)"`) costs about a microsecond,
+    /// which dominates ops on small tensors, and is only needed for the failure message.
+    static func commonFloatType(_ a: Tensor, _ b: Tensor, _ op: @autoclosure () -> String) -> DType {
+        precondition(a.dtype == b.dtype, "\(op()): dtypes differ (\(a.dtype) and \(b.dtype))")
+        precondition(a.dtype.isFloatingPoint, "\(op()) needs floating-point tensors, got \(a.dtype)")
         return a.dtype
     }
 }
@@ -112,6 +157,17 @@ extension Tensor {
 /// A scalar function of one variable, written once for every ``TensorScalar``.
 public protocol UnaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T) -> T
+    /// `apply` over `count` contiguous elements. The default loops over `apply`; a function
+    /// with a vectorised form (exp, sigmoid) implements it, with results identical to `apply`.
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int)
+}
+
+extension UnaryScalarFunction {
+    @inlinable @inline(__always)
+    public static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>,
+                                              count: Int) {
+        for i in 0..<count { destination[i] = apply(source[i]) }
+    }
 }
 
 /// A scalar function of two variables, written once for every ``TensorScalar``.
@@ -124,8 +180,8 @@ extension Tensor {
     @inlinable
     public func map<F: UnaryScalarFunction>(_: F.Type) -> Tensor {
         switch dtype {
-        case .float32: unaryMap(Float.self) { F.apply($0) }
-        case .float64: unaryMap(Double.self) { F.apply($0) }
+        case .float32: unaryMap(Float.self, F.self)
+        case .float64: unaryMap(Double.self, F.self)
         case .int64: preconditionFailure("element-wise math needs a floating-point tensor")
         }
     }
@@ -134,8 +190,8 @@ extension Tensor {
     @inlinable
     public static func zip<F: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _: F.Type) -> Tensor {
         switch commonFloatType(a, b, "\(F.self)") {
-        case .float32: binaryMap(a, b, Float.self) { F.apply($0, $1) }
-        case .float64: binaryMap(a, b, Double.self) { F.apply($0, $1) }
+        case .float32: binaryMap(a, b, Float.self, F.self)
+        case .float64: binaryMap(a, b, Double.self, F.self)
         case .int64: preconditionFailure()
         }
     }

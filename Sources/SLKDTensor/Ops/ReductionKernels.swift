@@ -114,12 +114,24 @@ extension Tensor {
             let dst = out.baseAddress!
             out.initialize(repeating: R.identity)
             let n = loop.inner, ds = loop.innerStrides[0], ss = loop.innerStrides[1]
-            loop.forEachRun(in: 0..<loop.outerCount) { offsets in
-                let d = dst + offsets[0], s = src + offsets[1]
-                if ds == 0 {
-                    d[0] = R.reduce(d[0], s, count: n, stride: ss)
-                } else {
-                    for i in 0..<n { d[i * ds] = R.combine(d[i * ds], s[i * ss]) }
+            if ds == 0 {
+                loop.forEachRun(in: 0..<loop.outerCount) { offsets in
+                    dst[offsets[0]] = R.reduce(dst[offsets[0]], src + offsets[1], count: n, stride: ss)
+                }
+                return
+            }
+            // Threads split the columns of each run, so every output element still sees its
+            // inputs in the same order (results do not depend on the thread count), and the
+            // unit-stride case is a plain loop the compiler vectorises.
+            let columnGrain = Swift.max(1, elementwiseGrain / Swift.max(loop.outerCount, 1))
+            Parallel.forChunks(n, grain: columnGrain) { columns in
+                loop.forEachRun(in: 0..<loop.outerCount) { offsets in
+                    let d = dst + offsets[0], s = src + offsets[1]
+                    if ds == 1 && ss == 1 {
+                        for i in columns { d[i] = R.combine(d[i], s[i]) }
+                    } else {
+                        for i in columns { d[i * ds] = R.combine(d[i * ds], s[i * ss]) }
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev).
@@ -33,7 +34,7 @@ let package = Package(
                 "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]),
-        .target(name: "SLKDModels", dependencies: ["SLKDTensor"]),
+        .target(name: "SLKDModels", dependencies: ["SLKDTensor", .product(name: "Yams", package: "Yams")]),
         .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
         .target(
             name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"],

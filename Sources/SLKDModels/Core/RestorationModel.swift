@@ -1,0 +1,72 @@
+/// What one forward pass of a restoration network produced: the restored image and, when asked
+/// for, the outputs of named stages.
+public struct ModelOutput {
+    /// The restored image, B×C×H×W (global residual included).
+    public var image: Tensor
+    /// Stage outputs by the official module name (`encoder_level1`, `latent`, `decoderlayer_0`, …),
+    /// as image-shaped B×C×H×W tensors. Empty unless features were requested.
+    public var features: [String: Tensor]
+
+    public init(image: Tensor, features: [String: Tensor] = [:]) {
+        self.image = image
+        self.features = features
+    }
+}
+
+/// An encoder–decoder image-restoration network whose stage outputs can be tapped for
+/// distillation.
+///
+/// Taps are named after the official modules whose output they are (SPEC "Feature taps"). A
+/// forward pass records only the features asked for, so plain inference pays nothing for them.
+public protocol RestorationModel: Module {
+    /// The restored image for a B×C×H×W input in [0, 1] whose sides are multiples of ``sizeMultiple``.
+    func callAsFunction(_ input: Tensor) -> Tensor
+
+    /// The restored image plus the outputs of the stages named in `features` (names not produced by
+    /// this model are ignored).
+    func forward(_ input: Tensor, features: Set<String>) -> ModelOutput
+
+    /// Every stage name this model can record, in forward order.
+    var featureNames: [String] { get }
+
+    /// The stages tapped by Degradation Removal Learning (encoder side), in order.
+    var encoderTaps: [String] { get }
+
+    /// The stages tapped by Image Reconstruction Learning (decoder side), in order.
+    var decoderTaps: [String] { get }
+
+    /// Input height and width must be multiples of this (Restormer, DRSformer: 8; Uformer: its
+    /// window times 16, and square).
+    var sizeMultiple: Int { get }
+
+    /// Whether the input must be square (Uformer).
+    var requiresSquareInput: Bool { get }
+
+    /// Image channels in and out.
+    var inputChannels: Int { get }
+}
+
+extension RestorationModel {
+    public var requiresSquareInput: Bool { false }
+
+    /// The restored image and the DRL and IRL taps, in tap order.
+    public func forwardWithTaps(_ input: Tensor) -> (image: Tensor, encoder: [Tensor], decoder: [Tensor]) {
+        let out = forward(input, features: Set(encoderTaps + decoderTaps))
+        return (out.image, encoderTaps.map { out.features[$0]! }, decoderTaps.map { out.features[$0]! })
+    }
+}
+
+/// Records stage outputs during a forward pass when they were asked for.
+public struct FeatureRecorder {
+    public let wanted: Set<String>
+    public private(set) var features: [String: Tensor] = [:]
+
+    public init(_ wanted: Set<String>) { self.wanted = wanted }
+
+    /// Passes `x` through, keeping it under `name` if requested.
+    @discardableResult
+    public mutating func record(_ name: String, _ x: Tensor) -> Tensor {
+        if wanted.contains(name) { features[name] = x }
+        return x
+    }
+}

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 source Scripts/ensure-dependencies.sh
 
 swift build -c release --product slkd-bench
-.build/release/slkd-bench --quick "$@"
+.build/release/slkd-bench --seconds 0.3 "$@"

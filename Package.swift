@@ -10,11 +10,14 @@ let package = Package(
         .library(name: "SLKDModels", targets: ["SLKDModels"]),
         .library(name: "SLKDQuality", targets: ["SLKDQuality"]),
         .library(name: "SLKDDistill", targets: ["SLKDDistill"]),
+        .executable(name: "slkd", targets: ["SLKDTool"]),
         .executable(name: "slkd-bench", targets: ["SLKDBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev).
@@ -37,12 +40,20 @@ let package = Package(
         .target(name: "SLKDModels", dependencies: ["SLKDTensor", .product(name: "Yams", package: "Yams")]),
         .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
         .target(
-            name: "SLKDDistill", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality"],
+            name: "SLKDDistill",
+            dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Resources/SampleImages")]),
 
         // Shared by the test targets: PyTorch reference vectors and tolerance checks.
         .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport"),
 
+        .executableTarget(
+            name: "SLKDTool",
+            dependencies: [
+                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
 
         .testTarget(

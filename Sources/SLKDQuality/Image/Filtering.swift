@@ -24,29 +24,25 @@ public enum Filtering {
     public static func correlateSeparable(_ plane: [Double], width: Int, height: Int, kernel: [Double],
                                           padding: BorderPadding) -> [Double] {
         precondition(plane.count == width * height, "plane holds \(plane.count) values, not \(width)×\(height)")
-        let half = kernel.count / 2
         var horizontal = [Double](repeating: 0, count: plane.count)
         var output = [Double](repeating: 0, count: plane.count)
         kernel.withUnsafeBufferPointer { k in
             plane.withUnsafeBufferPointer { src in
-                horizontal.withUnsafeMutableBufferPointer { dst in
-                    let dst = UncheckedPointer(dst.baseAddress!)
-                    Parallel.forChunks(height, grain: 16) { rows in
-                        for y in rows {
-                            let row = src.baseAddress! + y * width
-                            correlateLine(row, count: width, stride: 1, kernel: k, half: half, padding: padding,
-                                          into: dst.pointer + y * width, outStride: 1)
+                horizontal.withUnsafeMutableBufferPointer { tmp in
+                    output.withUnsafeMutableBufferPointer { dst in
+                        let tmp = UncheckedPointer(tmp.baseAddress!), dst = UncheckedPointer(dst.baseAddress!)
+                        let src = src.baseAddress!
+                        Parallel.forChunks(height, grain: 32) { rows in
+                            for y in rows {
+                                correlateRow(src + y * width, count: width, kernel: k, padding: padding,
+                                             into: tmp.pointer + y * width)
+                            }
                         }
-                    }
-                }
-            }
-            horizontal.withUnsafeBufferPointer { src in
-                output.withUnsafeMutableBufferPointer { dst in
-                    let dst = UncheckedPointer(dst.baseAddress!)
-                    Parallel.forChunks(width, grain: 16) { columns in
-                        for x in columns {
-                            correlateLine(src.baseAddress! + x, count: height, stride: width, kernel: k, half: half,
-                                          padding: padding, into: dst.pointer + x, outStride: width)
+                        Parallel.forChunks(height, grain: 32) { rows in
+                            for y in rows {
+                                correlateColumns(UnsafePointer(tmp.pointer), width: width, height: height, row: y,
+                                                 kernel: k, padding: padding, into: dst.pointer + y * width)
+                            }
                         }
                     }
                 }
@@ -55,30 +51,39 @@ public enum Filtering {
         return output
     }
 
-    /// One line of a 1-D correlation: out[i] = Σ_t k[t]·in[i + t − half], borders per `padding`.
+    /// out[x] = Σ_t k[t]·in[x + t − half] along one row, as one shifted multiply-add per tap so
+    /// that the inner loop runs over contiguous pixels.
     @inline(__always)
-    static func correlateLine(_ input: UnsafePointer<Double>, count n: Int, stride: Int,
-                              kernel k: UnsafeBufferPointer<Double>, half: Int, padding: BorderPadding,
-                              into out: UnsafeMutablePointer<Double>, outStride: Int) {
-        for i in 0..<n {
-            var acc = 0.0
-            if i >= half && i + half < n {
-                var p = input + (i - half) * stride
-                for t in 0..<k.count {
-                    acc += k[t] * p.pointee
-                    p += stride
-                }
-            } else {
-                for t in 0..<k.count {
-                    var j = i + t - half
-                    if j < 0 || j >= n {
-                        if padding == .zero { continue }
-                        j = Swift.min(n - 1, Swift.max(0, j))
-                    }
-                    acc += k[t] * input[j * stride]
-                }
+    static func correlateRow(_ input: UnsafePointer<Double>, count n: Int, kernel k: UnsafeBufferPointer<Double>,
+                             padding: BorderPadding, into out: UnsafeMutablePointer<Double>) {
+        let half = k.count / 2
+        for x in 0..<n { out[x] = 0 }
+        for t in 0..<k.count {
+            let o = t - half, w = k[t]
+            let lo = Swift.max(0, -o), hi = Swift.min(n, n - o)
+            if lo < hi { for x in lo..<hi { out[x] += w * input[x + o] } }
+            if padding == .replicate {
+                for x in 0..<Swift.min(lo, n) { out[x] += w * input[0] }
+                for x in Swift.max(hi, 0)..<n { out[x] += w * input[n - 1] }
             }
-            out[i * outStride] = acc
+        }
+    }
+
+    /// Output row `row` of the vertical correlation: Σ_t k[t]·(row `row + t − half`).
+    @inline(__always)
+    static func correlateColumns(_ input: UnsafePointer<Double>, width: Int, height: Int, row: Int,
+                                 kernel k: UnsafeBufferPointer<Double>, padding: BorderPadding,
+                                 into out: UnsafeMutablePointer<Double>) {
+        let half = k.count / 2
+        for x in 0..<width { out[x] = 0 }
+        for t in 0..<k.count {
+            var r = row + t - half
+            if r < 0 || r >= height {
+                if padding == .zero { continue }
+                r = Swift.min(height - 1, Swift.max(0, r))
+            }
+            let w = k[t], line = input + r * width
+            for x in 0..<width { out[x] += w * line[x] }
         }
     }
 }

@@ -60,25 +60,43 @@ public enum MATLABResize {
         let rowW = halvingWeights(height), colW = halvingWeights(width)
         let outH = rowW.outputCount, outW = colW.outputCount
         // MATLAB resizes the dimension with the larger scale change first; both are 0.5, so it
-        // takes dimension 1 (rows) first.
+        // takes dimension 1 (rows) first. Each output row is a weighted sum of input rows.
         var vertical = [Double](repeating: 0, count: outH * width)
         plane.withUnsafeBufferPointer { src in
-            for i in 0..<outH {
-                let ix = rowW.indices[i], wx = rowW.weights[i]
-                for x in 0..<width {
-                    var acc = 0.0
-                    for t in 0..<ix.count { acc += wx[t] * src[ix[t] * width + x] }
-                    vertical[i * width + x] = acc
+            vertical.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<outH {
+                    let out = dst.baseAddress! + i * width
+                    for (index, w) in zip(rowW.indices[i], rowW.weights[i]) {
+                        let line = src.baseAddress! + index * width
+                        for x in 0..<width { out[x] += w * line[x] }
+                    }
                 }
             }
         }
+        // Columns: gather through flat, fixed-width tap tables (unused taps weigh 0).
+        let taps = colW.indices.map(\.count).max() ?? 0
+        var index = [Int](repeating: 0, count: outW * taps), weight = [Double](repeating: 0, count: outW * taps)
+        for j in 0..<outW {
+            for t in 0..<colW.indices[j].count {
+                index[j * taps + t] = colW.indices[j][t]
+                weight[j * taps + t] = colW.weights[j][t]
+            }
+        }
         var result = [Double](repeating: 0, count: outH * outW)
-        for y in 0..<outH {
-            for j in 0..<outW {
-                let ix = colW.indices[j], wx = colW.weights[j]
-                var acc = 0.0
-                for t in 0..<ix.count { acc += wx[t] * vertical[y * width + ix[t]] }
-                result[y * outW + j] = acc
+        vertical.withUnsafeBufferPointer { src in
+            result.withUnsafeMutableBufferPointer { dst in
+                index.withUnsafeBufferPointer { ix in
+                    weight.withUnsafeBufferPointer { wx in
+                        for y in 0..<outH {
+                            let line = src.baseAddress! + y * width
+                            for j in 0..<outW {
+                                var acc = 0.0
+                                for t in 0..<taps { acc += wx[j * taps + t] * line[ix[j * taps + t]] }
+                                dst[y * outW + j] = acc
+                            }
+                        }
+                    }
+                }
             }
         }
         return (result, outW, outH)

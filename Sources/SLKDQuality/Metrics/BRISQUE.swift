@@ -56,10 +56,13 @@ public enum BRISQUE {
                 products.withUnsafeMutableBufferPointer { dst in
                     for i in 0..<height {
                         let si = ((i - dy) % height + height) % height
-                        for j in 0..<width {
-                            let sj = ((j - dx) % width + width) % width
-                            dst[i * width + j] = src[i * width + j] * src[si * width + sj]
-                        }
+                        let a = src.baseAddress! + i * width, b = src.baseAddress! + si * width
+                        let out = dst.baseAddress! + i * width
+                        // Columns j with j − dx inside the row, then the wrapped ones.
+                        let lo = Swift.min(width, Swift.max(0, dx)), hi = Swift.max(lo, Swift.min(width, width + dx))
+                        for j in lo..<hi { out[j] = a[j] * b[j - dx] }
+                        for j in 0..<lo { out[j] = a[j] * b[((j - dx) % width + width) % width] }
+                        for j in hi..<width { out[j] = a[j] * b[((j - dx) % width + width) % width] }
                     }
                 }
             }

@@ -39,11 +39,19 @@ public enum MSCN {
                                                   padding: options.padding)
         var out = [Double](repeating: 0, count: plane.count)
         let c = options.c, snap = options.snapThreshold
-        for i in 0..<plane.count {
-            let sigma = sqrt(abs(second[i] - mu[i] * mu[i]))
-            var centred = plane[i] - mu[i]
-            if abs(centred) < snap { centred = 0 }
-            out[i] = centred / (sigma + c)
+        plane.withUnsafeBufferPointer { x in
+            mu.withUnsafeBufferPointer { mu in
+                second.withUnsafeBufferPointer { second in
+                    out.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<x.count {
+                            let sigma = sqrt(abs(second[i] - mu[i] * mu[i]))
+                            var centred = x[i] - mu[i]
+                            if abs(centred) < snap { centred = 0 }
+                            out[i] = centred / (sigma + c)
+                        }
+                    }
+                }
+            }
         }
         return out
     }

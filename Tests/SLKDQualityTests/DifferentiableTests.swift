@@ -34,6 +34,31 @@ struct DifferentiableReferenceTests {
             expectClose(a, b, rtol: 1e-6, atol: 1e-9 * scale, "grad \(k)")
         }
     }
+
+    @Test func piqeFeaturesLossAndGradient() throws {
+        let ref = try QualityReference.json("differentiable.json").dict("piqe_extractor")
+        let x = try Self.input().requiringGrad()
+        let features = DifferentiablePIQE(tau: 0.01, tauMin: 0.002, epsilon: 1e-12)(x)
+        #expect(features.shape == [2, 3, 29])
+        for (k, (a, b)) in zip(features.doubles, try ref.doubles("features")).enumerated() {
+            expectClose(a, b, rtol: 1e-9, atol: 1e-12, "feature \(k)")
+        }
+        let loss = weightedLoss(features)
+        expectClose(loss.item, try ref.double("loss"), rtol: 1e-10, "loss")
+        let grad = loss.gradients(wrt: [x])[0].doubles
+        let expectedGrad = try ref.doubles("grad")
+        let scale = expectedGrad.map { abs($0) }.max() ?? 1
+        for (k, (a, b)) in zip(grad, expectedGrad).enumerated() {
+            expectClose(a, b, rtol: 1e-6, atol: 1e-9 * scale, "grad \(k)")
+        }
+    }
+
+    @Test func hardPIQEExtractorEqualsPiqeM() throws {
+        let ref = try QualityReference.json("differentiable.json").dict("hard_piqe_vs_matlab_ref")
+        let expected = try #require(ref["ref_scores"] as? [[Double]])
+        let scores = DifferentiablePIQE.hard(try Self.input()).narrowed(axis: 2, start: 28, length: 1).doubles
+        for b in 0..<2 { for c in 0..<3 { expectClose(scores[b * 3 + c], expected[b][c], rtol: 1e-12, "score \(b),\(c)") } }
+    }
 }
 
 @Suite("Differentiable extractors: gradients")
@@ -53,6 +78,26 @@ struct DifferentiableGradientTests {
         let x = Self.smoothInput([1, 1, 12, 14], seed: 3)
         let report = gradCheck([x], eps: 1e-6, atol: 1e-5, rtol: 1e-3) { DifferentiableBRISQUE()($0[0]) }
         #expect(report.passed, "\(report)")
+    }
+
+    @Test func piqeGradCheck() {
+        let x = Self.smoothInput([1, 2, 16, 16], seed: 5)
+        let report = gradCheck([x], eps: 1e-6, atol: 1e-5, rtol: 1e-3) { DifferentiablePIQE()($0[0]) }
+        #expect(report.passed, "\(report)")
+    }
+
+    @Test func hardPIQEMatchesTheExactMetricOnOddSizes() throws {
+        // Replicate padding to 32×32, integer pixels: the hard extractor is piqe.m.
+        var state: UInt64 = 2024
+        let pixels = (0..<(27 * 21)).map { i -> Double in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double((i / 5) % 97 + Int(state >> 59))
+        }
+        let x = Tensor(shape: [1, 1, 27, 21], scalars: pixels)
+        let hard = DifferentiablePIQE.hard(x)
+        #expect(hard.shape == [1, 1, 29])
+        let exact = try PIQE.score(try QualityImage(width: 21, height: 27, pixels: pixels))
+        expectClose(hard.doubles[28], exact, rtol: 1e-12, "score")
     }
 
     @Test func continuousFeaturesMatchTheExactExtractor() throws {

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Mean-subtracted contrast-normalised coefficients (Mittal et al. 2012, eq. 1):
+/// MSCN = (I − μ)/(σ + C), μ = w ⋆ I, σ = sqrt(|w ⋆ I² − μ²|), w the 7×7 Gaussian with σ = 7/6.
+public enum MSCN {
+    /// The options of one MSCN computation.
+    public struct Options: Sendable, Equatable {
+        /// Border handling of the Gaussian window (LIVE BRISQUE: zero; piqe.m: replicate).
+        public var padding: BorderPadding
+        /// The stabilising constant C (1 on the 0–255 scale).
+        public var c: Double
+        /// |I − μ| below this is set to 0 before dividing. In exactly flat windows I − μ is
+        /// rounding noise (~1e-14) whose sign would otherwise decide BRISQUE's σ_l/σ_r split
+        /// (quality README §4.5); 1e-9 is the canonical rule of the reference vectors, 0 disables.
+        public var snapThreshold: Double
+
+        public init(padding: BorderPadding = .zero, c: Double = 1, snapThreshold: Double = 1e-9) {
+            self.padding = padding
+            self.c = c
+            self.snapThreshold = snapThreshold
+        }
+
+        /// LIVE `brisque_feature.m` with the canonical flat-region snap.
+        public static let brisque = Options()
+        /// MathWorks `piqe.m`: replicate padding, no snap.
+        public static let piqe = Options(padding: .replicate, c: 1, snapThreshold: 0)
+    }
+
+    /// The window: `fspecial('gaussian', 7, 7/6)` as its normalised separable factor.
+    public static let window = Filtering.gaussianKernel(size: 7, sigma: 7.0 / 6.0)
+
+    /// MSCN coefficients of one plane (row-major, `width`×`height`).
+    public static func coefficients(_ plane: [Double], width: Int, height: Int,
+                                    options: Options = .brisque) -> [Double] {
+        let mu = Filtering.correlateSeparable(plane, width: width, height: height, kernel: window,
+                                              padding: options.padding)
+        let squares = plane.map { $0 * $0 }
+        let second = Filtering.correlateSeparable(squares, width: width, height: height, kernel: window,
+                                                  padding: options.padding)
+        var out = [Double](repeating: 0, count: plane.count)
+        let c = options.c, snap = options.snapThreshold
+        plane.withUnsafeBufferPointer { x in
+            mu.withUnsafeBufferPointer { mu in
+                second.withUnsafeBufferPointer { second in
+                    out.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<x.count {
+                            let sigma = sqrt(abs(second[i] - mu[i] * mu[i]))
+                            var centred = x[i] - mu[i]
+                            if abs(centred) < snap { centred = 0 }
+                            out[i] = centred / (sigma + c)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

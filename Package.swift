@@ -66,6 +66,8 @@ let package = Package(
             name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
         .testTarget(
+            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels"]),
+        .testTarget(
             name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
     ],

@@ -10,5 +10,5 @@ struct SLKDCommand: ParsableCommand {
             Examples:
               slkd convert net_g_latest.pth net_g_latest.safetensors
             """,
-        subcommands: [ConvertCommand.self])
+        subcommands: [IQACommand.self, ConvertCommand.self])
 }

@@ -38,3 +38,21 @@ extension Tensor {
         return a === b
     }
 }
+
+extension Tensor {
+    /// Attaches a hand-written gradient rule to a value computed outside autograd — the way other
+    /// modules add differentiable operations with their own kernels.
+    ///
+    /// `value` must be computed from `inputs` without recording (e.g. from their `doubles`, or
+    /// inside ``withoutGradients(_:)``). `gradient` receives the gradient of `value` and returns
+    /// one gradient per input, in order, with the input's shape or one that broadcasts to it
+    /// (nil for an input that needs none). Save what the rule needs as detached tensors.
+    ///
+    /// ```swift
+    /// let y = Tensor.differentiable(value: fastBoxFilter(x), inputs: [x]) { g in [fastBoxFilter(g)] }
+    /// ```
+    public static func differentiable(value: Tensor, inputs: [Tensor], name: String = "custom",
+                                      gradient: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        Autograd.record(value.detached(), inputs: inputs, name: name, gradient)
+    }
+}

@@ -67,9 +67,7 @@ let package = Package(
             resources: [.copy("Vectors")]),
         .testTarget(
             name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels"]),
-        .testTarget(
-            name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"],
-            resources: [.copy("Vectors")]),
+        .testTarget(name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

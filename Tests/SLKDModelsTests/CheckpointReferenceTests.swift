@@ -2,15 +2,15 @@ import Foundation
 import Testing
 import SLKDModels
 
-/// The three official-format checkpoints in /work/shared/reference/models/checkpoints against the
-/// golden safetensors holding the same weights. Skipped where /work/shared is absent (a user's clone).
-private let sharedCheckpoints = URL(fileURLWithPath: "/work/shared/reference/models/checkpoints")
+/// The three official-format checkpoints in ../shared/reference/models/checkpoints against the
+/// golden safetensors holding the same weights. Skipped where ../shared is absent (a user's clone).
+private let sharedCheckpoints = SharedReference.url("models/checkpoints")
 
 @Suite("PyTorch checkpoints: shared reference files",
        .enabled(if: FileManager.default.fileExists(atPath: sharedCheckpoints.path),
-                "needs /work/shared/reference/models (not part of the repository)"))
+                "needs ../shared/reference/models (not part of a user's clone)"))
 struct CheckpointReferenceTests {
-    static let models = URL(fileURLWithPath: "/work/shared/reference/models")
+    static let models = SharedReference.url("models")
     static let checkpoints = sharedCheckpoints
 
     struct Case: Sendable, CustomStringConvertible {
@@ -34,22 +34,18 @@ struct CheckpointReferenceTests {
         #expect(state.sourceEntry == c.entry)
         #expect(state.count == c.count)
 
-        let golden = try Safetensors(Self.models.appendingPathComponent("golden/\(c.golden).safetensors"))
+        let golden = try SafeTensors.read(from: Self.models.appendingPathComponent("golden/\(c.golden).safetensors"))
         let goldenKeys = Set(golden.names.filter { $0.hasPrefix("weight/") }.map { String($0.dropFirst(7)) })
         #expect(Set(state.keys) == goldenKeys)
         for key in state.keys {
             let tensor = try #require(state[key])
-            let want = try #require(golden.entries["weight/\(key)"])
+            let want = try #require(golden.tensors["weight/\(key)"])
             #expect(tensor.shape == want.shape, "shape of \(key)")
+            #expect(tensor.dtype == want.dtype, "dtype of \(key)")
             switch want.dtype {
-            case "F32":
-                #expect(tensor.dtype == .float32, "dtype of \(key)")
-                #expect(tensor.floats.map(\.bitPattern) == golden.floats(want).map(\.bitPattern), "values of \(key)")
-            case "I64":
-                #expect(tensor.dtype == .int64, "dtype of \(key)")
-                #expect(tensor.integers == golden.int64s(want).map { Int($0) }, "values of \(key)")
-            default:
-                Issue.record("unexpected golden dtype \(want.dtype) for \(key)")
+            case .float32: #expect(tensor.floats.map(\.bitPattern) == want.floats.map(\.bitPattern), "values of \(key)")
+            case .int64: #expect(tensor.integers == want.integers, "values of \(key)")
+            case .float64: Issue.record("unexpected golden dtype float64 for \(key)")
             }
         }
 
@@ -85,8 +81,8 @@ struct CheckpointReferenceTests {
         #expect(group["foreach"] == PickleValue.none)
         #expect(group["params"]?.elements?.compactMap(\.intValue) == Array(0..<229))
 
-        let golden = try Safetensors(Self.models.appendingPathComponent("golden/uformer_tiny.safetensors"))
-        let parameters = try checkpoint.stateDict().keys.filter { golden.entries["grad/\($0)"] != nil }
+        let golden = try SafeTensors.read(from: Self.models.appendingPathComponent("golden/uformer_tiny.safetensors"))
+        let parameters = try checkpoint.stateDict().keys.filter { golden.tensors["grad/\($0)"] != nil }
         #expect(parameters.count == 229)
         let states = try #require(optimizer["state"]?.dictionary)
         #expect(states.items.count == 229)
@@ -95,8 +91,8 @@ struct CheckpointReferenceTests {
             let entry = try #require(states.items.first { $0.key == .int(i) }?.value)
             let step = try checkpoint.tensor(try #require(entry["step"]?.storedTensor))
             #expect(step.shape == [] && step.item == 1)
-            let g = golden.floats(golden.entries["grad/\(name)"]!)
-            let p = golden.floats(golden.entries["weight/\(name)"]!)
+            let g = golden.tensors["grad/\(name)"]!.floats
+            let p = golden.tensors["weight/\(name)"]!.floats
             let average = try checkpoint.tensor(try #require(entry["exp_avg"]?.storedTensor)).doubles
             let square = try checkpoint.tensor(try #require(entry["exp_avg_sq"]?.storedTensor)).doubles
             // Relative to each tensor's largest entry: Adam's float32 lerp/addcmul round each element,
@@ -109,37 +105,5 @@ struct CheckpointReferenceTests {
             }
         }
         #expect(worst < 1e-6, "worst relative error \(worst)")
-    }
-}
-
-/// A minimal safetensors reader for these tests only (header JSON + raw little-endian F32/I64).
-/// TODO: replace with the library's safetensors reader once it is merged.
-private struct Safetensors {
-    struct Entry { let dtype: String; let shape: [Int]; let range: Range<Int> }
-    let bytes: [UInt8]
-    let entries: [String: Entry]
-    var names: [String] { Array(entries.keys) }
-
-    init(_ url: URL) throws {
-        let bytes = try [UInt8](Data(contentsOf: url))
-        self.bytes = bytes
-        let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as! [String: Any]
-        var entries: [String: Entry] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            let info = value as! [String: Any]
-            let offsets = info["data_offsets"] as! [Int]
-            entries[name] = Entry(dtype: info["dtype"] as! String, shape: info["shape"] as! [Int],
-                                  range: (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1]))
-        }
-        self.entries = entries
-    }
-
-    func floats(_ e: Entry) -> [Float] {
-        bytes[e.range].withUnsafeBytes { raw in (0..<(e.range.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
-    }
-
-    func int64s(_ e: Entry) -> [Int64] {
-        bytes[e.range].withUnsafeBytes { raw in (0..<(e.range.count / 8)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) } }
     }
 }

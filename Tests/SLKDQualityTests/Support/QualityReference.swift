@@ -1,18 +1,19 @@
 import Foundation
 import Testing
 import SLKDQuality
+import SLKDTestSupport
 
-/// The quality reference vectors in /work/shared/reference/quality (or $SLKD_QUALITY_REFERENCE),
-/// read once; tests that need them are disabled when the folder is absent.
+/// The quality reference vectors and images in `../shared/reference/quality` (or
+/// $SLKD_QUALITY_REFERENCE), read once; tests that need them are disabled when the folder is absent.
 enum QualityReference {
     static let directory: String = ProcessInfo.processInfo.environment["SLKD_QUALITY_REFERENCE"]
-        ?? "/work/shared/reference/quality"
+        ?? SharedReference.url("quality").path
 
     static var isAvailable: Bool {
         FileManager.default.fileExists(atPath: directory + "/reference.json")
     }
 
-    static let skipMessage: Comment = "quality reference vectors not found (set SLKD_QUALITY_REFERENCE or provide /work/shared/reference/quality)"
+    static let skipMessage: Comment = "quality reference vectors not found (../shared/reference/quality is absent in a user's clone; set SLKD_QUALITY_REFERENCE to run these)"
 
     /// The 12 test images of reference.json.
     static let imageNames = ["camera", "astronaut", "coffee"].flatMap { base in
@@ -39,38 +40,14 @@ enum QualityReference {
         return try #require(images[name] as? [String: Any], "no image \(name) in reference.json")
     }
 
-    /// The committed netpbm copy of a reference PNG (Tests/SLKDQualityTests/Vectors/images).
+    /// A reference PNG (8-bit) as a planar image on the 0–255 scale, pixel values unchanged.
     static func image(_ file: String) throws -> QualityImage {
-        let stem = file.hasSuffix(".png") ? String(file.dropLast(4)) : file
-        let base = try #require(Bundle.module.resourceURL).appendingPathComponent("Vectors/images")
-        let url = [".pgm", ".ppm"].map { base.appendingPathComponent(stem + $0) }
-            .first { FileManager.default.fileExists(atPath: $0.path) }
-        return try readNetpbm(Data(contentsOf: try #require(url, "no committed image for \(file)")))
-    }
-
-    /// Binary PGM (P5) / PPM (P6), maxval 255, into a planar image.
-    static func readNetpbm(_ data: Data) throws -> QualityImage {
-        let bytes = [UInt8](data)
-        var position = 0
-        func token() -> String {
-            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x0A || bytes[position] == 0x0D
-                || bytes[position] == 0x09 { position += 1 }
-            var s = ""
-            while position < bytes.count, !(bytes[position] == 0x20 || bytes[position] == 0x0A || bytes[position] == 0x0D
-                || bytes[position] == 0x09) { s.append(Character(UnicodeScalar(bytes[position]))); position += 1 }
-            return s
-        }
-        let magic = token()
-        let channels = magic == "P5" ? 1 : magic == "P6" ? 3 : 0
-        try #require(channels > 0, "not a binary PGM/PPM: \(magic)")
-        let width = try #require(Int(token())), height = try #require(Int(token())), maxval = try #require(Int(token()))
-        try #require(maxval == 255)
-        position += 1
-        let n = width * height
-        try #require(bytes.count - position == n * channels)
-        var planar = [Double](repeating: 0, count: n * channels)
-        for i in 0..<n { for c in 0..<channels { planar[c * n + i] = Double(bytes[position + i * channels + c]) } }
-        return try QualityImage(width: width, height: height, channels: channels, pixels: planar)
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(file.hasSuffix(".png") ? file : file + ".png")
+        let png = try ImageIO.readPNG(at: url, channels: .stored, dtype: .float64)
+        try #require(png.info.bitDepth == 8, "reference images are 8-bit")
+        let pixels = png.pixels.doubles.map { ($0 * 255).rounded() }
+        let shape = png.pixels.shape
+        return try QualityImage(width: shape[2], height: shape[1], channels: shape[0], pixels: pixels)
     }
 }
 

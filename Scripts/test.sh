@@ -13,5 +13,6 @@ set -e
 # Progress lines ("started") are noise in a CI log; results and failures stay.
 grep -vE '^(◇|↳)' .build/test-output.txt
 echo "---- summary ----"
-grep -E "Test run with|Executed [0-9]+ tests" .build/test-output.txt | tail -n 3 || true
+grep -E "Test run with" .build/test-output.txt | tail -n 1 || true
+grep -E "^✘" .build/test-output.txt | head -n 20 || true
 exit "$status"

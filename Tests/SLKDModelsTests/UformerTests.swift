@@ -103,6 +103,9 @@ struct UformerTests {
             scale = max(scale, abs(y[i]))
         }
         let bound = tol * (floorOne ? max(1, scale) : scale)
+        if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] == "1" {
+            print("\(name): max|a−b| = \(worst), scale \(scale), relative \(worst / max(scale, .leastNonzeroMagnitude))")
+        }
         #expect(worst <= bound, "\(name): max|a−b| = \(worst), bound \(bound)")
     }
 

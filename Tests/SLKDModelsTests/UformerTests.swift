@@ -172,11 +172,13 @@ struct UformerTests {
     @Test(arguments: [(16, 8, 0), (16, 8, 4), (32, 8, 4), (8, 8, 0)])
     func windowGatherEqualsRollAndPartition(_ side: Int, _ window: Int, _ shift: Int) throws {
         var g = RandomGenerator(seed: 7)
-        let x = Tensor.normal([2, side, side, 3], using: &g)
-        let reference = x.cyclicShifted([-shift, -shift], axes: [1, 2]).windowPartition(window).reshaped([2, side * side, 3])
-        let gathered = Uformer.windowOrdered(x.reshaped([2, side * side, 3]), height: side, width: side, window: window, shift: shift)
+        let x = Tensor.normal([2, side, side, 3], using: &g)                     // official [B, H, W, C]
+        let reference = x.cyclicShifted([-shift, -shift], axes: [1, 2]).windowPartition(window)
+            .reshaped([2, side * side, 3]).transposed(1, 2)
+        let tokens = x.reshaped([2, side * side, 3]).transposed(1, 2)           // channel-major [B, C, H·W]
+        let gathered = Uformer.windowOrdered(tokens, height: side, width: side, window: window, shift: shift)
         #expect(gathered.floats == reference.floats)
         let back = Uformer.imageOrdered(gathered, height: side, width: side, window: window, shift: shift)
-        #expect(back.floats == x.reshaped([2, side * side, 3]).floats)
+        #expect(back.floats == tokens.floats)
     }
 }

@@ -20,14 +20,16 @@ struct UformerTimingTests {
 
     @Test(arguments: [("Ufor-SL", Uformer.Configuration.uforSL, true), ("Uformer-B", Uformer.Configuration.uformerB, true)])
     func time(_ name: String, _ configuration: Uformer.Configuration, _ backward: Bool) throws {
+        let env = ProcessInfo.processInfo.environment
+        if let only = env["SLKD_TIMING_MODEL"], only != name { return }
         var g = RandomGenerator(seed: 11)
         let model = try Uformer(configuration, using: &g)
         model.eval()
-        let runs = Int(ProcessInfo.processInfo.environment["SLKD_TIMING_RUNS"] ?? "") ?? 5
+        let runs = Int(env["SLKD_TIMING_RUNS"] ?? "") ?? 5
         let x = Tensor.uniform([1, 3, 128, 128], using: &g), target = Tensor.uniform([1, 3, 128, 128], using: &g)
         let forward = Self.median(runs) { _ = withoutGradients { model(x) } }
         var line = "\(name) 1×3×128×128: forward \(String(format: "%.1f", forward)) ms"
-        if backward {
+        if backward && env["SLKD_TIMING_FORWARD_ONLY"] != "1" {
             let both = Self.median(runs) {
                 let loss = (model(x) - target).abs().mean()
                 _ = loss.backward()

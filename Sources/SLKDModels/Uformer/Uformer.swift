@@ -1,12 +1,11 @@
 import SLKDTensor
 
 // Uformer (Wang et al., CVPR 2022; official `model.py`): a U-Net of LeWin transformer layers on
-// token tensors [B, H·W, C]. Encoder layers at C, 2C, 4C, 8C (4×4 stride-2 conv between them),
+// token maps (official [B, H·W, C]; here channel-major [B, C, H, W], see LeWinTransformerBlock.swift). Encoder layers at C, 2C, 4C, 8C (4×4 stride-2 conv between them),
 // a transformer bottleneck `conv` at 16C and H/16, decoder layers on [upsampled, skip] with
 // 2×2 transposed-conv upsampling, and a 3×3 output projection plus the input image.
 
-/// `InputProj`: 3×3 conv (bias) + LeakyReLU(0.01), key `proj.0`. Returns the image-shaped map;
-/// the caller flattens it to tokens.
+/// `InputProj`: 3×3 conv (bias) + LeakyReLU(0.01), key `proj.0`.
 public final class UformerInputProjection: Module {
     public let proj: Sequential
 
@@ -31,7 +30,7 @@ public final class UformerOutputProjection: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor { proj(x) }
 }
 
-/// Uformer's `Downsample`: 4×4 conv, stride 2, padding 1 (bias), key `conv.0`; tokens in and out.
+/// Uformer's `Downsample`: 4×4 conv, stride 2, padding 1 (bias), key `conv.0`.
 public final class UformerDownsample: Module {
     public let conv: Sequential
 
@@ -40,13 +39,10 @@ public final class UformerDownsample: Module {
         super.init()
     }
 
-    /// Tokens [B, H·W, C] of an H×W map → tokens [B, (H/2)·(W/2), C_out].
-    public func callAsFunction(_ x: Tensor, height: Int, width: Int) -> Tensor {
-        Uformer.tokens(conv(Uformer.image(x, height: height, width: width)))
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }
 }
 
-/// Uformer's `Upsample`: 2×2 transposed conv, stride 2 (bias), key `deconv.0`; tokens in and out.
+/// Uformer's `Upsample`: 2×2 transposed conv, stride 2 (bias), key `deconv.0`.
 public final class UformerUpsample: Module {
     public let deconv: Sequential
 
@@ -55,10 +51,7 @@ public final class UformerUpsample: Module {
         super.init()
     }
 
-    /// Tokens [B, H·W, C] of an H×W map → tokens [B, 2H·2W, C_out].
-    public func callAsFunction(_ x: Tensor, height: Int, width: Int) -> Tensor {
-        Uformer.tokens(deconv(Uformer.image(x, height: height, width: width)))
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { deconv(x) }
 }
 
 /// Uformer, the official `Uformer` class with `token_projection='linear'`, `token_mlp='leff'`.
@@ -160,50 +153,20 @@ public final class Uformer: Module, RestorationModel {
         precondition(input.shape[3] == side, "Uformer needs a square input (the official code takes H = W = √L), got \(input.shape)")
         precondition(side % 16 == 0, "Uformer input side \(side) must be a multiple of 16 (and of win_size·16 = \(sizeMultiple) for the default windows)")
         var recorder = FeatureRecorder(features)
-        func tap(_ name: String, _ tokens: Tensor, _ s: Int) {
-            if recorder.wanted.contains(name) { recorder.record(name, Uformer.image(tokens, height: s, width: s)) }
-        }
-        let (s0, s1, s2, s3, s4) = (side, side / 2, side / 4, side / 8, side / 16)
-        let projected = inputProj(input)
-        recorder.record("input_proj", projected)
-        let y = Uformer.tokens(projected)
-        let conv0 = encoderLayer0(y, height: s0, width: s0)
-        tap("encoderlayer_0", conv0, s0)
-        let conv1 = encoderLayer1(downsample0(conv0, height: s0, width: s0), height: s1, width: s1)
-        tap("encoderlayer_1", conv1, s1)
-        let conv2 = encoderLayer2(downsample1(conv1, height: s1, width: s1), height: s2, width: s2)
-        tap("encoderlayer_2", conv2, s2)
-        let conv3 = encoderLayer3(downsample2(conv2, height: s2, width: s2), height: s3, width: s3)
-        tap("encoderlayer_3", conv3, s3)
-        let conv4 = bottleneck(downsample3(conv3, height: s3, width: s3), height: s4, width: s4)
-        tap("conv", conv4, s4)
-        // torch.cat([up, skip], -1): channels of the upsampled map first.
-        let deconv0 = decoderLayer0(Tensor.concatenated([upsample0(conv4, height: s4, width: s4), conv3], axis: 2),
-                                    height: s3, width: s3)
-        tap("decoderlayer_0", deconv0, s3)
-        let deconv1 = decoderLayer1(Tensor.concatenated([upsample1(deconv0, height: s3, width: s3), conv2], axis: 2),
-                                    height: s2, width: s2)
-        tap("decoderlayer_1", deconv1, s2)
-        let deconv2 = decoderLayer2(Tensor.concatenated([upsample2(deconv1, height: s2, width: s2), conv1], axis: 2),
-                                    height: s1, width: s1)
-        tap("decoderlayer_2", deconv2, s1)
-        let deconv3 = decoderLayer3(Tensor.concatenated([upsample3(deconv2, height: s1, width: s1), conv0], axis: 2),
-                                    height: s0, width: s0)
-        tap("decoderlayer_3", deconv3, s0)
-        let out = outputProj(Uformer.image(deconv3, height: s0, width: s0))
+        // Every stage map is [B, C, H, W]: the official tokens, channel-major.
+        let y = recorder.record("input_proj", inputProj(input))
+        let conv0 = recorder.record("encoderlayer_0", encoderLayer0(y))
+        let conv1 = recorder.record("encoderlayer_1", encoderLayer1(downsample0(conv0)))
+        let conv2 = recorder.record("encoderlayer_2", encoderLayer2(downsample1(conv1)))
+        let conv3 = recorder.record("encoderlayer_3", encoderLayer3(downsample2(conv2)))
+        let conv4 = recorder.record("conv", bottleneck(downsample3(conv3)))
+        // torch.cat([up, skip], -1) over token channels: the upsampled map's channels first.
+        func merge(_ up: Tensor, _ skip: Tensor) -> Tensor { Tensor.concatenated([up, skip], axis: 1) }
+        let deconv0 = recorder.record("decoderlayer_0", decoderLayer0(merge(upsample0(conv4), conv3)))
+        let deconv1 = recorder.record("decoderlayer_1", decoderLayer1(merge(upsample1(deconv0), conv2)))
+        let deconv2 = recorder.record("decoderlayer_2", decoderLayer2(merge(upsample2(deconv1), conv1)))
+        let deconv3 = recorder.record("decoderlayer_3", decoderLayer3(merge(upsample3(deconv2), conv0)))
+        let out = outputProj(deconv3)
         return ModelOutput(image: configuration.ddIn == 3 ? input + out : out, features: recorder.features)
-    }
-
-    // MARK: Token ↔ image
-
-    /// An NCHW map as contiguous tokens [B, H·W, C] (`flatten(2).transpose(1, 2).contiguous()`).
-    static func tokens(_ image: Tensor) -> Tensor {
-        let (b, c) = (image.shape[0], image.shape[1])
-        return image.reshaped([b, c, image.shape[2] * image.shape[3]]).transposed(1, 2).contiguous()
-    }
-
-    /// Tokens [B, H·W, C] viewed as an NCHW map (no copy; convolutions make it contiguous).
-    static func image(_ tokens: Tensor, height: Int, width: Int) -> Tensor {
-        tokens.reshaped([tokens.shape[0], height, width, tokens.shape[2]]).permuted([0, 3, 1, 2])
     }
 }

@@ -3,7 +3,7 @@ import SLKDTensor
 
 // The index plumbing of Uformer's (shifted) windows, computed once per map size and cached:
 //  • the cyclic shift `torch.roll(x, (−s, −s))` followed by `window_partition` is a permutation
-//    of the H·W tokens, so both run as ONE row gather (`selecting`) of the token tensor; the
+//    of the H·W tokens, so both run as ONE gather (`selecting`) along the token axis; the
 //    `roll(+s, +s)` after `window_reverse` is the inverse permutation;
 //  • the shift mask of `LeWinTransformerBlock.forward` (−100 between tokens of different
 //    regions, recomputed there from the actual H, W on every call).
@@ -100,22 +100,22 @@ func uformerRelativePositionIndex(window w: Int) -> Tensor {
 }
 
 extension Uformer {
-    /// Tokens [B, H·W, C] of an H×W map in window order after a cyclic shift by −`shift` — the
-    /// official `window_partition(torch.roll(x, (−s, −s)), w)` flattened to [B, H·W, C] — as
-    /// one row gather.
+    /// Channel-major tokens [B, C, H·W] of an H×W map in window order after a cyclic shift by
+    /// −`shift` — the official `window_partition(torch.roll(x, (−s, −s)), w)`, flattened and
+    /// transposed to [B, C, nW·w²] — as one gather.
     public static func windowOrdered(_ tokens: Tensor, height: Int, width: Int, window: Int, shift: Int) -> Tensor {
-        precondition(tokens.rank == 3 && tokens.shape[1] == height * width && height % window == 0 && width % window == 0,
+        precondition(tokens.rank == 3 && tokens.shape[2] == height * width && height % window == 0 && width % window == 0,
                      "windowOrdered: tokens \(tokens.shape) do not form a \(height)×\(width) map of \(window)×\(window) windows")
         let layout = UformerWindowCache.shared.layout(height: height, width: width, window: window, shift: shift)
-        return layout.partition.map { tokens.selecting(axis: 1, indices: $0) } ?? tokens
+        return layout.partition.map { tokens.selecting(axis: 2, indices: $0) } ?? tokens
     }
 
     /// The inverse of ``windowOrdered(_:height:width:window:shift:)``: `window_reverse` then
     /// `torch.roll(x, (s, s))`.
     public static func imageOrdered(_ windows: Tensor, height: Int, width: Int, window: Int, shift: Int) -> Tensor {
-        precondition(windows.rank == 3 && windows.shape[1] == height * width && height % window == 0 && width % window == 0,
+        precondition(windows.rank == 3 && windows.shape[2] == height * width && height % window == 0 && width % window == 0,
                      "imageOrdered: tokens \(windows.shape) do not form a \(height)×\(width) map of \(window)×\(window) windows")
         let layout = UformerWindowCache.shared.layout(height: height, width: width, window: window, shift: shift)
-        return layout.reverse.map { windows.selecting(axis: 1, indices: $0) } ?? windows
+        return layout.reverse.map { windows.selecting(axis: 2, indices: $0) } ?? windows
     }
 }

@@ -5,8 +5,8 @@ import SLKDModels
 /// Forward and forward+backward times of Restormer and Res-SL at 1×3×128×128 (README speed
 /// check). Runs only with `SLKD_TIMING=1` (it takes seconds and measures, not checks):
 ///
-///     SLKD_TIMING=1 swift test -c release --skip-build --filter RestormerTiming
-@Suite("Restormer timing", .enabled(if: ProcessInfo.processInfo.environment["SLKD_TIMING"] == "1",
+///     SLKD_TIMING=1 [SLKD_TIMING_MODEL=Res-SL] swift test -c release --skip-build --filter RestormerTiming
+@Suite("Restormer timing", .serialized, .enabled(if: ProcessInfo.processInfo.environment["SLKD_TIMING"] == "1",
                                     "set SLKD_TIMING=1 to time Restormer"))
 struct RestormerTimingTests {
     static func median(_ runs: Int, _ body: () -> Void) -> Double {
@@ -22,6 +22,8 @@ struct RestormerTimingTests {
 
     @Test(arguments: [("Res-SL", Restormer.Configuration.resSL), ("Restormer", Restormer.Configuration.restormer)])
     func time(_ name: String, _ configuration: Restormer.Configuration) {
+        // SLKD_TIMING_MODEL=Res-SL (or Restormer) times one of the two.
+        if let only = ProcessInfo.processInfo.environment["SLKD_TIMING_MODEL"], only != name { return }
         let size = Int(ProcessInfo.processInfo.environment["SLKD_TIMING_SIZE"] ?? "128")!
         let runs = Int(ProcessInfo.processInfo.environment["SLKD_TIMING_RUNS"] ?? "3")!
         let model = Restormer(configuration, seed: 0)

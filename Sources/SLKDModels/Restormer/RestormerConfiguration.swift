@@ -1,0 +1,129 @@
+extension Restormer {
+    /// Restormer's LayerNorm variant (`LayerNorm_type`), as the official YAML spells it.
+    public enum LayerNormType: String, Codable, Sendable, Hashable {
+        /// `WithBias`: deraining, motion and defocus deblurring models.
+        case withBias = "WithBias"
+        /// `BiasFree`: the denoising models.
+        case biasFree = "BiasFree"
+
+        var channelLayerNormKind: ChannelLayerNormKind { self == .withBias ? .withBias : .biasFree }
+    }
+
+    /// The constructor arguments of the official `Restormer` class (`restormer_arch.py`).
+    ///
+    /// Coding keys are the official argument names and a missing key takes the official default,
+    /// so a BasicSR `network_g` section decodes into it as it is (its `type` entry is ignored).
+    public struct Configuration: Codable, Sendable, Hashable {
+        /// `inp_channels` (3 colour, 1 gray, 6 dual-pixel).
+        public var inputChannels: Int
+        /// `out_channels`.
+        public var outputChannels: Int
+        /// `dim`: channels of level 1 (level l has dim·2^(l−1)).
+        public var dim: Int
+        /// `num_blocks`: transformer blocks of levels 1–4 (the decoder repeats levels 3, 2, 1).
+        public var numBlocks: [Int]
+        /// `num_refinement_blocks`.
+        public var numRefinementBlocks: Int
+        /// `heads`: attention heads of levels 1–4.
+        public var heads: [Int]
+        /// `ffn_expansion_factor`: GDFN hidden channels = Int(C · factor).
+        public var ffnExpansionFactor: Double
+        /// `bias`: biases in the convolutions of blocks, patch embedding, reductions and output
+        /// (never in Downsample/Upsample).
+        public var bias: Bool
+        /// `LayerNorm_type`.
+        public var layerNormType: LayerNormType
+        /// `dual_pixel_task`: adds `skip_conv` and drops the global residual (inp 6 → out 3).
+        public var dualPixelTask: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case inputChannels = "inp_channels"
+            case outputChannels = "out_channels"
+            case dim
+            case numBlocks = "num_blocks"
+            case numRefinementBlocks = "num_refinement_blocks"
+            case heads
+            case ffnExpansionFactor = "ffn_expansion_factor"
+            case bias
+            case layerNormType = "LayerNorm_type"
+            case dualPixelTask = "dual_pixel_task"
+        }
+
+        /// The official defaults are Restormer's own configuration (the teacher, WithBias).
+        public init(inputChannels: Int = 3, outputChannels: Int = 3, dim: Int = 48, numBlocks: [Int] = [4, 6, 6, 8],
+                    numRefinementBlocks: Int = 4, heads: [Int] = [1, 2, 4, 8], ffnExpansionFactor: Double = 2.66,
+                    bias: Bool = false, layerNormType: LayerNormType = .withBias, dualPixelTask: Bool = false) {
+            self.inputChannels = inputChannels
+            self.outputChannels = outputChannels
+            self.dim = dim
+            self.numBlocks = numBlocks
+            self.numRefinementBlocks = numRefinementBlocks
+            self.heads = heads
+            self.ffnExpansionFactor = ffnExpansionFactor
+            self.bias = bias
+            self.layerNormType = layerNormType
+            self.dualPixelTask = dualPixelTask
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Configuration()
+            self.init(
+                inputChannels: try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? d.inputChannels,
+                outputChannels: try c.decodeIfPresent(Int.self, forKey: .outputChannels) ?? d.outputChannels,
+                dim: try c.decodeIfPresent(Int.self, forKey: .dim) ?? d.dim,
+                numBlocks: try c.decodeIfPresent([Int].self, forKey: .numBlocks) ?? d.numBlocks,
+                numRefinementBlocks: try c.decodeIfPresent(Int.self, forKey: .numRefinementBlocks) ?? d.numRefinementBlocks,
+                heads: try c.decodeIfPresent([Int].self, forKey: .heads) ?? d.heads,
+                ffnExpansionFactor: try c.decodeIfPresent(Double.self, forKey: .ffnExpansionFactor) ?? d.ffnExpansionFactor,
+                bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias,
+                layerNormType: try c.decodeIfPresent(LayerNormType.self, forKey: .layerNormType) ?? d.layerNormType,
+                dualPixelTask: try c.decodeIfPresent(Bool.self, forKey: .dualPixelTask) ?? d.dualPixelTask)
+            try validate()
+        }
+
+        /// Checks what the official constructor would fail on (or silently mis-build).
+        public func validate() throws(RestormerConfigurationError) {
+            func fail(_ message: String) -> RestormerConfigurationError { RestormerConfigurationError(message: message) }
+            guard inputChannels > 0, outputChannels > 0 else { throw fail("inp_channels and out_channels must be positive") }
+            guard dim > 0, dim % 2 == 0 else { throw fail("dim must be a positive even number, got \(dim)") }
+            guard numBlocks.count == 4, numBlocks.allSatisfy({ $0 >= 0 }) else {
+                throw fail("num_blocks must list 4 non-negative block counts, got \(numBlocks)")
+            }
+            guard numRefinementBlocks >= 0 else { throw fail("num_refinement_blocks must be ≥ 0") }
+            guard heads.count == 4, heads.allSatisfy({ $0 > 0 }) else { throw fail("heads must list 4 positive head counts, got \(heads)") }
+            for level in 0..<4 where (dim << level) % heads[level] != 0 {
+                throw fail("level \(level + 1): \(dim << level) channels do not split into \(heads[level]) heads")
+            }
+            guard (2 * dim) % heads[0] == 0 else { throw fail("decoder level 1: \(2 * dim) channels do not split into \(heads[0]) heads") }
+            guard ffnExpansionFactor > 0, Int(Double(dim) * ffnExpansionFactor) > 0 else {
+                throw fail("ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)")
+            }
+        }
+
+        // MARK: Presets (README §2 / §5)
+
+        /// Restormer, the teacher: dim 48, blocks [4,6,6,8], 4 refinement blocks, heads [1,2,4,8]
+        /// (26,126,644 parameters with WithBias LayerNorm).
+        public static func restormer(layerNormType: LayerNormType = .withBias) -> Configuration {
+            Configuration(layerNormType: layerNormType)
+        }
+
+        /// Res-SL, the student: dim 24, blocks [1,2,2,4], 4 refinement blocks, heads [1,2,4,8]
+        /// (3,537,482 parameters with WithBias LayerNorm).
+        public static func resSL(layerNormType: LayerNormType = .withBias) -> Configuration {
+            Configuration(dim: 24, numBlocks: [1, 2, 2, 4], layerNormType: layerNormType)
+        }
+
+        /// The teacher, WithBias.
+        public static var restormer: Configuration { restormer() }
+        /// The student, WithBias.
+        public static var resSL: Configuration { resSL() }
+    }
+}
+
+/// A Restormer configuration the official constructor cannot build.
+public struct RestormerConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public var description: String { "invalid Restormer configuration: \(message)" }
+}

@@ -60,7 +60,7 @@ let package = Package(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDModelsTests", dependencies: ["SLKDModels", "SLKDTestSupport"],
+            name: "SLKDModelsTests", dependencies: ["SLKDModels", "SLKDTestSupport", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Vectors")]),
         .testTarget(
             name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport"],

@@ -21,6 +21,7 @@ extension Tensor {
     /// `nn.AdaptiveAvgPool2d(1)`: the mean of every channel plane, [N, C, H, W] → [N, C, 1, 1].
     public func adaptiveAvgPool2dToOne() -> Tensor {
         precondition(rank == 4, "adaptiveAvgPool2dToOne needs NCHW, got \(shape)")
+        MACCounter.record(.adaptiveAvgPool2d, count)
         return mean(axes: [2, 3], keepDims: true)
     }
 

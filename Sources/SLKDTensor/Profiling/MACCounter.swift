@@ -10,19 +10,25 @@ import Synchronization
 /// The operator kinds fvcore counts, named as fvcore's per-operator table names them.
 ///
 /// Everything else — element-wise arithmetic, softmax, GELU, channel LayerNorm written with tensor
-/// ops, `AvgPool2d`, pixel (un)shuffle, top-k, interpolation — counts zero.
+/// ops, `AvgPool2d`, pixel (un)shuffle, top-k, padding, reductions — counts zero. (The three
+/// networks do not interpolate, so whether interpolation counts does not change their totals;
+/// fvcore 0.1.5 does count it, and so does this counter.)
 public enum MACOperator: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     /// Convolution, batch × C_out × (C_in / groups) × k_h × k_w × H_out × W_out; transposed
     /// convolution, batch × weight.numel × H_in × W_in. Bias is not counted.
     case conv
     /// `nn.Linear`: tokens × in × out.
     case linear
-    /// Matrix product (matmul, bmm): batch × M × N × K.
+    /// Matrix product (matmul, bmm): batch × M × N × K (fvcore: left operand's numel × N).
     case matmul
     /// `nn.LayerNorm`: 5 × input numel with an affine weight, 4 × without.
     case layerNorm = "layer_norm"
     /// Adaptive average pooling: input numel.
     case adaptiveAvgPool2d = "adaptive_avg_pool2d"
+    /// Bilinear interpolation: 4 × output numel.
+    case upsampleBilinear2d = "upsample_bilinear2d"
+    /// Nearest-neighbour interpolation: output numel.
+    case upsampleNearest2d = "upsample_nearest2d"
 
     public static func < (a: MACOperator, b: MACOperator) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -102,14 +108,11 @@ public enum MACCounter {
         current.sink.add(op, macs(), stage: current.path, owner: weight.map { ObjectIdentifier($0.storage) })
     }
 
-    /// fvcore's matmul count for `[…, M, K] · […, K, N]`: broadcast batch × M × N × K.
-    ///
-    /// (fvcore's `matmul_flop_jit` multiplies the left operand's numel by N, which is the same
-    /// unless the left operand is the one broadcast along the batch.)
+    /// fvcore's matmul count for `[…, M, K] · […, K, N]`: the left operand's numel × N
+    /// (`matmul_flop_jit`). That is batch × M × N × K unless the left operand is broadcast along
+    /// a batch axis, where fvcore counts the left operand's own batch only.
     static func matmulMACs(_ a: [Int], _ b: [Int]) -> Int {
-        let m = a[a.count - 2], k = a[a.count - 1], n = b[b.count - 1]
-        let batch = Shape.broadcast(Array(a.dropLast(2)), Array(b.dropLast(2))).map(Shape.count) ?? 1
-        return batch * m * n * k
+        Shape.count(a) * b[b.count - 1]
     }
 }
 

@@ -60,6 +60,7 @@ extension Tensor {
         let cols = ResampleAxis(input: shape[3], output: size.1, linear: linear, alignCorners: alignCorners)
         let x = contiguous()
         let planes = shape[0] * shape[1]
+        MACCounter.record(linear ? .upsampleBilinear2d : .upsampleNearest2d, (linear ? 4 : 1) * planes * size.0 * size.1)
         let y = Resample.forward(x, rows, cols, planes)
         let inShape = shape
         return Autograd.record(y, inputs: [x]) { g in [Resample.backward(g.contiguous(), rows, cols, planes, inShape)] }

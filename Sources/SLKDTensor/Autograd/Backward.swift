@@ -80,7 +80,7 @@ enum BackwardEngine {
         precondition(start.shape == root.shape, "backward: seed shape \(start.shape) != \(root.shape)")
         grads[order.count - 1] = start.detached()
 
-        withoutGradients {
+        withoutGradientsOrMACs {  // gradient rules record no graph and count no MACs
             for i in stride(from: order.count - 1, through: 0, by: -1) {
                 guard let grad = grads[i] else { continue }
                 grads[i] = nil  // consumed: free it as early as possible

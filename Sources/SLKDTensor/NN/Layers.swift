@@ -84,8 +84,9 @@ extension Tensor {
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         precondition(rank >= 1 && shape[rank - 1] == inFeatures,
                      "linear(\(inFeatures)→\(outFeatures)) got input \(shape)")
-        // One GEMM over all leading axes: [N, in] · [in, out].
-        var y = reshaped([-1, inFeatures]).matmul(weight.transposed())
+        // One GEMM over all leading axes: [N, in] · [in, out]; fvcore counts it as `linear`.
+        MACCounter.record(.linear, weight: weight, Shape.count(Array(shape.dropLast())) * inFeatures * outFeatures)
+        var y = Tensor.uncountedMatmul(reshaped([-1, inFeatures]), weight.transposed())
         if let bias { y = y + bias }
         return y.reshaped(Array(shape.dropLast()) + [outFeatures])
     }

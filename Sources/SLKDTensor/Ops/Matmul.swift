@@ -11,6 +11,12 @@ extension Tensor {
         precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank ≥ 2 operands, got \(a.shape) and \(b.shape)")
         precondition(a.shape[a.rank - 1] == b.shape[b.rank - 2],
                      "matmul: inner dimensions differ in \(a.shape) · \(b.shape)")
+        MACCounter.record(.matmul, MACCounter.matmulMACs(a.shape, b.shape))
+        return uncountedMatmul(a, b)
+    }
+
+    /// ``matmul(_:_:)`` without MAC counting, for ops that count themselves (``linear(weight:bias:)``).
+    static func uncountedMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         let y = GEMM.product(a, b)
         let (sa, sb) = (a.detached(), b.detached())
         let needA = a.requiresGrad, needB = b.requiresGrad

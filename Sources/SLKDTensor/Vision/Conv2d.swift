@@ -62,6 +62,7 @@ extension Tensor {
                                       strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
                                       dilationH: dilation.0, dilationW: dilation.1, groups: groups,
                                       outHeight: ho, outWidth: wo)
+        MACCounter.record(.conv, weight: weight, geometry.batch * weight.count * ho * wo)
         let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
         let y = ConvKernels.forward(x, k, b, geometry)
         var inputs = [x, k]

@@ -41,6 +41,7 @@ extension Tensor {
                                       strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
                                       dilationH: dilation.0, dilationW: dilation.1, groups: groups,
                                       outHeight: hin, outWidth: win)
+        MACCounter.record(.conv, weight: weight, geometry.batch * weight.count * hin * win)
         let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
         let y = ConvKernels.inputGradient(x, k, geometry)
         if let b {

@@ -15,7 +15,8 @@ extension Tensor {
     /// Layer normalisation over the last axis, as `nn.LayerNorm(C)`:
     /// `(x − μ) / √(σ² + eps) · weight + bias` with the biased variance.
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
-        normalized(axis: -1, weight: weight, bias: bias, centred: true, eps: eps, op: "layerNorm")
+        MACCounter.record(.layerNorm, weight: weight, (weight == nil ? 4 : 5) * count)
+        return normalized(axis: -1, weight: weight, bias: bias, centred: true, eps: eps, op: "layerNorm")
     }
 
     /// Restormer's LayerNorm over the channels of an NCHW tensor at every pixel (the

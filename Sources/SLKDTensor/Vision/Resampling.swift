@@ -21,6 +21,7 @@ extension Tensor {
     /// `nn.AdaptiveAvgPool2d(1)`: the mean of every channel plane, [N, C, H, W] → [N, C, 1, 1].
     public func adaptiveAvgPool2dToOne() -> Tensor {
         precondition(rank == 4, "adaptiveAvgPool2dToOne needs NCHW, got \(shape)")
+        MACCounter.record(.adaptiveAvgPool2d, count)
         return mean(axes: [2, 3], keepDims: true)
     }
 
@@ -59,6 +60,7 @@ extension Tensor {
         let cols = ResampleAxis(input: shape[3], output: size.1, linear: linear, alignCorners: alignCorners)
         let x = contiguous()
         let planes = shape[0] * shape[1]
+        MACCounter.record(linear ? .upsampleBilinear2d : .upsampleNearest2d, (linear ? 4 : 1) * planes * size.0 * size.1)
         let y = Resample.forward(x, rows, cols, planes)
         let inShape = shape
         return Autograd.record(y, inputs: [x]) { g in [Resample.backward(g.contiguous(), rows, cols, planes, inShape)] }

@@ -22,6 +22,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from torch_vision_cases import vision_groups  # noqa: E402
+
 torch.set_num_threads(2)
 torch.manual_seed(2024)
 
@@ -91,7 +93,7 @@ def mlp_cases():
 
 
 GROUPS = [lambda n=n: matmul_cases(n) for n in (256, 512, 1024, 2048)] + [
-    attention_cases, elementwise_cases, mlp_cases]
+    attention_cases, elementwise_cases, mlp_cases] + vision_groups()
 
 
 def measure(fn, seconds):
@@ -116,7 +118,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args()
     print(f"torch {torch.__version__}: {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
-    print(f"{'case':20} {'median ms':>11} {'min ms':>10} {'runs':>5} {'rate':>9} {'unit':>8} {'RSS MB':>8}")
+    print(f"{'case':34} {'median ms':>11} {'min ms':>10} {'runs':>5} {'rate':>9} {'unit':>8} {'RSS MB':>8}")
     results = []
     for group in GROUPS:
         for name, unit, work, fn in group():
@@ -127,7 +129,7 @@ def main():
             rate = work / median / 1e9
             results.append(dict(name=name, median_ms=median * 1e3, min_ms=best * 1e3, runs=runs, unit=unit,
                                 rate=rate, max_rss_bytes=rss))
-            print(f"{name:20} {median * 1e3:11.3f} {best * 1e3:10.3f} {runs:5d} {rate:9.1f} {unit:>8} {rss / 1e6:8.0f}")
+            print(f"{name:34} {median * 1e3:11.3f} {best * 1e3:10.3f} {runs:5d} {rate:9.1f} {unit:>8} {rss / 1e6:8.0f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(tool="torch", version=torch.__version__, threads=torch.get_num_threads(),

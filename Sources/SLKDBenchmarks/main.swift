@@ -66,11 +66,14 @@ enum Work {
     case flops(Double)
     /// Bytes read plus bytes written per call.
     case bytes(Double)
+    /// Multiply–adds per call (convolutions, Linear; one multiply–add counted once, as fvcore).
+    case macs(Double)
 
     var unit: String {
         switch self {
         case .flops: "GFLOP/s"
         case .bytes: "GB/s"
+        case .macs: "GMAC/s"
         }
     }
 
@@ -78,6 +81,7 @@ enum Work {
         switch self {
         case .flops(let f): f / seconds / 1e9
         case .bytes(let b): b / seconds / 1e9
+        case .macs(let m): m / seconds / 1e9
         }
     }
 }
@@ -286,7 +290,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
-]
+] + visionGroups()
 
 func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
@@ -295,7 +299,7 @@ func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
 }
 
 print("slkd-bench: \(Parallel.threadCount) threads, OpenBLAS \(openblas_get_num_threads()) threads")
-print(pad("case", 20, left: true), pad("median ms", 11), pad("min ms", 10), pad("runs", 5), pad("rate", 9),
+print(pad("case", 34, left: true), pad("median ms", 11), pad("min ms", 10), pad("runs", 5), pad("rate", 9),
       pad("unit", 8), pad("% base", 8), pad("peak MB", 9), pad("RSS MB", 8))
 var results: [Result] = []
 for group in groups {
@@ -315,7 +319,7 @@ for group in groups {
                        rate: rate, baseline: c.baseline, fractionOfBaseline: fraction,
                        peakTensorBytes: m.peak, maxRSSBytes: maxRSSBytes())
         results.append(r)
-        print(pad(r.name, 20, left: true), pad(fmt(r.medianMs, 3), 11), pad(fmt(r.minMs, 3), 10), pad("\(r.runs)", 5),
+        print(pad(r.name, 34, left: true), pad(fmt(r.medianMs, 3), 11), pad(fmt(r.minMs, 3), 10), pad("\(r.runs)", 5),
               pad(fmt(r.rate, 1), 9), pad(r.unit, 8), pad(fraction.map { fmt($0 * 100, 0) + " %" } ?? "", 8),
               pad(fmt(Double(r.peakTensorBytes) / 1e6, 1), 9), pad(fmt(Double(r.maxRSSBytes) / 1e6, 0), 8))
     }

@@ -90,6 +90,28 @@ enum NormKernels {
             return Tensor.make(x.shape, T.self) { out in
                 let py = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
+                    if inner == 1 {
+                        // Last-axis LayerNorm (Uformer tokens): one contiguous row per lane, kept
+                        // in scalars instead of one-lane blocks; the same operations in the same order.
+                        let row = px + base, dst = py + base
+                        var mean: T = 0, rstd: T = 0
+                        for c in 0..<n { mean += row[c] }
+                        let invN = 1 / T(n)
+                        mean *= invN
+                        for c in 0..<n { let d = row[c] - mean; rstd += d * d }
+                        rstd = 1 / (rstd * invN + T(eps)).squareRoot()
+                        switch (pw, pb, centred) {
+                        case let (w?, b?, true): for c in 0..<n { dst[c] = (row[c] - mean) * rstd * w[c] + b[c] }
+                        case let (w?, b?, false): for c in 0..<n { dst[c] = row[c] * rstd * w[c] + b[c] }
+                        default:
+                            for c in 0..<n {
+                                let wc = pw?[c] ?? 1, bc = pb?[c] ?? 0
+                                dst[c] = centred ? (row[c] - mean) * rstd * wc + bc : row[c] * rstd * wc + bc
+                            }
+                        }
+                        ps[2 * base / n] = Double(mean); ps[2 * base / n + 1] = Double(rstd)
+                        return
+                    }
                     let mean = scratch, rstd = scratch + m
                     for j in 0..<m { mean[j] = 0; rstd[j] = 0 }
                     for c in 0..<n { let row = px + base + c * inner; for j in 0..<m { mean[j] += row[j] } }
@@ -145,6 +167,20 @@ enum NormKernels {
             return Tensor.make(x.shape, T.self) { out in
                 let pgx = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 4) { base, m, scratch in
+                    if inner == 1 && centred {
+                        // Last-axis LayerNorm: the row in scalars (same operations and order).
+                        let lane = base / n
+                        let mean = T(ps[2 * lane]), rstd = T(ps[2 * lane + 1])
+                        let xr = px + base, gr = pg + base, dst = pgx + base
+                        var s1: T = 0, s2: T = 0
+                        for c in 0..<n { let gp = gr[c] * (pw?[c] ?? 1); s1 += gp; s2 += gp * (xr[c] - mean) * rstd }
+                        let invN = 1 / T(n)
+                        for c in 0..<n {
+                            let xhat = (xr[c] - mean) * rstd
+                            dst[c] = rstd * (gr[c] * (pw?[c] ?? 1) - s1 * invN - xhat * s2 * invN)
+                        }
+                        return
+                    }
                     let mean = scratch, rstd = scratch + m, s1 = scratch + 2 * m, s2 = scratch + 3 * m
                     let o = base / (n * inner), i = base % (n * inner)
                     for j in 0..<m {

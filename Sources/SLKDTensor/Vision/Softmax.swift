@@ -38,6 +38,23 @@ enum SoftmaxKernels {
         return Tensor.make(x.shape, T.self) { out in
             let py = out.baseAddress!
             lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
+                if T.self == Float.self && inner == 1 && !log {
+                    // Last-axis softmax (attention scores): the row is contiguous, so exp runs
+                    // through the vectorised expf (bit-identical to the scalar one) over the
+                    // whole row; same operations and summation order as the general loop.
+                    let r = UnsafeRawPointer(px + base).assumingMemoryBound(to: Float.self)
+                    let d = UnsafeMutableRawPointer(py + base).assumingMemoryBound(to: Float.self)
+                    var mx = -Float.infinity
+                    for c in 0..<n { mx = Swift.max(mx, r[c]) }
+                    if !mx.isFinite { mx = 0 }
+                    for c in 0..<n { d[c] = r[c] - mx }
+                    ExpFunction.apply(UnsafePointer(d), to: d, count: n)
+                    var sum: Float = 0
+                    for c in 0..<n { sum += d[c] }
+                    let scale = 1 / sum
+                    for c in 0..<n { d[c] *= scale }
+                    return
+                }
                 let mx = scratch, sum = scratch + m
                 for j in 0..<m { mx[j] = -.infinity; sum[j] = 0 }
                 for c in 0..<n { let r = px + base + c * inner; for j in 0..<m { mx[j] = Swift.max(mx[j], r[j]) } }

@@ -1,0 +1,176 @@
+// DRSformer's Mixture-of-Experts Feature Compensator (MEFC, `subnet` in DRSformer_arch.py): a
+// DARTS-style cell whose eight candidate operations are mixed with weights predicted from the
+// input by a small attention MLP (`OALayer`), applied after the patch embedding and as the
+// refinement stage.
+
+/// The MEFC's pieces under their official class names' roles (OALayer, GroupOLs, OperationLayer,
+/// SepConv, DilConv, ReLUConv).
+public enum MEFC {
+    /// The eight candidate operations, in the official order (`Operations`).
+    public enum Operation: Int, CaseIterable, Sendable {
+        case separable1x1, separable3x3, separable5x5, separable7x7
+        case dilated3x3, dilated5x5, dilated7x7
+        case averagePool3x3
+    }
+
+    /// `OALayer(channel, k=steps, num_ops=8)`: global average pool → Linear(C, 16·steps) → ReLU →
+    /// Linear(16·steps, 8·steps), viewed as [B, steps, 8] (key `ca_fc.{0,2}`). The caller softmaxes
+    /// over the operations.
+    public final class OperationAttention: Module {
+        @Submodule(key: "ca_fc") public var fullyConnected: Sequential
+        public let steps: Int
+
+        public init(channels: Int, steps: Int, using generator: inout RandomGenerator) {
+            self.steps = steps
+            let ops = Operation.allCases.count
+            let fc = Sequential(Linear(channels, 2 * steps * ops, using: &generator),
+                                Lambda { $0.relu() },
+                                Linear(2 * steps * ops, steps * ops, using: &generator))
+            super.init()
+            fullyConnected = fc
+        }
+
+        /// Operation logits [B, steps, 8].
+        public func callAsFunction(_ x: Tensor) -> Tensor {
+            let b = x.shape[0], c = x.shape[1]
+            return fullyConnected(x.adaptiveAvgPool2dToOne().reshaped([b, c]))
+                .reshaped([b, steps, Operation.allCases.count])
+        }
+    }
+
+    /// `SepConv(C, C, k)`: depthwise k×k → 1×1 → ReLU → depthwise k×k → 1×1, bias-free
+    /// (keys `op.{0,1,3,4}`).
+    public final class SeparableConv: Module, UnaryLayer {
+        public let op: Sequential
+
+        public init(channels c: Int, kernel k: Int, using generator: inout RandomGenerator) {
+            op = Sequential(Conv2d(c, c, kernelSize: k, padding: k / 2, groups: c, bias: false, using: &generator),
+                            Conv2d(c, c, kernelSize: 1, bias: false, using: &generator),
+                            Lambda { $0.relu() },
+                            Conv2d(c, c, kernelSize: k, padding: k / 2, groups: c, bias: false, using: &generator),
+                            Conv2d(c, c, kernelSize: 1, bias: false, using: &generator))
+            super.init()
+        }
+
+        public func callAsFunction(_ x: Tensor) -> Tensor { op(x) }
+    }
+
+    /// `DilConv(C, C, k, padding k−1, dilation 2)`: depthwise dilated k×k → 1×1, bias-free
+    /// (keys `op.{0,1}`).
+    public final class DilatedConv: Module, UnaryLayer {
+        public let op: Sequential
+
+        public init(channels c: Int, kernel k: Int, using generator: inout RandomGenerator) {
+            op = Sequential(Conv2d(c, c, kernelSize: k, padding: k - 1, dilation: 2, groups: c, bias: false, using: &generator),
+                            Conv2d(c, c, kernelSize: 1, bias: false, using: &generator))
+            super.init()
+        }
+
+        public func callAsFunction(_ x: Tensor) -> Tensor { op(x) }
+    }
+
+    /// `AvgPool2d(3, stride 1, padding 1, count_include_pad=False)`: no weights.
+    public final class AveragePool: Module, UnaryLayer {
+        public func callAsFunction(_ x: Tensor) -> Tensor {
+            x.avgPool2d(kernel: 3, stride: 1, padding: 1, countIncludePad: false)
+        }
+    }
+
+    /// `OperationLayer(C)`: the eight operations of the input, each scaled by its weight, concatenated
+    /// and fused by `_out` = 1×1 conv 8C → C (bias-free) + ReLU.
+    public final class OperationLayer: Module {
+        /// The eight operations, keyed `_ops.0 … _ops.7` as the official ModuleList.
+        @Submodule(key: "_ops") public var operations: Sequential
+        @Submodule(key: "_out") public var fuse: Sequential
+
+        public init(channels c: Int, using generator: inout RandomGenerator) {
+            var ops: [any UnaryLayer] = []
+            for operation in Operation.allCases {
+                switch operation {
+                case .separable1x1: ops.append(SeparableConv(channels: c, kernel: 1, using: &generator))
+                case .separable3x3: ops.append(SeparableConv(channels: c, kernel: 3, using: &generator))
+                case .separable5x5: ops.append(SeparableConv(channels: c, kernel: 5, using: &generator))
+                case .separable7x7: ops.append(SeparableConv(channels: c, kernel: 7, using: &generator))
+                case .dilated3x3: ops.append(DilatedConv(channels: c, kernel: 3, using: &generator))
+                case .dilated5x5: ops.append(DilatedConv(channels: c, kernel: 5, using: &generator))
+                case .dilated7x7: ops.append(DilatedConv(channels: c, kernel: 7, using: &generator))
+                case .averagePool3x3: ops.append(AveragePool())
+                }
+            }
+            let out = Sequential(Conv2d(c * ops.count, c, kernelSize: 1, bias: false, using: &generator),
+                                 Lambda { $0.relu() })
+            super.init()
+            operations = Sequential(ops)
+            fuse = out
+        }
+
+        /// `x` is [B, C, H, W]; `weights` is [B, 8] (this step's softmaxed operation weights).
+        public func callAsFunction(_ x: Tensor, weights: Tensor) -> Tensor {
+            let b = x.shape[0]
+            let states = (0..<operations.count).map { k in
+                operations[k](x) * weights.narrowed(axis: 1, start: k, length: 1).reshaped([b, 1, 1, 1])
+            }
+            return fuse(Tensor.concatenated(states, axis: 1))
+        }
+    }
+
+    /// `GroupOLs(steps, C)`: `preprocess` (ReLUConv: 1×1 conv then ReLU, key `preprocess.op.0`),
+    /// then `steps` operation layers, each with a residual and a ReLU: `s = relu(op_i(s, w_i) + s)`.
+    public final class OperationLayerGroup: Module {
+        public let preprocess: ReLUConv
+        @Submodule(key: "_ops") public var layers: [OperationLayer]
+
+        public init(channels c: Int, steps: Int, using generator: inout RandomGenerator) {
+            preprocess = ReLUConv(channels: c, using: &generator)
+            var list: [OperationLayer] = []
+            for _ in 0..<steps { list.append(OperationLayer(channels: c, using: &generator)) }
+            super.init()
+            layers = list
+        }
+
+        /// `weights` is [B, steps, 8].
+        public func callAsFunction(_ x: Tensor, weights: Tensor) -> Tensor {
+            var s = preprocess(x)
+            for (i, layer) in layers.enumerated() {
+                let w = weights.narrowed(axis: 1, start: i, length: 1).squeezed(axis: 1)
+                s = (layer(s, weights: w) + s).relu()
+            }
+            return s
+        }
+    }
+
+    /// `ReLUConv(C, C, 1)`: despite the name, a 1×1 bias-free conv followed by ReLU (key `op.0`).
+    public final class ReLUConv: Module, UnaryLayer {
+        public let op: Sequential
+
+        public init(channels c: Int, using generator: inout RandomGenerator) {
+            op = Sequential(Conv2d(c, c, kernelSize: 1, bias: false, using: &generator), Lambda { $0.relu() })
+            super.init()
+        }
+
+        public func callAsFunction(_ x: Tensor) -> Tensor { op(x) }
+    }
+}
+
+/// DRSformer's MEFC, the official `subnet(dim, layer_num=1, steps)`: operation weights
+/// `softmax(OALayer(x))` over the eight operations, then the operation-layer group (keys
+/// `layers.0` = OALayer, `layers.1` = GroupOLs).
+public final class MixtureOfExpertsFeatureCompensator: Module, UnaryLayer {
+    public let attention: MEFC.OperationAttention
+    public let group: MEFC.OperationLayerGroup
+
+    public init(dim: Int, steps: Int = 4, using generator: inout RandomGenerator) {
+        precondition(steps >= 1, "MEFC needs at least one step")
+        attention = MEFC.OperationAttention(channels: dim, steps: steps, using: &generator)
+        group = MEFC.OperationLayerGroup(channels: dim, steps: steps, using: &generator)
+        super.init()
+    }
+
+    public override var namedChildren: [(key: String, module: Module)] {
+        [("layers.0", attention), ("layers.1", group)]
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        group(x, weights: attention(x).softmax(axis: -1))
+    }
+}

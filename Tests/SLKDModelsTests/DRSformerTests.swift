@@ -156,6 +156,10 @@ struct DRSformerTests {
             #expect(maxAbsDifference(got, want) <= 1e-4 * max(1, maxAbs(want)), "feature \(name)")
         }
 
+        if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] != nil {
+            print("output err", maxAbsDifference(out.image, reference))
+            for name in model.featureNames { print("feat", name, maxAbsDifference(out.features[name]!, golden["feat/\(name)"]!)) }
+        }
         let loss = (out.image - golden["target"]!).abs().mean()
         let wantLoss = golden["loss_l1"]!.item
         #expect(abs(loss.item - wantLoss) <= 1e-5 * abs(wantLoss), "loss \(loss.item) vs \(wantLoss)")
@@ -169,6 +173,7 @@ struct DRSformerTests {
         for ((key, _), grad) in zip(params, grads.dropFirst()) {
             let want = try #require(golden["grad/\(key)"], "grad/\(key)")
             let err = maxAbsDifference(grad, want), scale = maxAbs(want)
+            if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] != nil { print("grad \(key) \(err / scale)") }
             if !(err <= 1e-3 * scale) { failures.append("\(key): \(err) vs scale \(scale)") }
         }
         #expect(failures.isEmpty, "gradients off: \(failures.joined(separator: "; "))")

@@ -127,6 +127,22 @@ struct DRSformerTests {
         #expect(report.passed, "\(report)")
     }
 
+    @Test func averagePoolEqualsAvgPool2dWithoutPaddingCounts() {
+        // MEFC's avg_pool_3x3 (AvgPool2d(3, 1, 1, count_include_pad=False)) against the library's
+        // PyTorch-tested avgPool2d, values and input gradient, in float64.
+        var g = RandomGenerator(seed: 8)
+        for shape in [[2, 3, 7, 5], [1, 2, 1, 4], [1, 1, 2, 2]] {
+            let x = Tensor.normal(shape, dtype: .float64, using: &g).requiringGrad()
+            let weights = Tensor.normal(shape, dtype: .float64, using: &g)
+            let ours = MEFC.AveragePool()(x)
+            let reference = x.avgPool2d(kernel: 3, stride: 1, padding: 1, countIncludePad: false)
+            #expect(maxAbsDifference(ours, reference) < 1e-14, "values \(shape)")
+            let gOurs = (ours * weights).sum().gradients(wrt: [x])[0]
+            let gReference = (reference * weights).sum().gradients(wrt: [x])[0]
+            #expect(maxAbsDifference(gOurs, gReference) < 1e-14, "gradient \(shape)")
+        }
+    }
+
     // MARK: Golden model
 
     @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))

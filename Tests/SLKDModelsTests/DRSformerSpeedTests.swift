@@ -8,14 +8,28 @@ import SLKDModels
 @Suite("DRSformerSpeed", .serialized,
        .enabled(if: ProcessInfo.processInfo.environment["SLKD_BENCH"] != nil, "set SLKD_BENCH=1 to time DRSformer"))
 struct DRSformerSpeedTests {
-    /// Median milliseconds of `runs` calls after one warm-up.
+    /// Median milliseconds of `runs` calls after one warm-up: process CPU time (all threads) when
+    /// `SLKD_BENCH_CPU` is set — steadier than wall time on a shared machine — else wall time.
     static func median(_ runs: Int, _ body: () -> Void) -> Double {
         body()
+        let cpu = ProcessInfo.processInfo.environment["SLKD_BENCH_CPU"] != nil
+        func now() -> Double {
+            guard cpu else { return Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+            var usage = rusage()
+            #if os(Linux)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            #else
+            getrusage(RUSAGE_SELF, &usage)
+            #endif
+            let user = Double(usage.ru_utime.tv_sec) * 1e3 + Double(usage.ru_utime.tv_usec) / 1e3
+            let system = Double(usage.ru_stime.tv_sec) * 1e3 + Double(usage.ru_stime.tv_usec) / 1e3
+            return user + system
+        }
         var times: [Double] = []
         for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = now()
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            times.append(now() - start)
         }
         return times.sorted()[runs / 2]
     }
@@ -35,6 +49,7 @@ struct DRSformerSpeedTests {
             _ = loss.gradients(wrt: student.namedParameters().map(\.tensor))
         }
         print(String(format: "DRS-SL 128²: forward %.0f ms, forward+backward %.0f ms", fwd, fwdBwd))
+        guard ProcessInfo.processInfo.environment["SLKD_BENCH_STUDENT_ONLY"] == nil else { return }
         let teacher = DRSformer(.drsformer)
         let tFwd = Self.median(runs) { _ = withoutGradients { teacher(x) } }
         print(String(format: "DRSformer 128²: forward %.0f ms", tFwd))
@@ -67,6 +82,23 @@ struct DRSformerSpeedTests {
                 let cell = MixtureOfExpertsFeatureCompensator(dim: c, steps: steps, using: &g)
                 report(label, 1, Self.median(3) { _ = withoutGradients { cell(x) } })
             }
+            // The U-Net glue: dense 3×3 convs (patch embedding, resampling, output), 1×1 reductions.
+            let image = Tensor.uniform([1, 3, 128, 128], using: &g)
+            let embed = OverlapPatchEmbed(inChannels: 3, dim: dim, bias: false, using: &g)
+            report("patch_embed", 1, Self.median(3) { _ = withoutGradients { embed(image) } })
+            for (label, c, size) in [("down1_2", dim, 128), ("down2_3", 2 * dim, 64), ("down3_4", 4 * dim, 32)] {
+                let x = Tensor.uniform([1, c, size, size], using: &g)
+                let down = Downsample(c, using: &g)
+                report(label, 1, Self.median(3) { _ = withoutGradients { down(x) } })
+            }
+            for (label, c, size) in [("up4_3", 8 * dim, 16), ("up3_2", 4 * dim, 32), ("up2_1", 2 * dim, 64)] {
+                let x = Tensor.uniform([1, c, size, size], using: &g)
+                let up = Upsample(c, using: &g)
+                report(label, 1, Self.median(3) { _ = withoutGradients { up(x) } })
+            }
+            let d1 = Tensor.uniform([1, 2 * dim, 128, 128], using: &g)
+            let out = Conv2d(2 * dim, 3, kernelSize: 3, padding: 1, bias: false, using: &g)
+            report("output", 1, Self.median(3) { _ = withoutGradients { out(d1) } })
             print(String(format: "%@ sum of parts %.0f ms", name, total))
         }
     }

@@ -52,7 +52,14 @@ public enum MEFC {
             super.init()
         }
 
-        public func callAsFunction(_ x: Tensor) -> Tensor { op(x) }
+        public func callAsFunction(_ x: Tensor) -> Tensor {
+            guard let first = op[0] as? Conv2d, let third = op[3] as? Conv2d, first.kernelSize == 1 else { return op(x) }
+            // sep_conv_1x1: its "depthwise 1×1" convs are per-channel scales; a broadcast multiply
+            // is the same map with a far cheaper backward than grouped 1×1 GEMMs.
+            let c = x.shape[1]
+            let y = op[2](op[1](x * first.weight.reshaped([1, c, 1, 1])))
+            return op[4](y * third.weight.reshaped([1, c, 1, 1]))
+        }
     }
 
     /// `DilConv(C, C, k, padding k−1, dilation 2)`: depthwise dilated k×k → 1×1, bias-free

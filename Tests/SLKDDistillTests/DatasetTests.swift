@@ -196,6 +196,26 @@ struct DatasetSyntheticTests {
         #expect(try fixed.pair(at: 1, epoch: 0).degraded.floats == fixed.pair(at: 1, epoch: 7).degraded.floats)
     }
 
+    @Test("a window cuts a random region of the clean image before degrading it")
+    func windowBeforeDegrading() throws {
+        let big = [("big", coordinateImage(height: 40, width: 50))]
+        var dataset = SyntheticPairedDataset(cleanImages: big, degradation: GaussianNoise(sigma: 10...10), seed: 4)
+        dataset.window = 16
+        var corners = Set<[Int]>()
+        for epoch in 0..<6 {
+            let pair = try dataset.pair(at: 0, epoch: epoch)
+            #expect(pair.clean.shape == [3, 16, 16] && pair.degraded.shape == [3, 16, 16])
+            // The coordinate image says where the window starts: R = row, G = column.
+            let v = bytes(pair.clean), top = v[0], left = v[256]
+            #expect(top + 16 <= 40 && left + 16 <= 50)
+            #expect(v == bytes(coordinateImage(height: 40, width: 50).narrowed(axis: 1, start: top, length: 16)
+                .narrowed(axis: 2, start: left, length: 16)))
+            #expect(try dataset.pair(at: 0, epoch: epoch).degraded.floats == pair.degraded.floats)
+            corners.insert([top, left])
+        }
+        #expect(corners.count > 1, "each epoch draws a new window")
+    }
+
     @Test("the bundled sample images load as clean images")
     func sampleImages() throws {
         let dataset = try SyntheticPairedDataset.sampleImages(degradation: GaussianBlur(sigma: 1...2), seed: 1)

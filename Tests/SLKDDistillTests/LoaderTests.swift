@@ -142,6 +142,16 @@ struct LoaderBackgroundTests {
         slow.stop()
     }
 
+    @Test("reading a batch's pairs concurrently changes nothing")
+    func concurrentLoadingSameBatches() throws {
+        let noisy = SyntheticPairedDataset(cleanImages: (0..<5).map { ("c\($0)", coordinateImage(height: 20, width: 18, seed: $0)) },
+                                           degradation: GaussianNoise(sigma: 15...15), seed: 2)
+        var serial = try sampler(seed: 8, batchSize: 4, dataset: noisy)
+        var concurrent = try sampler(seed: 8, batchSize: 4, dataset: noisy)
+        concurrent.loadsConcurrently = true
+        for _ in 0..<6 { #expect(sameBatch(try serial.nextBatch(), try concurrent.nextBatch())) }
+    }
+
     @Test("a saved state (through JSON) resumes the exact same batches")
     func saveAndRestore() throws {
         var reference = try sampler(seed: 3)
@@ -159,6 +169,18 @@ struct LoaderBackgroundTests {
                                                     augmentation: PatchAugmentation(patchSize: 8), resumingFrom: state)
         let resumed = BackgroundLoader(sampler: resumedSampler, prefetch: 2)
         for k in 4..<10 { #expect(sameBatch(try resumed.next(), all[k]), "batch \(k)") }
+    }
+
+    @Test("sampler and loader serve the same stream through PairedBatchSource")
+    func batchSourceProtocol() throws {
+        func take<S: PairedBatchSource>(_ source: inout S, _ n: Int) throws -> ([PairedTrainingBatch], SamplerState) {
+            (try (0..<n).map { _ in try source.nextBatch() }, source.samplerState)
+        }
+        var plain = try sampler(seed: 21)
+        var background = BackgroundLoader(sampler: try sampler(seed: 21), prefetch: 2)
+        let (a, stateA) = try take(&plain, 5)
+        let (b, stateB) = try take(&background, 5)
+        #expect(zip(a, b).allSatisfy(sameBatch) && stateA == stateB && stateA.batchesProduced == 5)
     }
 
     @Test("a state from another dataset is refused")

@@ -1,3 +1,4 @@
+import Dispatch
 import SLKDTensor
 
 /// A batch of training patches: degraded inputs and clean targets, `B×C×P×P` float32 in [0, 1].
@@ -53,6 +54,9 @@ public struct PairedBatchSampler: Sendable {
     public let augmentation: PatchAugmentation
     /// Whether each epoch visits the pairs in a new random order (`false`: index order).
     public let shuffles: Bool
+    /// Whether the pairs of a batch are read (and synthesised) on several threads at once. Off by
+    /// default: under a ``BackgroundLoader`` the training step already uses every core.
+    public var loadsConcurrently = false
     /// Where the stream stands.
     public private(set) var state: SamplerState
 
@@ -89,27 +93,34 @@ public struct PairedBatchSampler: Sendable {
 
     /// The next batch.
     ///
-    /// - Throws: ``DatasetError`` from reading a pair or cutting its patch; the state is unchanged.
+    /// - Throws: ``DatasetError`` from reading a pair or cutting its patch (the first failing
+    ///   sample in stream order); the state is unchanged.
     public mutating func nextBatch() throws(DatasetError) -> PairedTrainingBatch {
         var s = state
-        let p = augmentation.patchSize
-        var indices: [Int] = [], names: [String] = [], epochs: [Int] = [], transforms: [PatchTransform] = []
-        var degraded: [Float] = [], clean: [Float] = []
-        var channels = 0
+        // 1. Which pairs, in which epochs: advances the order (and reshuffles) only.
+        var slots: [(index: Int, epoch: Int)] = []
         for _ in 0..<batchSize {
             if s.position == s.permutation.count {
                 s.epoch += 1
                 s.position = 0
                 s.permutation = Self.order(count: dataset.count, shuffled: shuffles, using: &s.generator)
             }
-            let index = s.permutation[s.position]
+            slots.append((s.permutation[s.position], s.epoch))
             s.position += 1
-            let pair = try dataset.pair(at: index, epoch: s.epoch)
+        }
+        // 2. Read them (pure functions of index and epoch, so concurrency cannot change the result).
+        let pairs = loadPairs(slots)
+        // 3. Crops and flips, drawn in sample order.
+        let p = augmentation.patchSize
+        var degraded: [Float] = [], clean: [Float] = [], transforms: [PatchTransform] = [], names: [String] = []
+        var channels = 0
+        for result in pairs {
+            let pair = try result.get()
             guard pair.degraded.shape == pair.clean.shape, pair.clean.rank == 3 else {
                 throw DatasetError(.sizeMismatch(name: pair.name, degraded: pair.degraded.shape, clean: pair.clean.shape))
             }
             let (c, h, w) = (pair.clean.shape[0], pair.clean.shape[1], pair.clean.shape[2])
-            if indices.isEmpty {
+            if names.isEmpty {
                 channels = c
                 degraded.reserveCapacity(batchSize * c * p * p)
                 clean.reserveCapacity(batchSize * c * p * p)
@@ -120,13 +131,25 @@ public struct PairedBatchSampler: Sendable {
             let offsets = transform.sourceOffsets(size: p, height: h, width: w)
             Self.append(pair.degraded, offsets: offsets, to: &degraded)
             Self.append(pair.clean, offsets: offsets, to: &clean)
-            indices.append(index); names.append(pair.name); epochs.append(s.epoch); transforms.append(transform)
+            names.append(pair.name)
+            transforms.append(transform)
         }
         s.batchesProduced += 1
         state = s
         let shape = [batchSize, channels, p, p]
         return PairedTrainingBatch(degraded: Tensor(shape: shape, scalars: degraded), clean: Tensor(shape: shape, scalars: clean),
-                                   indices: indices, names: names, epochs: epochs, transforms: transforms)
+                                   indices: slots.map(\.index), names: names, epochs: slots.map(\.epoch), transforms: transforms)
+    }
+
+    private func loadPairs(_ slots: [(index: Int, epoch: Int)]) -> [Result<ImagePair, DatasetError>] {
+        let dataset = self.dataset
+        @Sendable func load(_ k: Int) -> Result<ImagePair, DatasetError> {
+            Result { () throws(DatasetError) in try dataset.pair(at: slots[k].index, epoch: slots[k].epoch) }
+        }
+        guard loadsConcurrently && slots.count > 1 else { return slots.indices.map(load) }
+        let results = UnsafeResults<Result<ImagePair, DatasetError>>(count: slots.count)
+        DispatchQueue.concurrentPerform(iterations: slots.count) { k in results.set(k, load(k)) }
+        return results.values.map { $0! }
     }
 
     private static func append(_ image: Tensor, offsets: [Int], to values: inout [Float]) {
@@ -145,4 +168,42 @@ public struct PairedBatchSampler: Sendable {
         }
         return order
     }
+}
+
+/// Anything that hands out training batches in a resumable order: the ``PairedBatchSampler``
+/// itself (on the calling thread) or a ``BackgroundLoader`` running one ahead of the consumer.
+///
+/// A trainer takes `some PairedBatchSource`, stores ``samplerState`` in its checkpoints, and on
+/// resume builds a sampler with
+/// ``PairedBatchSampler/init(dataset:batchSize:augmentation:shuffles:resumingFrom:)``.
+public protocol PairedBatchSource {
+    /// The next batch of the stream.
+    mutating func nextBatch() throws(DatasetError) -> PairedTrainingBatch
+    /// The state after the last batch handed out: resuming from it continues with the next one.
+    var samplerState: SamplerState { get }
+}
+
+extension PairedBatchSampler: PairedBatchSource {
+    public var samplerState: SamplerState { state }
+}
+
+extension BackgroundLoader: PairedBatchSource {
+    public func nextBatch() throws(DatasetError) -> PairedTrainingBatch { try next() }
+    public var samplerState: SamplerState { state }
+}
+
+/// One slot per iteration of a `concurrentPerform`; each iteration writes only its own slot
+/// (through a raw buffer: a class's array property would be a shared exclusive access).
+private final class UnsafeResults<T>: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<T?>
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    func set(_ k: Int, _ value: T) { slots[k] = value }
+    var values: [T?] { Array(slots) }
 }

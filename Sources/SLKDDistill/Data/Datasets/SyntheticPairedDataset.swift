@@ -16,6 +16,12 @@ public struct SyntheticPairedDataset: PairedDataset {
     /// Whether the degradation is drawn once per image (`false`: the same degraded image every
     /// epoch, as a fixed synthetic test set) or afresh each epoch (`true`).
     public let redrawsEachEpoch: Bool
+    /// When set, a clean image larger than this is first cut to a random `window × window` region
+    /// (drawn from the same per-(seed, image, epoch) generator, before the degradation's draws),
+    /// and only that region is degraded: on-the-fly synthesis for patch training then costs the
+    /// window, not the whole image. Choose it somewhat larger than the training patch so that blur
+    /// kernels see real pixels around the patch. Leave `nil` to degrade whole images (evaluation).
+    public var window: Int?
 
     /// Pairs from clean images held in memory.
     public init(cleanImages: [(name: String, pixels: Tensor)], degradation: any Degradation, seed: UInt64,
@@ -51,7 +57,15 @@ public struct SyntheticPairedDataset: PairedDataset {
     public func pair(at index: Int, epoch: Int) throws(DatasetError) -> ImagePair {
         precondition(images.indices.contains(index), "pair index \(index) out of range 0..<\(count)")
         var generator = RandomGenerator.derived(from: seed, UInt64(index), UInt64(redrawsEachEpoch ? epoch : 0))
-        let clean = images[index].pixels
+        var clean = images[index].pixels
+        if let window {
+            precondition(window > 0, "window must be positive, got \(window)")
+            let (h, w) = (clean.shape[1], clean.shape[2])
+            let top = h > window ? generator.uniformInt(below: h - window + 1) : 0
+            let left = w > window ? generator.uniformInt(below: w - window + 1) : 0
+            clean = clean.narrowed(axis: 1, start: top, length: Swift.min(h, window))
+                .narrowed(axis: 2, start: left, length: Swift.min(w, window)).contiguous()
+        }
         return ImagePair(name: images[index].name, degraded: degradation.apply(to: clean, using: &generator), clean: clean)
     }
 }

@@ -116,6 +116,27 @@ struct DatasetFolderTests {
         #expect(bytes(pair.degraded) == bytes(pair.clean).map { 255 - $0 })
     }
 
+    @Test("token matching across two folders: original Rain100 names rain-001 ↔ norain-001")
+    func rain100OriginalNames() throws {
+        let folder = try TemporaryFolder()
+        for k in 1...3 {
+            let image = coordinateImage(height: 6, width: 7, seed: k)
+            try folder.writePNG(negative(image), "rainy/rain-00\(k).png")
+            try folder.writePNG(image, "clean/norain-00\(k).png")
+        }
+        try folder.writePNG(coordinateImage(height: 6, width: 7), "clean/norain-004.png")
+        let layout = PairedFolderLayout(degradedFolder: "rainy", cleanFolder: "clean",
+                                        matching: .nameToken(degraded: "rain-", clean: "norain-"))
+        let reason = datasetErrorReason { () throws(DatasetError) in _ = try FolderPairedDataset(root: folder.url, layout: layout) }
+        #expect(reason == .unmatchedFiles(degradedOnly: [], cleanOnly: ["norain-004.png"]))
+        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("clean/norain-004.png"))
+        let dataset = try FolderPairedDataset(root: folder.url, layout: layout)
+        #expect(dataset.entries.map(\.cleanURL.lastPathComponent) == ["norain-001.png", "norain-002.png", "norain-003.png"])
+        let pair = try dataset.pair(at: 2)
+        #expect(bytes(pair.clean) == bytes(coordinateImage(height: 6, width: 7, seed: 3)))
+        #expect(bytes(pair.degraded) == bytes(pair.clean).map { 255 - $0 })
+    }
+
     @Test("files without a partner are all reported by name")
     func unmatchedFilesListed() throws {
         let folder = try TemporaryFolder()

@@ -8,9 +8,9 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     public var testYChannel: Bool
     /// Pixels removed from each side before scoring (`crop_border`).
     public var cropBorder: Int
-    /// Round the restored image to 8 bits first, as saving it as PNG would (BasicSR's
-    /// `tensor2img`: clamp to [0, 1], ×255, round half to even). Without it the clamped values
-    /// are compared unrounded, ×255.
+    /// Round both images to 8 bits first, as saving the restored one as PNG would (BasicSR's
+    /// `tensor2img`: clamp to [0, 1], ×255, round half to even; clean images read from 8-bit PNGs
+    /// are unchanged by it). Without it the clamped values are compared unrounded, ×255.
     public var quantizeTo8Bit: Bool
 
     public init(testYChannel: Bool = true, cropBorder: Int = 0, quantizeTo8Bit: Bool = true) {

@@ -19,7 +19,9 @@ public struct PairedFolderLayout: Sendable, Equatable {
         case sameName
         /// The same path once `degraded` is replaced by `clean` in the file name (SIDD Medium's
         /// `0001_NOISY_SRGB_010.PNG` ↔ `0001_GT_SRGB_010.PNG`). Files whose name lacks the side's
-        /// token are not part of that side, so both sides may share one folder.
+        /// token are not part of that side, so both sides may share one folder. The original
+        /// Rain100H/L release (`rain-001.png` ↔ `norain-001.png`) pairs with
+        /// `.nameToken(degraded: "rain-", clean: "norain-")`.
         case nameToken(degraded: String, clean: String)
     }
 

@@ -113,12 +113,12 @@ class InverseRatio(torch.autograd.Function):
         return g * slope
 
 
-def brisque_scale(x, c, eps):
-    """18 features per channel of one scale: B×C×18."""
+def brisque_scale(x, c, eps, delta):
+    """18 features per channel of one scale: B×C×18. delta guards the moment ratios of flat maps."""
     m = mscn(x, c, eps, "zeros")
     ms = (m * m).mean(dim=(2, 3))
     ma = m.abs().mean(dim=(2, 3))
-    feats = [InverseRatio.apply(ms / ma ** 2), ms]
+    feats = [InverseRatio.apply((ms + delta) / (ma ** 2 + delta)), ms]
     for dy, dx in [(0, 1), (1, 0), (1, 1), (-1, 1)]:
         p = m * torch.roll(m, shifts=(dy, dx), dims=(2, 3))
         sq = p * p
@@ -127,7 +127,7 @@ def brisque_scale(x, c, eps):
         rsq = (sq * pos).sum(dim=(2, 3)) / pos.sum(dim=(2, 3)).clamp(min=1)
         sl, sr = torch.sqrt(lsq + eps), torch.sqrt(rsq + eps)
         gam = sl / sr
-        rhat = p.abs().mean(dim=(2, 3)) ** 2 / sq.mean(dim=(2, 3))
+        rhat = (p.abs().mean(dim=(2, 3)) ** 2 + delta) / (sq.mean(dim=(2, 3)) + delta)
         big_r = rhat * (gam ** 3 + 1) * (gam + 1) / (gam ** 2 + 1) ** 2
         alpha = InverseRatio.apply(1 / big_r)
         eta = (sr - sl) * torch.exp(torch.lgamma(2 / alpha) - 0.5 * (torch.lgamma(1 / alpha) + torch.lgamma(3 / alpha)))
@@ -135,13 +135,13 @@ def brisque_scale(x, c, eps):
     return torch.stack(feats, dim=-1)
 
 
-def brisque(x, c=1.0, eps=1e-12, scales=2):
+def brisque(x, c=1.0, eps=1e-12, scales=2, delta=0.0):
     out = []
     for s in range(scales):
         if s > 0:
             h, w = x.shape[2], x.shape[3]
             x = halving_matrix(h) @ x @ halving_matrix(w).T
-        out.append(brisque_scale(x, c, eps))
+        out.append(brisque_scale(x, c, eps, delta))
     return torch.cat(out, dim=-1)
 
 
@@ -233,8 +233,8 @@ def l_nc(students, teachers):
     for s, t in zip(students, teachers):
         h, w = t.shape[2], t.shape[3]
         scales = 2 if (h + 1) // 2 >= 7 and (w + 1) // 2 >= 7 else 1
-        fs = brisque(s, c=C, scales=scales).reshape(*s.shape[:2], scales, 18)
-        ft = brisque(t, c=C, scales=scales).reshape(*t.shape[:2], scales, 18)
+        fs = brisque(s, c=C, scales=scales, delta=1e-12).reshape(*s.shape[:2], scales, 18)
+        ft = brisque(t, c=C, scales=scales, delta=1e-12).reshape(*t.shape[:2], scales, 18)
         total = total + (fs[..., :2] - ft[..., :2]).abs().mean() + (fs[..., 2:] - ft[..., 2:]).abs().mean()
     return total / len(students)
 

@@ -1,5 +1,5 @@
 import Testing
-@testable import SLKDDistill
+import SLKDDistill
 
 @Suite("Baselines through the distillation machinery")
 struct BaselineTests {

@@ -1,6 +1,6 @@
 import Testing
 import SLKDModels
-@testable import SLKDDistill
+import SLKDDistill
 
 /// A student written from scratch, as a user would: a few convolutions, its own tap names,
 /// nothing shared with the teacher's code. Two encoder and two decoder taps, paired with the

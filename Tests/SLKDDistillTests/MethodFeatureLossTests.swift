@@ -1,5 +1,5 @@
 import Testing
-@testable import SLKDDistill
+import SLKDDistill
 
 @Suite("SLKD feature losses (L_nc, L_et)")
 struct MethodFeatureLossTests {
@@ -97,6 +97,24 @@ struct MethodFeatureLossTests {
         #expect(grads[0].abs().max().item > 0)
     }
 
+    @Test func deadAndSparseChannelsGiveFiniteLossesAndGradients() {
+        // ReLU features: a channel of zeros, a channel of isolated spikes (all neighbour products 0).
+        var g = RandomGenerator(seed: 12)
+        var spikes = [Double](repeating: 0, count: 256)
+        for i in stride(from: 0, to: 256, by: 37) { spikes[i] = 1 + g.nextUnit() }
+        let dead = Tensor.zeros([1, 1, 16, 16], dtype: .float64)
+        let sparse = Tensor(shape: [1, 1, 16, 16], scalars: spikes)
+        let teacher = Tensor.concatenated([dead, sparse, Tensor.normal([1, 1, 16, 16], dtype: .float64, using: &g).relu()], axis: 1)
+        let student = Tensor.concatenated([sparse, dead, Tensor.normal([1, 1, 16, 16], dtype: .float64, using: &g)], axis: 1)
+            .requiringGrad()
+        for loss in [DegradationRemovalLoss()(student: [student], teacher: [teacher]),
+                     ImageReconstructionLoss()(student: [student], teacher: [teacher])] {
+            #expect(loss.item.isFinite)
+            let grad = loss.gradients(wrt: [student])[0]
+            #expect(grad.doubles.allSatisfy { $0.isFinite })
+        }
+    }
+
     @Test func edgeFeatureIsTheUngatedDistortionByDefault() {
         // On a map whose blocks are all inactive (tiny variance), the gated d vanishes but SPEC's
         // f_e = w_ndc(1 − v) + w_nc·v does not.
@@ -108,5 +126,32 @@ struct MethodFeatureLossTests {
         let gated = loss.features(x).edge
         #expect(gated.abs().max().item < 1e-3)
         #expect(ungated.abs().max().item > 0.5)
+    }
+}
+
+import Foundation
+
+/// Per-step cost of the feature losses at the SPEC's training size (set SLKD_TIMING=1): the
+/// Restormer teacher's taps for one 128×128 patch, student taps already mapped (the SCM's cost
+/// is a 1×1 convolution).
+@Suite("SLKD feature-loss timing", .enabled(if: ProcessInfo.processInfo.environment["SLKD_TIMING"] != nil))
+struct MethodFeatureLossTimingTests {
+    @Test func restormerTapsAt128() {
+        var g = RandomGenerator(seed: 1)
+        let encoder = [(48, 128), (96, 64), (192, 32), (384, 16)], decoder = [(192, 32), (96, 64), (96, 128), (96, 128)]
+        func maps(_ shapes: [(Int, Int)]) -> [Tensor] { shapes.map { Tensor.normal([1, $0.0, $0.1, $0.1], using: &g) } }
+        let (es, et, ds, dt) = (maps(encoder), maps(encoder), maps(decoder), maps(decoder))
+        for (name, run) in [("L_nc", { (s: [Tensor]) in DegradationRemovalLoss()(student: s, teacher: et) }),
+                            ("L_et", { (s: [Tensor]) in ImageReconstructionLoss()(student: s, teacher: dt) })] {
+            let inputs = (name == "L_nc" ? es : ds).map { $0.requiringGrad() }
+            var best = Double.infinity
+            for _ in 0..<2 {
+                let start = Date()
+                let loss = run(inputs)
+                _ = loss.gradients(wrt: inputs)
+                best = Swift.min(best, Date().timeIntervalSince(start))
+            }
+            print("\(name) forward+backward, Restormer taps, 1×128×128 patch: \(Int(best * 1000)) ms")
+        }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import SLKDModels
 import Testing
-@testable import SLKDDistill
+import SLKDDistill
 
 /// A two-level convolutional encoder–decoder conforming to `RestorationModel`, standing in for
 /// the transformer families in the method's tests: taps `enc1` (B×w×H×W), `enc2`

@@ -1,5 +1,5 @@
 import Testing
-@testable import SLKDDistill
+import SLKDDistill
 
 @Suite("Scale Conversion Module")
 struct SCMTests {

@@ -9,6 +9,9 @@ import SLKDQuality
 ///
 ///     L_nc = (1/K) Σ_k [ mean |f_n(S'_k) − f_n(A_k)| + mean |f_c(S'_k) − f_c(A_k)| ].
 ///
+/// Exactly flat channels (dead ReLU features) are kept finite by a δ = 1e-12 in the moment
+/// ratios (``DifferentiableBRISQUE/ratioEpsilon``) [ours].
+///
 /// The extractor runs on all B×C channels of a tap at once. A tap whose second scale would be
 /// smaller than ``minimumSecondScaleSide`` on a side uses the first scale only. The teacher side
 /// carries no gradient.
@@ -18,8 +21,11 @@ public struct DegradationRemovalLoss: Sendable {
     /// Second-scale maps smaller than this on a side drop the second scale (SPEC: 7, the window).
     public var minimumSecondScaleSide: Int
 
-    public init(c: Double = 1.0 / 255, epsilon: Double = 1e-12, scales: Int = 2, minimumSecondScaleSide: Int = 7) {
-        extractor = DifferentiableBRISQUE(scales: scales, c: c, epsilon: epsilon)
+    /// - Parameter ratioEpsilon: δ in the GGD/AGGD moment ratios [ours], so that dead (all-zero)
+    ///   feature channels, common after ReLU, give finite features and gradients.
+    public init(c: Double = 1.0 / 255, epsilon: Double = 1e-12, ratioEpsilon: Double = 1e-12, scales: Int = 2,
+                minimumSecondScaleSide: Int = 7) {
+        extractor = DifferentiableBRISQUE(scales: scales, c: c, epsilon: epsilon, ratioEpsilon: ratioEpsilon)
         self.minimumSecondScaleSide = minimumSecondScaleSide
     }
 

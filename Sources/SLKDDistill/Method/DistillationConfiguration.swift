@@ -49,6 +49,8 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     // 7×7; PIQE τ 0.01, τ_m 0.002, 16×16 blocks, 8×8 below 32 pixels a side).
     public var mscnConstant = 1.0 / 255
     public var epsilon = 1e-12
+    /// δ in BRISQUE's moment ratios, for dead (all-zero) feature channels [ours].
+    public var brisqueRatioEpsilon = 1e-12
     public var brisqueScales = 2
     public var brisqueMinimumSecondScaleSide = 7
     public var piqeTau = 0.01
@@ -72,7 +74,7 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
 
     /// The L_nc this configuration computes.
     public var degradationRemovalLoss: DegradationRemovalLoss {
-        DegradationRemovalLoss(c: mscnConstant, epsilon: epsilon, scales: brisqueScales,
+        DegradationRemovalLoss(c: mscnConstant, epsilon: epsilon, ratioEpsilon: brisqueRatioEpsilon, scales: brisqueScales,
                                minimumSecondScaleSide: brisqueMinimumSecondScaleSide)
     }
 

@@ -12,12 +12,18 @@ public struct DifferentiableBRISQUE: Sendable {
     public var c: Double
     /// ε under the square roots, which keeps their gradients finite at 0.
     public var epsilon: Double
+    /// δ added to numerator and denominator of the moment ratios mean(m²)/mean|m|² and
+    /// mean|p|²/mean(p²), so that an exactly flat map (a dead feature channel: all m or all p
+    /// zero) gives the ratio 1 (α clamped, zero gradient) instead of 0/0. 0 keeps LIVE's ratios.
+    public var ratioEpsilon: Double
 
-    public init(scales: Int = 2, c: Double = 1, epsilon: Double = 1e-12) {
+    public init(scales: Int = 2, c: Double = 1, epsilon: Double = 1e-12, ratioEpsilon: Double = 0) {
         precondition(scales >= 1, "scales must be at least 1")
+        precondition(ratioEpsilon >= 0, "ratioEpsilon must be non-negative")
         self.scales = scales
         self.c = c
         self.epsilon = epsilon
+        self.ratioEpsilon = ratioEpsilon
     }
 
     /// Features of `input` (B×C×H×W, float), in the order of ``BRISQUE/features(_:options:)``.
@@ -50,19 +56,18 @@ public struct DifferentiableBRISQUE: Sendable {
         let spatial = [2, 3]
         let meanSquare = m.squared().mean(axes: spatial)
         let meanAbs = m.abs().mean(axes: spatial)
-        var out = [Self.shape(meanSquare / meanAbs.squared()), meanSquare]
+        let delta = ratioEpsilon
+        var out = [Self.shape((meanSquare + delta) / (meanAbs.squared() + delta)), meanSquare]
         for (dy, dx) in BRISQUE.shifts {
-            let ph = LinearMaps.tensor(LinearMaps.circularShift(h, by: dy), rows: h, columns: h, like: x)
-            // Along W the shift acts from the right: (m·Q)[j] = m[(j − dx) mod W], Q = Pᵀ.
-            let pw = LinearMaps.tensor(LinearMaps.circularShift(w, by: dx), rows: w, columns: w, like: x)
-            let p = m * LinearMaps.apply(rows: ph, columns: pw, to: m)
+            // shifted[i, j] = m[(i − dy) mod H, (j − dx) mod W] (circshift), an O(HW) index map.
+            let p = m * m.rolled(shifts: [dy, dx], axes: [2, 3])
             let squares = p.squared()
             let left = (p < 0), right = (p > 0)
             let leftSq = (squares * left).sum(axes: spatial) / left.sum(axes: spatial).clamp(min: 1)
             let rightSq = (squares * right).sum(axes: spatial) / right.sum(axes: spatial).clamp(min: 1)
             let sigmaL = (leftSq + epsilon).sqrt(), sigmaR = (rightSq + epsilon).sqrt()
             let g = sigmaL / sigmaR
-            let rHat = p.abs().mean(axes: spatial).squared() / squares.mean(axes: spatial)
+            let rHat = (p.abs().mean(axes: spatial).squared() + delta) / (squares.mean(axes: spatial) + delta)
             let g2 = g.squared()
             let rHatNorm = rHat * (g2 * g + 1) * (g + 1) / (g2 + 1).squared()
             let alpha = Self.shape(1 / rHatNorm)

@@ -10,7 +10,11 @@ import Foundation
 /// τ = τm = ε = 0 gives hard steps and the hard minimum: `piqe.m` itself.
 ///
 /// Output: B×C×(7·blocks + 1): for each block, row-major, [v, m_seg, β, w_act, w_ndc, w_nc, d];
-/// then the score. Sizes that are not multiples of 16 are replicate-padded first.
+/// then the score. Sizes that are not multiples of the block size are replicate-padded first.
+///
+/// Other block sizes b ≥ 6 (SLKD uses 8×8 on small feature maps) generalise piqe.m's geometry:
+/// b − 5 segments of 6 pixels per edge, centre columns b/2 and b/2 + 1 (1-based), surround all
+/// columns but b/2 and b/2 + 2 (piqe.m's deletion order).
 public struct DifferentiablePIQE: Sendable {
     public var tau: Double
     public var tauMin: Double
@@ -20,10 +24,14 @@ public struct DifferentiablePIQE: Sendable {
     public var activityThreshold: Double
     /// The noticeable-distortion threshold on the segment std.
     public var segmentThreshold: Double
+    /// The side of the square blocks (piqe.m: 16).
+    public var blockSize: Int
 
     public init(tau: Double = 0.01, tauMin: Double = 0.002, epsilon: Double = 1e-12, c: Double = 1,
-                activityThreshold: Double = 0.1, segmentThreshold: Double = 0.1) {
+                activityThreshold: Double = 0.1, segmentThreshold: Double = 0.1, blockSize: Int = PIQE.blockSize) {
         precondition(tau >= 0 && tauMin >= 0 && epsilon >= 0, "temperatures and ε must be non-negative")
+        precondition(blockSize >= 6, "PIQE blocks need at least 6 pixels a side (one edge segment), got \(blockSize)")
+        self.blockSize = blockSize
         self.tau = tau
         self.tauMin = tauMin
         self.epsilon = epsilon
@@ -41,7 +49,7 @@ public struct DifferentiablePIQE: Sendable {
     /// Block features and score of `input` (B×C×H×W).
     public func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank == 4, "DifferentiablePIQE takes B×C×H×W, got \(input.shape)")
-        let b = PIQE.blockSize
+        let b = blockSize
         let (batch, channels, h0, w0) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let h = (h0 + b - 1) / b * b, w = (w0 + b - 1) / b * b
         var x = input
@@ -76,8 +84,9 @@ public struct DifferentiablePIQE: Sendable {
             ? -tauMin * ((-s / tauMin).logSumExp(axes: [s.rank - 1]) - log(Double(segments.count)))
             : s.min(axes: [s.rank - 1])
 
-        // Centre: columns 8–9 (1-based); surround: columns 1–7, 9, 11–16 (piqe.m's deletion order).
-        let centreColumns: Set<Int> = [7, 8], surroundColumns: Set<Int> = [0, 1, 2, 3, 4, 5, 6, 8, 10, 11, 12, 13, 14, 15]
+        // Centre: columns 8–9 (1-based, b = 16); surround: columns 1–7, 9, 11–16 (piqe.m's deletion order).
+        let centreColumns: Set<Int> = [b / 2 - 1, b / 2]
+        let surroundColumns = Set(0..<b).subtracting([b / 2 - 1, b / 2 + 1])
         let sc = maskedStd(blocks, columns: centreColumns, like: x)
         let ss = maskedStd(blocks, columns: surroundColumns, like: x)
         var cs = sc / ss
@@ -110,7 +119,7 @@ public struct DifferentiablePIQE: Sendable {
 
     /// Unbiased std (with ε) of the given columns of each block, two-pass through a column mask.
     func maskedStd(_ blocks: Tensor, columns: Set<Int>, like x: Tensor) -> Tensor {
-        let b = PIQE.blockSize
+        let b = blockSize
         var mask = Tensor(shape: [1, b], scalars: (0..<b).map { columns.contains($0) ? 1.0 : 0.0 })
         if x.dtype != .float64 { mask = mask.cast(to: x.dtype) }
         let n = Double(columns.count * b)

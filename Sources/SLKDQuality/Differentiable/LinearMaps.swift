@@ -47,19 +47,9 @@ enum LinearMaps {
         a.matmul(x).matmul(b.transposed())
     }
 
-    /// Stacks same-shaped tensors along a new last axis (a sum of one-hot products, so the
-    /// gradient of each part flows back through broadcasting).
+    /// Stacks same-shaped tensors along a new last axis (one copy; n parts cost O(n), where a sum
+    /// of one-hot products cost O(n²)).
     static func stackLast(_ parts: [Tensor]) -> Tensor {
-        let n = parts.count
-        var result: Tensor?
-        for (k, part) in parts.enumerated() {
-            var hot = [Double](repeating: 0, count: n)
-            hot[k] = 1
-            var basis = Tensor(shape: [n], scalars: hot)
-            if part.dtype != .float64 { basis = basis.cast(to: part.dtype) }
-            let term = part.unsqueezed(axis: part.rank) * basis
-            result = result.map { $0 + term } ?? term
-        }
-        return result!
+        Tensor.stacked(parts, axis: parts[0].rank)
     }
 }

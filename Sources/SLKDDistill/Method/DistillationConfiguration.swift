@@ -1,0 +1,101 @@
+/// Every choice of the SLKD loss and of the baselines trained through the same machinery
+/// (SPEC "Total loss and training", "Ablations"). Defaults are SPEC's; each [ours] choice of the
+/// SPEC is a field here.
+public struct DistillationConfiguration: Codable, Sendable, Hashable {
+    /// What is trained against what.
+    public enum Method: String, Codable, Sendable, Hashable {
+        /// L = w·L1 + λ1·L_kl + λ_nc·L_nc + λ_et·L_et (SLKD).
+        case slkd
+        /// The student alone: L = w·L1(S(x), ground truth).
+        case studentAlone
+        /// Output-only distillation: L = w·L1(S(x), A(x)).
+        case outputKD
+        /// FitNets-style feature distillation: L = w·L1(S(x), ground truth) + λ_fit·(1/K')Σ_k
+        /// mean (SCM(S_k) − A_k)² over all encoder and decoder taps (teacher A on the degraded input).
+        case fitNets
+    }
+
+    /// What teacher B sees (Table IV row 1: degraded; row 2: clean).
+    public enum TeacherBInput: String, Codable, Sendable, Hashable { case clean, degraded }
+
+    /// The target of SLKD's pixel term.
+    public enum PixelTarget: String, Codable, Sendable, Hashable { case teacherB, groundTruth }
+
+    public var method: Method = .slkd
+
+    // Weights: L = pixelWeight·L1 + klWeight·L_kl + degradationRemovalWeight·L_nc
+    //            + reconstructionWeight·L_et (SPEC: 1, λ1 = 0.5, λ2 = 0.1, λ2 = 0.1).
+    public var pixelWeight = 1.0
+    public var klWeight = 0.5
+    public var degradationRemovalWeight = 0.1
+    public var reconstructionWeight = 0.1
+    /// λ_fit of the FitNets baseline [ours: λ2, the weight SLKD gives its feature terms].
+    public var fitNetsWeight = 0.1
+
+    // Ablation switches.
+    public var teacherBInput: TeacherBInput = .clean
+    public var useDegradationRemoval = true
+    public var useImageReconstruction = true
+    public var pixelTarget: PixelTarget = .teacherB
+    public var pixelLoss: PixelLossKind = .l1
+
+    /// KL softmax temperature τ.
+    public var klTemperature = 1.0
+
+    // The SCM.
+    public var scmMode: ScaleConversionModule.Mode = .teacherSpace
+
+    // The extractors (SPEC: c = 1/255, ε = 1e-12; BRISQUE two scales, second scale only from
+    // 7×7; PIQE τ 0.01, τ_m 0.002, 16×16 blocks, 8×8 below 32 pixels a side).
+    public var mscnConstant = 1.0 / 255
+    public var epsilon = 1e-12
+    /// δ in BRISQUE's moment ratios, for dead (all-zero) feature channels [ours].
+    public var brisqueRatioEpsilon = 1e-12
+    public var brisqueScales = 2
+    public var brisqueMinimumSecondScaleSide = 7
+    public var piqeTau = 0.01
+    public var piqeTauMin = 0.002
+    public var piqeBlockSize = 16
+    public var piqeSmallMapBlockSize = 8
+    public var piqeSmallMapSide = 32
+    public var edgeFeature: ImageReconstructionLoss.EdgeFeature = .distortion
+
+    public init() {}
+
+    /// SLKD with SPEC's defaults.
+    public static var slkd: Self { Self() }
+
+    /// A baseline (or `.slkd`) with the defaults.
+    public static func method(_ method: Method) -> Self {
+        var c = Self()
+        c.method = method
+        return c
+    }
+
+    /// The L_nc this configuration computes.
+    public var degradationRemovalLoss: DegradationRemovalLoss {
+        DegradationRemovalLoss(c: mscnConstant, epsilon: epsilon, ratioEpsilon: brisqueRatioEpsilon, scales: brisqueScales,
+                               minimumSecondScaleSide: brisqueMinimumSecondScaleSide)
+    }
+
+    /// The L_et this configuration computes.
+    public var imageReconstructionLoss: ImageReconstructionLoss {
+        ImageReconstructionLoss(c: mscnConstant, tau: piqeTau, tauMin: piqeTauMin, epsilon: epsilon,
+                                blockSize: piqeBlockSize, smallMapBlockSize: piqeSmallMapBlockSize,
+                                smallMapSide: piqeSmallMapSide, edgeFeature: edgeFeature)
+    }
+
+    // MARK: What a step needs
+
+    var computesNC: Bool { method == .slkd && useDegradationRemoval && degradationRemovalWeight != 0 }
+    var computesET: Bool { method == .slkd && useImageReconstruction && reconstructionWeight != 0 }
+    var computesKL: Bool { method == .slkd && klWeight != 0 }
+    var usesSCM: Bool { (method == .slkd && (useDegradationRemoval || useImageReconstruction)) || method == .fitNets }
+    var needsStudentEncoderTaps: Bool { computesNC || method == .fitNets }
+    var needsStudentDecoderTaps: Bool { computesET || method == .fitNets }
+    var needsTeacherAImage: Bool { computesKL || method == .outputKD }
+    var needsTeacherAEncoderTaps: Bool { computesNC || method == .fitNets }
+    var needsTeacherADecoderTaps: Bool { method == .fitNets }
+    var needsTeacherBImage: Bool { method == .slkd && pixelTarget == .teacherB && pixelWeight != 0 }
+    var needsTeacherBDecoderTaps: Bool { computesET }
+}

@@ -1,0 +1,80 @@
+import SLKDQuality
+
+/// The edge-and-texture loss L_et of Image Reconstruction Learning (paper §II-B; SPEC
+/// "PIQE-based extractor φ_P (IRL) → L_et").
+///
+/// For each tap pair (SCM-mapped student decoder feature, teacher B decoder feature), the soft
+/// PIQE extractor gives per channel and block the texture feature f_t = v (unbiased variance of
+/// the MSCN block) and the edge feature f_e = d = w_ndc·(1 − v) + w_nc·v (sigmoid thresholds);
+///
+///     L_et = (1/K) Σ_k [ mean |f_e(S'_k) − f_e(B_k)| + mean |f_t(S'_k) − f_t(B_k)| ].
+///
+/// Blocks are 16×16, or 8×8 on maps smaller than 32 on a side; maps are replicate-padded to a
+/// block multiple. All B×C channels of a tap run at once. The teacher side carries no gradient.
+public struct ImageReconstructionLoss: Sendable {
+    /// Which block quantity is the edge feature.
+    public enum EdgeFeature: String, Codable, Sendable, Hashable {
+        /// w_ndc·(1 − v) + w_nc·v, as SPEC writes d (default).
+        case distortion
+        /// w_act·(w_ndc·(1 − v) + w_nc·v): PIQE's d gated by block activity.
+        case gatedDistortion
+    }
+
+    /// The extractor settings (SPEC: c = 1/255, τ = 0.01, τ_m = 0.002, ε = 1e-12); its block size
+    /// is chosen per map.
+    public var extractor: DifferentiablePIQE
+    public var blockSize: Int
+    /// Block size on maps smaller than ``smallMapSide`` on a side.
+    public var smallMapBlockSize: Int
+    public var smallMapSide: Int
+    public var edgeFeature: EdgeFeature
+
+    public init(c: Double = 1.0 / 255, tau: Double = 0.01, tauMin: Double = 0.002, epsilon: Double = 1e-12,
+                blockSize: Int = 16, smallMapBlockSize: Int = 8, smallMapSide: Int = 32,
+                edgeFeature: EdgeFeature = .distortion) {
+        extractor = DifferentiablePIQE(tau: tau, tauMin: tauMin, epsilon: epsilon, c: c)
+        self.blockSize = blockSize
+        self.smallMapBlockSize = smallMapBlockSize
+        self.smallMapSide = smallMapSide
+        self.edgeFeature = edgeFeature
+    }
+
+    /// The block side used for an H×W map.
+    public func blockSide(height h: Int, width w: Int) -> Int {
+        Swift.min(h, w) < smallMapSide ? smallMapBlockSize : blockSize
+    }
+
+    /// (f_e, f_t) of a B×C×H×W map, each B×C×blocks.
+    public func features(_ x: Tensor) -> (edge: Tensor, texture: Tensor) {
+        var e = extractor
+        e.blockSize = blockSide(height: x.shape[2], width: x.shape[3])
+        let f = e(x)
+        let blocks = (f.shape[2] - 1) / 7
+        let perBlock = f.narrowed(axis: 2, start: 0, length: 7 * blocks).reshaped([x.shape[0], x.shape[1], blocks, 7])
+        func column(_ i: Int) -> Tensor { perBlock.narrowed(axis: 3, start: i, length: 1).squeezed(axis: 3) }
+        let v = column(0)
+        let edge = switch edgeFeature {
+        case .distortion: column(4) * (1 - v) + column(5) * v
+        case .gatedDistortion: column(6)
+        }
+        return (edge, v)
+    }
+
+    /// The loss of one tap pair (both B×C×H×W, the student already mapped by the SCM).
+    public func tapLoss(student: Tensor, teacher: Tensor) -> Tensor {
+        precondition(student.shape == teacher.shape,
+                     "L_et: mapped student tap \(student.shape) and teacher tap \(teacher.shape) differ")
+        let fs = features(student)
+        let ft = withoutGradients { features(teacher.detached()) }
+        return (fs.edge - ft.edge).abs().mean() + (fs.texture - ft.texture).abs().mean()
+    }
+
+    /// L_et over K tap pairs.
+    public func callAsFunction(student: [Tensor], teacher: [Tensor]) -> Tensor {
+        precondition(!student.isEmpty && student.count == teacher.count,
+                     "L_et needs K ≥ 1 matched tap pairs, got \(student.count) and \(teacher.count)")
+        var total = tapLoss(student: student[0], teacher: teacher[0])
+        for k in 1..<student.count { total = total + tapLoss(student: student[k], teacher: teacher[k]) }
+        return total / Double(student.count)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// The non-tensor part of a training checkpoint, stored as JSON in the safetensors metadata
+/// under `slkd.training`.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public static let formatVersion = 1
+    public var format: Int
+    /// Steps taken (the index of the next step); the schedule's position.
+    public var step: Int
+    public var consecutiveNonFiniteSteps: Int
+    public var lastGoodStep: Int?
+    /// The trainer's generator, xoshiro words as 16-digit hex (JSON numbers lose 64-bit integers).
+    public var generator: [String]
+    /// The batch source's state, its generator words in hex too.
+    public var data: BatchSourceState
+    public var dataGenerator: [String]
+    /// The module keys trained, in order.
+    public var modules: [String]
+    public var configuration: TrainerConfiguration
+
+    static func hex(_ g: RandomGenerator) -> [String] {
+        g.state.map { String($0, radix: 16).leftPadded(to: 16) }
+    }
+
+    static func generator(_ words: [String]) -> RandomGenerator? {
+        let values = words.compactMap { UInt64($0, radix: 16) }
+        guard values.count == 4, words.count == 4 else { return nil }
+        var g = RandomGenerator(seed: 0)
+        g.state = values
+        return g
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to n: Int) -> String { String(repeating: "0", count: Swift.max(0, n - count)) + self }
+}
+
+/// Checkpoints: trained modules' weights (`model.<key>`), the optimizer's state
+/// (`optimizer.<key>.<state>`, `optimizer.step`) and ``TrainingState`` in one safetensors file,
+/// written atomically (a crash mid-write leaves the previous checkpoint).
+extension Trainer {
+    static let metadataKey = "slkd.training"
+
+    /// Writes the trainer's complete state to `url` (atomically).
+    public func saveCheckpoint(to url: URL) throws {
+        var tensors: [(String, Tensor)] = []
+        for (key, tensor) in parameters.stateDictionary().sorted(by: { $0.key < $1.key }) {
+            tensors.append(("model." + key, tensor))
+        }
+        for (key, tensor) in optimizer.optimizerState().flattened.sorted(by: { $0.key < $1.key }) {
+            tensors.append(("optimizer." + key, tensor))
+        }
+        var dataState = data.state
+        let dataGenerator = TrainingState.hex(dataState.generator)
+        dataState.generator = RandomGenerator(seed: 0)  // carried in hex instead
+        let state = TrainingState(format: TrainingState.formatVersion, step: step,
+                                  consecutiveNonFiniteSteps: consecutiveNonFiniteSteps, lastGoodStep: lastGoodStep,
+                                  generator: TrainingState.hex(generator), data: dataState, dataGenerator: dataGenerator,
+                                  modules: parameters.members.map(\.key), configuration: configuration)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
+        try SafeTensors.write(tensors, metadata: [Self.metadataKey: json], to: url)
+    }
+
+    /// Restores a state written by ``saveCheckpoint(to:)``: weights, optimizer, step, generators
+    /// and the batch source's position, so that the run continues exactly as if uninterrupted.
+    ///
+    /// - Throws: ``TrainingError/checkpoint(path:reason:)`` when the file does not fit this
+    ///   trainer (nothing is changed then), or the batch source's restore error.
+    public func loadCheckpoint(from url: URL) throws {
+        func fail(_ reason: String) -> TrainingError { .checkpoint(path: url.path, reason: reason) }
+        let contents: SafeTensors.Contents
+        do { contents = try SafeTensors.read(from: url) } catch { throw fail("\(error)") }
+        guard let json = contents.metadata[Self.metadataKey],
+              let state = try? JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)) else {
+            throw fail("no readable '\(Self.metadataKey)' metadata (not a training checkpoint)")
+        }
+        guard state.format == TrainingState.formatVersion else { throw fail("format \(state.format) is not \(TrainingState.formatVersion)") }
+        guard state.modules == parameters.members.map(\.key) else {
+            throw fail("it trains modules \(state.modules), this trainer \(parameters.members.map(\.key))")
+        }
+        guard let g = TrainingState.generator(state.generator), let dg = TrainingState.generator(state.dataGenerator) else {
+            throw fail("malformed generator state")
+        }
+        var model: [String: Tensor] = [:], optimizerTensors: [String: Tensor] = [:]
+        for (name, tensor) in contents.tensors {
+            if name.hasPrefix("model.") { model[String(name.dropFirst(6))] = tensor }
+            else if name.hasPrefix("optimizer.") { optimizerTensors[String(name.dropFirst(10))] = tensor }
+            else { throw fail("unexpected tensor '\(name)'") }
+        }
+        let optimizerState: OptimizerState
+        do { optimizerState = try OptimizerState(flattened: optimizerTensors) } catch { throw fail("\(error)") }
+        // Validate everything before changing anything.
+        let current = parameters.stateDictionary()
+        for (key, tensor) in current where model[key]?.shape != tensor.shape {
+            throw fail(model[key] == nil ? "missing weight '\(key)'" : "weight '\(key)' has shape \(model[key]!.shape), expected \(tensor.shape)")
+        }
+        if let extra = model.keys.first(where: { current[$0] == nil }) { throw fail("unexpected weight '\(extra)'") }
+        var dataState = state.data
+        dataState.generator = dg
+        try data.restore(dataState)
+        do {
+            try optimizer.loadOptimizerState(optimizerState, for: parameters)
+            try parameters.loadStateDictionary(model)
+        } catch { throw fail("\(error)") }
+        step = state.step
+        generator = g
+        consecutiveNonFiniteSteps = state.consecutiveNonFiniteSteps
+        lastGoodStep = state.lastGoodStep
+    }
+}

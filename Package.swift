@@ -63,7 +63,7 @@ let package = Package(
             name: "SLKDModelsTests", dependencies: ["SLKDModels", "SLKDTestSupport", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport"],
+            name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Vectors")]),
         .testTarget(
             name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels"]),

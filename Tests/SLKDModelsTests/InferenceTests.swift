@@ -283,10 +283,10 @@ private func eventually(tries: Int = 20, _ attempt: () -> Bool) -> Bool {
         let imageBytes = image.count * 4
         let tileActivationBytes = 32 * 32 * 32 * 4
         func peak(_ tiling: Tiling?) throws -> Int {
-            let base = MemoryTracker.shared.currentBytes
-            MemoryTracker.shared.resetPeak()
-            _ = try restore(image: image, with: model, tiling: tiling)
-            return MemoryTracker.shared.peakBytes - base
+            try MemoryTracker.measuring { scope in
+                _ = try restore(image: image, with: model, tiling: tiling)
+                return scope.peakBytes
+            }
         }
         let bound = 2 * imageBytes + 6 * tileActivationBytes
         var tiledPeak = 0, wholePeak = 0

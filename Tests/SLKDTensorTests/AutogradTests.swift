@@ -12,17 +12,6 @@ private func expectClose(_ a: [Double], _ b: [Double], rtol: Double = 1e-12, ato
     }
 }
 
-/// Runs `attempt` up to `tries` times until it returns true. Memory figures are process-wide and
-/// other suites allocate concurrently, so a single reading may include their transient tensors;
-/// a real leak shows on every attempt.
-private func eventually(tries: Int = 50, _ attempt: () -> Bool) -> Bool {
-    for _ in 0..<tries {
-        if attempt() { return true }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-    return false
-}
-
 @Suite("Autograd engine", .serialized)
 struct AutogradTests {
     // MARK: Deep graphs
@@ -39,32 +28,34 @@ struct AutogradTests {
     func millionOpChain() throws {
         let steps = 500_000, factor = 1.000001
         let values: [Double] = [0.5, -2]
-        let before = MemoryTracker.shared.currentBytes
-        do {
-            let x = Tensor(shape: [2], scalars: values).requiringGrad()
-            let y = Self.chain(x, steps: steps, factor: factor)
-            let grads = y.sum().backward()
-            // d/dx Σ x·rⁿ = rⁿ for each element; each step rounds once, so the relative error
-            // stays near √n·ε ≈ 1e-13.
-            let closedForm = Foundation.pow(factor, Double(steps))
-            let dx = try #require(grads[x])
-            expectClose(dx.doubles, [closedForm, closedForm], rtol: 1e-9, "dx")
-            expectClose(y.doubles, values.map { $0 * closedForm }, rtol: 1e-9, "y")
+        try MemoryTracker.measuring { scope in
+            do {
+                let x = Tensor(shape: [2], scalars: values).requiringGrad()
+                let y = Self.chain(x, steps: steps, factor: factor)
+                let grads = y.sum().backward()
+                // d/dx Σ x·rⁿ = rⁿ for each element; each step rounds once, so the relative error
+                // stays near √n·ε ≈ 1e-13.
+                let closedForm = Foundation.pow(factor, Double(steps))
+                let dx = try #require(grads[x])
+                expectClose(dx.doubles, [closedForm, closedForm], rtol: 1e-9, "dx")
+                expectClose(y.doubles, values.map { $0 * closedForm }, rtol: 1e-9, "y")
+            }
+            // Dropping the 1M-node graph must neither overflow the stack nor leak storages.
+            #expect(scope.currentBytes == 0, "\(scope.currentBytes) bytes still held")
         }
-        // Dropping the 1M-node graph must neither overflow the stack nor leak storages.
-        #expect(eventually { MemoryTracker.shared.currentBytes <= before })
     }
 
     @Test("a chain of 1,000,000 ops is released without a backward pass")
     func millionOpChainWithoutBackward() {
-        let before = MemoryTracker.shared.currentBytes
-        do {
-            let x = Tensor(shape: [3], scalars: [1, 2, 3] as [Float]).requiringGrad()
-            let y = Self.chain(x, steps: 500_000, factor: 1)
-            #expect(y.requiresGrad)
-            #expect(y.floats == [1, 2, 3])
+        MemoryTracker.measuring { scope in
+            do {
+                let x = Tensor(shape: [3], scalars: [1, 2, 3] as [Float]).requiringGrad()
+                let y = Self.chain(x, steps: 500_000, factor: 1)
+                #expect(y.requiresGrad)
+                #expect(y.floats == [1, 2, 3])
+            }
+            #expect(scope.currentBytes == 0, "\(scope.currentBytes) bytes still held")
         }
-        #expect(eventually { MemoryTracker.shared.currentBytes <= before })
     }
 
     // MARK: Recording
@@ -240,21 +231,21 @@ struct AutogradTests {
         var generator = RandomGenerator(seed: 7)
         let x = Tensor.uniform([n], low: -1, high: 1, dtype: .float64, using: &generator).requiringGrad()
         let bytes = n * 8
-        let base = MemoryTracker.shared.currentBytes
-        do {
-            let loss = Self.expChain(x, depth: depth)
-            // While the graph is alive, each exp keeps its output for its rule: ≥ depth tensors.
-            #expect(MemoryTracker.shared.currentBytes - base >= depth * bytes)
-            let grads = loss.backward()
-            withExtendedLifetime((loss, grads)) {
-                // Only the loss (one scalar) and dx remain once the rules have run.
-                #expect(eventually { MemoryTracker.shared.currentBytes - base == bytes + 8 },
-                        "after backward: \(MemoryTracker.shared.currentBytes - base) bytes above the start")
-                #expect(grads[x]?.shape == [n])
+        // The scope counts only this test's tensors, whatever other suites allocate meanwhile.
+        MemoryTracker.measuring { scope in
+            do {
+                let loss = Self.expChain(x, depth: depth)
+                // While the graph is alive, each exp keeps its output for its rule: ≥ depth tensors.
+                #expect(scope.currentBytes >= depth * bytes)
+                let grads = loss.backward()
+                withExtendedLifetime((loss, grads)) {
+                    // Only the loss (one scalar) and dx remain once the rules have run.
+                    #expect(scope.currentBytes == bytes + 8, "after backward: \(scope.currentBytes) bytes held")
+                    #expect(grads[x]?.shape == [n])
+                }
             }
+            #expect(scope.currentBytes == 0, "after release: \(scope.currentBytes) bytes held")
         }
-        #expect(eventually { MemoryTracker.shared.currentBytes - base == 0 },
-                "after release: \(MemoryTracker.shared.currentBytes - base) bytes above the start")
     }
 
     @Test("retainGraph keeps saved tensors until the graph is dropped")
@@ -262,17 +253,21 @@ struct AutogradTests {
         let n = 1 << 16
         var generator = RandomGenerator(seed: 8)
         let x = Tensor.uniform([n], low: -1, high: 1, dtype: .float64, using: &generator).requiringGrad()
-        let base = MemoryTracker.shared.currentBytes
-        do {
-            let loss = Self.expChain(x, depth: 4)
-            let held = MemoryTracker.shared.currentBytes - base
-            #expect(held >= 4 * n * 8)
-            withExtendedLifetime(loss) {
-                _ = loss.backward(retainGraph: true)
-                // The saved outputs stay: the same bytes as before the pass.
-                #expect(eventually { MemoryTracker.shared.currentBytes - base == held })
+        MemoryTracker.measuring { scope in
+            do {
+                let loss = Self.expChain(x, depth: 4)
+                let held = scope.currentBytes
+                #expect(held >= 4 * n * 8)
+                withExtendedLifetime(loss) {
+                    // The saved outputs stay; only the gradient (dx and the seed) is new, and it is released.
+                    MemoryTracker.measuring { pass in
+                        _ = loss.backward(retainGraph: true)
+                        #expect(pass.currentBytes == 0)
+                    }
+                    #expect(scope.currentBytes == held)
+                }
             }
+            #expect(scope.currentBytes == 0)
         }
-        #expect(eventually { MemoryTracker.shared.currentBytes <= base })
     }
 }

@@ -104,11 +104,12 @@ extension ModelProfile {
                                forward: (Tensor) -> Tensor) -> ModelProfile {
         precondition(runs >= 1 && warmup >= 0, "ModelProfile.measure: runs must be ≥ 1 and warmup ≥ 0")
         // The counted pass also measures memory: MAC counting allocates no tensors.
-        let tracker = MemoryTracker.shared
-        let baseline = tracker.currentBytes
-        tracker.resetPeak()
-        let report = MACCounter.count { _ = withoutGradients { forward(input) } }
-        let peak = tracker.peakBytes
+        let baseline = MemoryTracker.shared.currentBytes
+        // A measuring scope sees only this pass's tensors, whatever else runs concurrently.
+        let (report, activationPeak) = MemoryTracker.measuring { scope in
+            (MACCounter.count { _ = withoutGradients { forward(input) } }, scope.peakBytes)
+        }
+        let peak = baseline + activationPeak
 
         for _ in 0..<warmup { _ = withoutGradients { forward(input) } }
         var times: [Double] = []

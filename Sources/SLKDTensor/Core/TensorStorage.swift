@@ -7,6 +7,8 @@ final class TensorStorage: @unchecked Sendable {
     @usableFromInline let pointer: UnsafeMutableRawPointer
     @usableFromInline let count: Int
     @usableFromInline let dtype: DType
+    /// The measuring scope this storage was allocated in, credited when it is freed.
+    let scope: AllocationScope?
 
     /// Allocates uninitialised storage for `count` elements (64-byte aligned for SIMD and BLAS).
     @usableFromInline
@@ -16,10 +18,13 @@ final class TensorStorage: @unchecked Sendable {
         self.pointer = UnsafeMutableRawPointer.allocate(
             byteCount: Swift.max(count, 1) * dtype.byteSize, alignment: 64)
         MemoryTracker.shared.allocated(Swift.max(count, 1) * dtype.byteSize)
+        scope = MemoryTracker.activeScope
+        scope?.allocated(Swift.max(count, 1) * dtype.byteSize)
     }
 
     deinit {
         MemoryTracker.shared.freed(Swift.max(count, 1) * dtype.byteSize)
+        scope?.freed(Swift.max(count, 1) * dtype.byteSize)
         pointer.deallocate()
     }
 

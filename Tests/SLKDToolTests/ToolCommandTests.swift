@@ -75,3 +75,25 @@ struct ToolCommandTests {
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }
+
+extension ToolCommandTests {
+    @Test func profileReportsParametersAndMACsAsJSON() throws {
+        let r = try ToolRunner.run(["profile", "res-sl", "--runs", "1", "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        #expect(object["model"] as? String == "res-sl")
+        #expect(object["parameters"] as? Int == 3_537_482)
+        // fvcore, at 128²: conv 4.851 G + matmul 0.462 G (models README, by operator).
+        let macs = try #require(object["macs"] as? Int)
+        #expect(abs(Double(macs) / 1e9 - 5.3139) < 0.0005)
+        #expect(object["input"] as? [Int] == [1, 3, 128, 128])
+        let stages = try #require(object["stages"] as? [[String: Any]])
+        #expect(stages.contains { $0["name"] as? String == "refinement" && $0["macs"] is Int && $0["parameters"] is Int })
+    }
+
+    @Test func profileRejectsUnknownNames() throws {
+        let r = try ToolRunner.run(["profile", "resnet50"])
+        #expect(r.status != 0)
+        #expect(r.standardError.contains("resnet50"))
+    }
+}

@@ -57,7 +57,10 @@ public enum MEFC {
             // sep_conv_1x1: its "depthwise 1×1" convs are per-channel scales; a broadcast multiply
             // is the same map with a far cheaper backward than grouped 1×1 GEMMs.
             let c = x.shape[1]
+            // Counted as the official depthwise 1×1 convolutions: C MACs per pixel each.
+            MACCounter.record(.conv, weight: first.weight, x.count)
             let y = op[2](op[1](x * first.weight.reshaped([1, c, 1, 1])))
+            MACCounter.record(.conv, weight: third.weight, y.count)
             return op[4](y * third.weight.reshaped([1, c, 1, 1]))
         }
     }
@@ -85,7 +88,10 @@ public enum MEFC {
         public func callAsFunction(_ x: Tensor) -> Tensor {
             precondition(x.rank == 4, "AveragePool needs NCHW, got \(x.shape)")
             let c = x.shape[1], h = x.shape[2], w = x.shape[3]
-            let sums = Tensor.conv2d(x, weight: .ones([c, 1, 3, 3], dtype: x.dtype), padding: 1, groups: c)
+            // The official AvgPool2d, which fvcore does not count.
+            let sums = MACCounter.uncounted {
+                Tensor.conv2d(x, weight: .ones([c, 1, 3, 3], dtype: x.dtype), padding: 1, groups: c)
+            }
             return sums * Self.inverseTapCounts(height: h, width: w, dtype: x.dtype)
         }
 

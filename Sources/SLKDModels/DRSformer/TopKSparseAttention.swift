@@ -59,6 +59,8 @@ public final class TopKSparseAttention: Module, UnaryLayer {
         let scores = q.matmul(k.transposed(-2, -1)) * temperature
         let mixed = Self.sparseMixture(scores, weights: [attn1, attn2, attn3, attn4],
                                        kept: Self.keptCounts(headDimension: c))
+        // The official code multiplies each of the four maps by v: count the three folded away.
+        MACCounter.record(.matmul, 3 * mixed.count * n)
         return projectOut(mixed.matmul(v).reshaped([b, ch, h, w]))
     }
 

@@ -21,7 +21,11 @@ public final class ChannelNorm: Module, UnaryLayer {
         super.init()
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.channelLayerNorm(weight: weight, bias: bias, kind: .withBias) }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        // The official nn.LayerNorm, which fvcore counts as 5 MACs per element.
+        MACCounter.record(.layerNorm, weight: weight, 5 * x.count)
+        return x.channelLayerNorm(weight: weight, bias: bias, kind: .withBias)
+    }
 }
 
 /// `nn.Embedding(win², dim)` used as Uformer's modulator: only its `weight` [win², dim] is read,

@@ -102,8 +102,11 @@ public enum MACCounter {
 
     /// Adds `macs` of kind `op` when counting; `weight` is the op's weight (its storage identifies
     /// the owning module). The MAC formula is only evaluated when counting.
+    ///
+    /// Models that compute an official operation another way (a LayerNorm over channels, four
+    /// products folded into one) call this so that counts stay those of the official network.
     @inline(__always)
-    static func record(_ op: MACOperator, weight: Tensor? = nil, _ macs: @autoclosure () -> Int) {
+    public static func record(_ op: MACOperator, weight: Tensor? = nil, _ macs: @autoclosure () -> Int) {
         guard activeCount.load(ordering: .relaxed) != 0, let current = scope else { return }
         current.sink.add(op, macs(), stage: current.path, owner: weight.map { ObjectIdentifier($0.storage) })
     }

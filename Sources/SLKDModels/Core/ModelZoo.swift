@@ -1,0 +1,65 @@
+import Foundation
+import Yams
+
+/// The paper's teachers and students (Table I), by the names the `slkd` tool uses.
+public enum ModelPreset: String, CaseIterable, Sendable {
+    case restormer = "restormer"
+    case resSL = "res-sl"
+    case uformerB = "uformer-b"
+    case uforSL = "ufor-sl"
+    case drsformer = "drsformer"
+    case drsSL = "drs-sl"
+
+    /// A freshly initialised network of this preset.
+    public func build(seed: UInt64 = 0) throws -> any RestorationModel {
+        var generator = RandomGenerator(seed: seed)
+        switch self {
+        case .restormer: return Restormer(.restormer, using: &generator)
+        case .resSL: return Restormer(.resSL, using: &generator)
+        case .uformerB: return try Uformer(.uformerB, using: &generator)
+        case .uforSL: return try Uformer(.uforSL, using: &generator)
+        case .drsformer: return DRSformer(.drsformer, using: &generator)
+        case .drsSL: return DRSformer(.drsSL, using: &generator)
+        }
+    }
+}
+
+/// A network described by a BasicSR options file's `network_g` section.
+public enum NetworkOptions {
+    /// Errors in an options file, naming what is wrong.
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Builds the network of a BasicSR-style YAML options text (`network_g: {type: Restormer, …}`),
+    /// with the official constructor argument names.
+    public static func build(yaml: String, seed: UInt64 = 0) throws -> any RestorationModel {
+        guard let root = try Yams.load(yaml: yaml) as? [String: Any], let network = root["network_g"] as? [String: Any] else {
+            throw Error(description: "the options have no 'network_g' section")
+        }
+        guard let type = network["type"] as? String else { throw Error(description: "network_g has no 'type'") }
+        let section = try Yams.dump(object: network)
+        var generator = RandomGenerator(seed: seed)
+        let decoder = YAMLDecoder()
+        switch type {
+        case "Restormer":
+            let configuration = try decoder.decode(Restormer.Configuration.self, from: section)
+            try configuration.validate()
+            return Restormer(configuration, using: &generator)
+        case "Uformer": return try Uformer(try decoder.decode(Uformer.Configuration.self, from: section), using: &generator)
+        case "DRSformer": return DRSformer(try decoder.decode(DRSformer.Configuration.self, from: section), using: &generator)
+        default: throw Error(description: "network_g type '\(type)' is not one of Restormer, Uformer, DRSformer")
+        }
+    }
+
+    /// Builds the network of the options file at `url`.
+    public static func build(contentsOf url: URL, seed: UInt64 = 0) throws -> any RestorationModel {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw Error(description: "\(url.path): cannot read the options file")
+        }
+        do { return try build(yaml: text, seed: seed) } catch {
+            throw Error(description: "\(url.path): \(error)")
+        }
+    }
+}

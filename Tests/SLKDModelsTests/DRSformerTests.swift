@@ -204,7 +204,8 @@ struct DRSformerTests {
         let x = Tensor.uniform([1, 3, 16, 16], using: &g)
         let plain = withoutGradients { model(x) }
         let taps = withoutGradients { model.forwardWithTaps(x) }
-        #expect(maxAbsDifference(plain, taps.image) == 0)
+        // Same computation; only the thread split of float reductions may differ between calls (≤ 1 ulp seen).
+        #expect(maxAbsDifference(plain, taps.image) <= 1e-6)
         #expect(taps.encoder.map(\.shape) == [[1, 8, 16, 16], [1, 16, 8, 8], [1, 32, 4, 4], [1, 64, 2, 2]])
         #expect(taps.decoder.map(\.shape) == [[1, 32, 4, 4], [1, 16, 8, 8], [1, 16, 16, 16], [1, 16, 16, 16]])
         #expect(model.forward(x, features: []).features.isEmpty)

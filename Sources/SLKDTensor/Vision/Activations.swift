@@ -5,13 +5,15 @@ import RealModule
 
 enum GELUFunction: UnaryScalarFunction {
     /// x·Φ(x) = ½·x·(1 + erf(x/√2)).
-    static func apply<T: TensorScalar>(_ x: T) -> T { x * (1 + .erf(x * (1 / T.sqrt(2)))) / 2 }
+    static func apply<T: TensorScalar>(_ x: T) -> T { x * (1 + SpecialFunctions.erfForActivation(x * (1 / T.sqrt(2)))) / 2 }
 }
 
 enum GELUDerivativeFunction: UnaryScalarFunction {
     /// Φ(x) + x·φ(x).
     static func apply<T: TensorScalar>(_ x: T) -> T {
-        (1 + .erf(x * (1 / T.sqrt(2)))) / 2 + x * .exp(-x * x / 2) / T.sqrt(2 * T.pi)
+        let cdf: T = (1 + SpecialFunctions.erfForActivation(x * (1 / T.sqrt(2)))) / 2
+        let density: T = T.exp(-x * x / 2) / T.sqrt(2 * T.pi)
+        return cdf + x * density
     }
 }
 

@@ -38,20 +38,6 @@ extension Tensor {
         }
     }
 
-    /// `f` applied to every element, in a new contiguous tensor. Prefer the
-    /// ``UnaryScalarFunction`` form in hot paths: here `f` is an indirect call per element.
-    @inlinable @inline(__always)
-    func unaryMap<T: TensorScalar>(_: T.Type, _ f: (T) -> T) -> Tensor {
-        let x = isContiguous ? self : materialize()
-        let source = x.basePointer(T.self)
-        return Tensor.make(shape, T.self) { out in
-            let dst = out.baseAddress!
-            Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
-                for i in range { dst[i] = f(source[i]) }
-            }
-        }
-    }
-
     /// `F(a, b)` element by element with broadcasting, in a new contiguous tensor.
     @inlinable @inline(__always)
     static func binaryMap<T: TensorScalar, F: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _: T.Type,
@@ -89,30 +75,6 @@ extension Tensor {
                     } else {
                         for i in 0..<n { d[i] = F.apply(x[i * sa], y[i * sb]) }
                     }
-                }
-            }
-        }
-    }
-
-    /// `f(a, b)` element by element with broadcasting, in a new contiguous tensor. Prefer the
-    /// ``BinaryScalarFunction`` form in hot paths: here `f` is an indirect call per element.
-    @inlinable @inline(__always)
-    static func binaryMap<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _ f: (T, T) -> T) -> Tensor {
-        guard let shape = Shape.broadcast(a.shape, b.shape) else {
-            preconditionFailure("shapes \(a.shape) and \(b.shape) do not broadcast")
-        }
-        let pa = a.basePointer(T.self), pb = b.basePointer(T.self)
-        let loop = StridedLoop(shape: shape, strides: [
-            Shape.contiguousStrides(shape), a.broadcastStrides(to: shape), b.broadcastStrides(to: shape),
-        ])
-        return Tensor.make(shape, T.self) { out in
-            let dst = out.baseAddress!
-            let n = loop.inner
-            let sa = loop.innerStrides[1], sb = loop.innerStrides[2]
-            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
-                loop.forEachRun(in: runs) { offsets in
-                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
-                    for i in 0..<n { d[i] = f(x[i * sa], y[i * sb]) }
                 }
             }
         }

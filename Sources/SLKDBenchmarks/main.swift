@@ -106,12 +106,16 @@ struct Result: Codable {
     var fractionOfBaseline: Double?
     var peakTensorBytes: Int
     var maxRSSBytes: Int
+    /// How much building the case's group and running its cases so far raised the process's max RSS
+    /// (weights, inputs and the peak of the runs; meaningful when one group runs per process).
+    var maxRSSDeltaBytes: Int
 
     enum CodingKeys: String, CodingKey {
         case name, runs, unit, rate, baseline
         case medianMs = "median_ms", minMs = "min_ms"
         case fractionOfBaseline = "fraction_of_baseline"
         case peakTensorBytes = "peak_tensor_bytes", maxRSSBytes = "max_rss_bytes"
+        case maxRSSDeltaBytes = "max_rss_delta_bytes"
     }
 }
 
@@ -290,7 +294,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
-] + visionGroups()
+] + visionGroups() + modelGroups()
 
 func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
@@ -305,6 +309,7 @@ var results: [Result] = []
 for group in groups {
     func wanted(_ name: String) -> Bool { options.filter?.contains { name.contains($0) } ?? true }
     if !group.names.contains(where: wanted) { continue }
+    let rssBefore = maxRSSBytes()  // before the group's inputs and weights exist
     let cases = group.build()
     precondition(cases.map(\.name) == group.names, "case names of the group differ from its list")
     // A selected case brings its baseline along so that the ratio can be computed.
@@ -317,7 +322,7 @@ for group in groups {
         let fraction = c.baseline.flatMap { rates[$0] }.map { rate / $0 }
         let r = Result(name: c.name, medianMs: m.median * 1e3, minMs: m.min * 1e3, runs: m.runs, unit: c.work.unit,
                        rate: rate, baseline: c.baseline, fractionOfBaseline: fraction,
-                       peakTensorBytes: m.peak, maxRSSBytes: maxRSSBytes())
+                       peakTensorBytes: m.peak, maxRSSBytes: maxRSSBytes(), maxRSSDeltaBytes: maxRSSBytes() - rssBefore)
         results.append(r)
         print(pad(r.name, 34, left: true), pad(fmt(r.medianMs, 3), 11), pad(fmt(r.minMs, 3), 10), pad("\(r.runs)", 5),
               pad(fmt(r.rate, 1), 9), pad(r.unit, 8), pad(fraction.map { fmt($0 * 100, 0) + " %" } ?? "", 8),

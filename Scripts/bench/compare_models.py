@@ -1,0 +1,96 @@
+"""Same-run comparison of the six models, ours against PyTorch, as one Markdown table.
+
+    swift build -c release --product slkd-bench
+    /work/torchenv/bin/python Scripts/bench/compare_models.py [--runs 5] [--threads 2] [--cases a,b] [--json out.json]
+
+For each case (see torch_models_bench.py) it runs, back to back, `.build/release/slkd-bench --filter
+CASE` and `torch_models_bench.py --cases CASE`, each in a fresh process, so that the two timings
+share the machine's state and each memory figure is its own. Before them, slkd-bench's `sgemm_1024`
+case measures the machine's OpenBLAS sgemm rate at the same thread count: "% sgemm" is a model's
+multiply–add rate (fvcore MACs, ×2 flops; fwd+bwd counted as 3× forward) as a fraction of it.
+
+Columns: ours / torch median ms, ratio ours ÷ torch, peak MiB = rise of the process's max RSS from
+before the model is built to after the runs (weights, gradients, input and the runs' peak; the same
+span on both sides), ours' peak live tensor bytes (MemoryTracker), GMAC per call, our GMAC/s.
+The load average before and after is printed: on a shared machine, compare ratios, not ms.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from torch_models_bench import ALL_CASES  # noqa: E402
+
+MIB = 2 ** 20
+
+
+def slkd_bench(bench, case, threads, seconds):
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        subprocess.run([bench, "--filter", case, "--threads", str(threads), "--seconds", str(seconds), "--json", f.name],
+                       check=True, capture_output=True, text=True)
+        results = json.load(open(f.name))["results"]
+    return next(r for r in results if r["name"] == case)
+
+
+def torch_bench(case, threads, runs):
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        subprocess.run([sys.executable, os.path.join(HERE, "torch_models_bench.py"), "--cases", case, "--threads",
+                        str(threads), "--runs", str(runs), "--json", f.name], check=True, capture_output=True, text=True)
+        return json.load(open(f.name))["results"][0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", default=os.path.join(ROOT, ".build", "release", "slkd-bench"))
+    parser.add_argument("--cases", default=",".join(ALL_CASES))
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per case on each side (median reported)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="also write the joined rows here")
+    args = parser.parse_args()
+
+    # slkd-bench picks its run count from --seconds (at least 5, at most 51, odd); a budget of
+    # runs × 0.3 s gives 5 runs for every model here at 128² and a few more for the small ones.
+    seconds = 0.3 * args.runs
+    load_before = os.getloadavg()
+    sgemm = slkd_bench(args.bench, "sgemm_1024", args.threads, 1.0)
+    rows = []
+    for case in args.cases.split(","):
+        ours = slkd_bench(args.bench, case, args.threads, seconds)
+        theirs = torch_bench(case, args.threads, args.runs)
+        gmac = ours["rate"] * ours["median_ms"] / 1e3  # GMAC per call (rate is GMAC/s)
+        rows.append({
+            "case": case, "ours_ms": ours["median_ms"], "torch_ms": theirs["median_ms"],
+            "ratio": ours["median_ms"] / theirs["median_ms"],
+            "ours_rss_mib": ours["max_rss_delta_bytes"] / MIB, "torch_rss_mib": theirs["max_rss_delta_bytes"] / MIB,
+            "ours_tensor_mib": ours["peak_tensor_bytes"] / MIB, "gmac": gmac, "ours_gmacs": ours["rate"],
+            "sgemm_fraction": 2 * ours["rate"] / sgemm["rate"],
+            "torch_sgemm_fraction": 2 * gmac / (theirs["median_ms"] / 1e3) / sgemm["rate"],
+            "ours_runs": ours["runs"], "torch_runs": theirs["runs"], "torch_version": theirs["torch"],
+        })
+        print(f"  {case}: ours {ours['median_ms']:.0f} ms, torch {theirs['median_ms']:.0f} ms", file=sys.stderr)
+    load_after = os.getloadavg()
+
+    print(f"sgemm_1024 ({args.threads} threads): {sgemm['rate']:.1f} GFLOP/s; torch {rows[0]['torch_version'] if rows else '?'}; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print()
+    print("| case | ours ms | torch ms | ours/torch | ours peak MiB | torch peak MiB | ours tensor peak MiB "
+          "| GMAC | ours GMAC/s | ours % sgemm | torch % sgemm |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['case']} | {r['ours_ms']:.0f} | {r['torch_ms']:.0f} | {r['ratio']:.2f} | {r['ours_rss_mib']:.0f} "
+              f"| {r['torch_rss_mib']:.0f} | {r['ours_tensor_mib']:.0f} | {r['gmac']:.2f} | {r['ours_gmacs']:.1f} "
+              f"| {100 * r['sgemm_fraction']:.0f} % | {100 * r['torch_sgemm_fraction']:.0f} % |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"sgemm_gflops": sgemm["rate"], "threads": args.threads, "load_before": load_before,
+                       "load_after": load_after, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

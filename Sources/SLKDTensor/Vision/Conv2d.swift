@@ -226,6 +226,12 @@ enum ConvKernels {
                               UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo)
             return
         }
+        if T.self == Float.self && directFloatApplies(geo) {
+            directForwardFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
+                               b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                               UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo)
+            return
+        }
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
             ranges.withUnsafeBufferPointer { ranges in
                 for p in planes {
@@ -398,6 +404,11 @@ enum ConvKernels {
                               UnsafeMutableRawPointer(gx).assumingMemoryBound(to: Float.self), geo)
             return
         }
+        if T.self == Float.self,
+           directInputGradientFloat(UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
+                                    UnsafeMutableRawPointer(gx).assumingMemoryBound(to: Float.self), geo) {
+            return
+        }
         let ranges = (0..<geo.kernelW).map {
             VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
         }
@@ -503,6 +514,11 @@ enum ConvKernels {
                                                       _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
+        if T.self == Float.self && directFloatApplies(geo) && !(geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2) {
+            directWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                      UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
+            return
+        }
         let ranges = (0..<geo.kernelW).map {
             VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
         }

@@ -12,7 +12,7 @@ enum GELUDerivativeFunction: UnaryScalarFunction {
     /// Φ(x) + x·φ(x).
     static func apply<T: TensorScalar>(_ x: T) -> T {
         let cdf: T = (1 + SpecialFunctions.erfForActivation(x * (1 / T.sqrt(2)))) / 2
-        let density: T = T.exp(-x * x / 2) / T.sqrt(2 * T.pi)
+        let density: T = SpecialFunctions.expOfNonPositiveForActivation(-x * x / 2) / T.sqrt(2 * T.pi)
         return cdf + x * density
     }
 }

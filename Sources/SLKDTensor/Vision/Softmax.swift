@@ -62,6 +62,15 @@ enum SoftmaxKernels {
                 for j in 0..<m where !mx[j].isFinite { mx[j] = 0 }
                 for c in 0..<n {
                     let r = px + base + c * inner, d = py + base + c * inner
+                    if T.self == Float.self {
+                        // Softmax over a non-last axis (Uformer's keys axis): the block's m lanes are
+                        // contiguous at each c, so exp runs vectorised (bit-identical to expf) on them.
+                        for j in 0..<m { d[j] = r[j] - mx[j] }
+                        let df = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
+                        ExpFunction.apply(UnsafePointer(df), to: df, count: m)
+                        for j in 0..<m { sum[j] += d[j] }
+                        continue
+                    }
                     for j in 0..<m { let e = T.exp(r[j] - mx[j]); d[j] = e; sum[j] += e }
                 }
                 if log {

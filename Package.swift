@@ -41,7 +41,10 @@ let package = Package(
         .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
         .target(
             name: "SLKDDistill",
-            dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Resources/SampleImages"), .copy("Resources/DemoTeacher")]),
 
         // Shared by the test targets: PyTorch reference vectors and tolerance checks.

@@ -92,8 +92,8 @@ struct RestoreEvalCommandTests {
         #expect(written.info.width == 37 && written.info.height == 29 && written.info.storedChannels == 3)
 
         let expected = try restore(image: try Tensor.readPNG(at: f.image), with: try f.model())
-        // The PNG rounds to 1/255; a value on a rounding tie may go either way.
-        #expect(Self.maxDifference(written.pixels, expected) <= 0.5 / 255 + 1e-6)
+        // The PNG clamps to [0, 1] and rounds to 1/255 (a value on a rounding tie may go either way).
+        #expect(Self.maxDifference(written.pixels, expected.clamp(min: 0, max: 1)) <= 0.5 / 255 + 1e-6)
         // The network is not the identity: the check above would fail for a copied input.
         #expect(Self.maxDifference(expected, try Tensor.readPNG(at: f.image)) > 0.01)
     }
@@ -168,7 +168,7 @@ struct RestoreEvalCommandTests {
         let written = try ImageIO.readPNG(at: out.appendingPathComponent("photo.png"))
         #expect(written.info.storedChannels == 1 && written.info.width == 37 && written.info.height == 29)
         let expected = try restore(image: try Tensor.readPNG(at: f.image, channels: .gray), with: try f.model(channels: 1))
-        #expect(Self.maxDifference(written.pixels, expected) <= 0.5 / 255 + 1e-6)
+        #expect(Self.maxDifference(written.pixels, expected.clamp(min: 0, max: 1)) <= 0.5 / 255 + 1e-6)
     }
 
     /// A corrupt PNG among good ones: named in one line, non-zero exit, nothing written.

@@ -363,6 +363,7 @@ struct RestoreEvalCommandTests {
         let prefix = f.url("reports/run")
         let r = try ToolRunner.run(["eval", "--options", f.options.path, "--data", data.path, "--output", prefix.path])
         Self.expectOneLineError(r, naming: "lonely.png")
+        #expect(r.standardError.contains(data.path))
         #expect(!FileManager.default.fileExists(atPath: f.url("reports").path))
     }
 }

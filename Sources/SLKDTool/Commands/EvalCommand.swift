@@ -9,20 +9,27 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "PSNR and SSIM of a network on a paired test folder (CSV and JSON report).",
         discussion: """
-            The folder holds degraded and clean PNGs under the same file names: by default in input/ and
-            target/ (Rain100H, Rain100L, Test1200), or as --layout names (\(EvalCommand.layoutNames)), or
-            in the sub-folders given by --input-dir and --target-dir. Every file needs a partner.
+            The folder holds degraded and clean PNGs under the same file names: by default in input/ \
+            and target/ (Rain100H, Rain100L, Test1200), or as a --layout names them \
+            (\(EvalCommand.layoutNames)), or in the sub-folders given by --input-dir and --target-dir. \
+            Every file needs a partner.
 
-            Metrics follow BasicSR: both images are rounded to 8 bits, --crop-border pixels are removed
-            from each side, and with --y-channel the Y channel of YCbCr (BT.601) is compared (as the
-            Restormer and DRSformer deraining papers report); otherwise RGB. The per-image scores and the
-            mean are written to PREFIX.csv and PREFIX.json (or report.csv and report.json when --output
-            is a folder: an existing one, or a path ending in '/'). An exact restoration scores PSNR inf.
+            Metrics follow BasicSR: both images are rounded to 8 bits, --crop-border pixels are \
+            removed from each side, and with --y-channel the Y channel of YCbCr (BT.601) is compared \
+            (as the Restormer and DRSformer deraining papers report); otherwise RGB. An exact \
+            restoration scores PSNR inf.
+
+            The per-image scores and their mean are written to PREFIX.csv and PREFIX.json, or to \
+            report.csv and report.json when --output is a folder (an existing one, or a path ending \
+            in '/'); the mean is printed.
 
             Examples:
-              slkd eval --options Options/Deraining_Restormer.yml --weights deraining.pth --data Rain100H --y-channel --output results/rain100h
-              slkd eval --arch res-sl --weights res-sl.safetensors --data GoPro/test --layout gopro --tile 256 --output results/
-              slkd eval --arch drs-sl --weights drs-sl.pth --data mine --input-dir rainy --target-dir clean --output mine-report
+              slkd eval --options Deraining_Restormer.yml --weights deraining.pth \\
+                  --data Rain100H --y-channel --output results/rain100h
+              slkd eval --arch res-sl --weights res-sl.safetensors --data GoPro/test \\
+                  --layout gopro --tile 256 --output results/
+              slkd eval --arch drs-sl --weights drs-sl.pth --data mine \\
+                  --input-dir rainy --target-dir clean --output mine-report
             """)
 
     @OptionGroup(title: "Network")
@@ -110,13 +117,13 @@ struct EvalCommand: ParsableCommand {
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
-        let dataset = try ToolError.wrap(data) {
+        let dataset = try naming(data) {
             try FolderPairedDataset(root: root, layout: folderLayout, channels: RestoreCommand.channels(for: network))
         }
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
         var progress = ImageProgress(total: dataset.count)
-        let report = try ToolError.wrap(data) {
+        let report = try naming(data) {
             try TestSetEvaluation.run(dataset, name: setName, options: options, progress: { progress.step($0.image) }) { image in
                 try restore(image: image, with: network, tiling: tiling)
             }
@@ -131,6 +138,18 @@ struct EvalCommand: ParsableCommand {
         print("wrote \(csv.path) and \(json.path)")
     }
 
+    /// Runs `body`, prefixing a dataset or evaluation error with the test folder unless the message
+    /// already names a file inside it.
+    private func naming<R>(_ folder: String, _ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            let message = String(describing: error)
+            let named = message.contains(folder.hasSuffix("/") ? folder : folder + "/")
+            throw ToolError(named ? message : "--data \(folder): \(message)")
+        }
+    }
+
     /// The mean scores as a small table.
     static func table(_ report: EvaluationReport, network: String) -> String {
         let channel = report.options.testYChannel ? "Y" : "RGB"
@@ -142,7 +161,8 @@ struct EvalCommand: ParsableCommand {
         ]
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         return rows.map { row in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            let line = zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            return String(line.reversed().drop { $0 == " " }.reversed())
         }.joined(separator: "\n")
     }
 }

@@ -8,23 +8,26 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Restore PNG images (derain, deblur, denoise…) with a network.",
         discussion: """
-            INPUT is a PNG file or a folder (every *.png in it, sorted). Each restored image is written as an
-            8-bit PNG under the input's file name in the output folder (created if needed). With an output
-            path ending in .safetensors and a single input, the float image is written instead (key
-            "image", 1×C×H×W float32, values unclamped).
+            INPUT is a PNG file or a folder (every *.png in it, sorted). Each restored image is written \
+            as an 8-bit PNG under the input's file name in the output folder (created if needed). With \
+            an output path ending in .safetensors and a single input, the float image is written \
+            instead (key "image", 1×C×H×W float32, values unclamped).
 
-            Images of any size are accepted: they are reflect-padded to the network's size multiple and
-            cropped back (Restormer's demo.py); Uformer pads to a square. Networks with one input channel
-            take gray images (colour files are converted to luma). With --tile, large images are restored
-            tile by tile in bounded memory; overlapping tiles are averaged.
+            Images of any size are accepted: they are reflect-padded to the network's size multiple \
+            and cropped back (Restormer's demo.py); Uformer pads to a square. Networks with one input \
+            channel take gray images (colour files are converted to luma). With --tile, large images \
+            are restored tile by tile in bounded memory; overlapping tiles are averaged.
 
-            Every input is decoded before anything is written, and files are written atomically, so a
-            corrupt input stops the command with nothing written.
+            Every input is decoded before anything is written, and files are written atomically, so \
+            a corrupt input stops the command with nothing written.
 
             Examples:
-              slkd restore --options Options/Deraining_Restormer.yml --weights deraining.pth rainy.png --output restored/
-              slkd restore --arch res-sl --weights res-sl.safetensors test/input/ --output results/ --tile 256 --tile-overlap 32
-              slkd restore --arch restormer --weights net_g.pth photo.png --output photo.safetensors
+              slkd restore --options Deraining_Restormer.yml --weights deraining.pth \\
+                  rainy.png --output restored/
+              slkd restore --arch res-sl --weights res-sl.safetensors test/input/ \\
+                  --output results/ --tile 256 --tile-overlap 32
+              slkd restore --arch restormer --weights net_g.pth photo.png \\
+                  --output photo.safetensors
             """)
 
     @OptionGroup(title: "Network")

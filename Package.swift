@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "SLKDDistill",
             dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("Resources/SampleImages")]),
+            resources: [.copy("Resources/SampleImages"), .copy("Resources/DemoTeacher")]),
 
         // Shared by the test targets: PyTorch reference vectors and tolerance checks.
         .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport"),

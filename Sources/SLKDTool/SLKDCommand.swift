@@ -10,6 +10,6 @@ struct SLKDCommand: ParsableCommand {
             Examples:
               slkd convert net_g_latest.pth net_g_latest.safetensors
             """,
-        subcommands: [ProfileCommand.self, IQACommand.self, ConvertCommand.self,
+        subcommands: [DemoCommand.self, ProfileCommand.self, IQACommand.self, ConvertCommand.self,
                       RestoreCommand.self, EvalCommand.self])
 }

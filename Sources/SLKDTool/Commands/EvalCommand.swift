@@ -122,12 +122,14 @@ struct EvalCommand: ParsableCommand {
         }
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
-        var progress = ImageProgress(total: dataset.count)
+        let progress = ProgressBar(total: dataset.count)
+        defer { progress.finish() }  // clears the bar before any error message
         let report = try naming(data) {
-            try TestSetEvaluation.run(dataset, name: setName, options: options, progress: { progress.step($0.image) }) { image in
+            try TestSetEvaluation.run(dataset, name: setName, options: options, progress: { progress.advance(label: $0.image) }) { image in
                 try restore(image: image, with: network, tiling: tiling)
             }
         }
+        progress.finish()
         let (csv, json) = reportURLs
         try ToolError.wrap(csv.deletingLastPathComponent().path) {
             try FileManager.default.createDirectory(at: csv.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -83,7 +83,8 @@ struct RestoreCommand: ParsableCommand {
         let folder = tensorOutput ? outputURL.deletingLastPathComponent() : outputURL
         try ToolError.wrap(folder.path) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
 
-        var progress = ImageProgress(total: files.count)
+        let progress = ProgressBar(total: files.count)
+        defer { progress.finish() }  // clears the bar before any error message
         for (file, destination) in zip(files, destinations) {
             let image = try ToolError.wrap(file.path) { try Tensor.readPNG(at: file, channels: channels) }
             let restored = try ToolError.wrap(file.path) { try restore(image: image, with: network, tiling: tiling) }
@@ -95,8 +96,9 @@ struct RestoreCommand: ParsableCommand {
                     try restored.writePNG(to: destination)
                 }
             }
-            progress.step(file.lastPathComponent)
+            progress.advance(label: file.lastPathComponent)
         }
+        progress.finish()
         print("restored \(files.count) image\(files.count == 1 ? "" : "s") into \(output)")
     }
 
@@ -149,21 +151,5 @@ struct RestoreCommand: ParsableCommand {
     private static func isFolder(_ url: URL) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
-}
-
-/// Per-image progress on stderr, only when stderr is a terminal (logs and pipes stay clean).
-struct ImageProgress {
-    let total: Int
-    private(set) var done = 0
-    private let enabled = isatty(STDERR_FILENO) != 0
-
-    init(total: Int) { self.total = total }
-
-    mutating func step(_ name: String) {
-        done += 1
-        guard enabled else { return }
-        let line = "\r[\(done)/\(total)] \(name)\u{1B}[K" + (done == total ? "\n" : "")
-        FileHandle.standardError.write(Data(line.utf8))
     }
 }

@@ -26,6 +26,11 @@ struct Options {
     var seconds = 1.0
     /// Threads for our kernels and OpenBLAS (default: all cores).
     var threads: Int?
+    /// `--distill-step`: profile one SLKD training step instead (DistillStepCases.swift).
+    var distillStep = false
+    var batch = 8
+    var patch = 128
+    var steps = 1
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -35,8 +40,13 @@ struct Options {
             case "--json": jsonPath = it.next()
             case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
             case "--threads": threads = Int(it.next() ?? "")
+            case "--distill-step": distillStep = true
+            case "--batch": batch = Int(it.next() ?? "") ?? batch
+            case "--patch": patch = Int(it.next() ?? "") ?? patch
+            case "--steps": steps = Int(it.next() ?? "") ?? steps
             case "-h", "--help":
                 print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
+                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--json out.json] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -282,6 +292,16 @@ let options = Options(CommandLine.arguments)
 if let threads = options.threads {
     Parallel.threadCount = threads
     BLASThreads.set(threads)
+}
+if options.distillStep {
+    #if SLKD_BENCH_DISTILL
+    try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
+                                                 jsonPath: options.jsonPath))
+    exit(0)
+    #else
+    FileHandle.standardError.write("--distill-step needs the bench built with SLKD_BENCH_DISTILL (Docs/Benchmarks.md)\n".data(using: .utf8)!)
+    exit(2)
+    #endif
 }
 /// Groups of cases sharing inputs, with their case names (so that filtered-out groups allocate nothing).
 let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].map { n in

@@ -24,6 +24,8 @@ struct DistillStepOptions {
     var patch = 128
     /// Timed steps (after one warm-up step).
     var steps = 1
+    /// `DistillationObjective.batchesTeacherForwards`: teachers A and B in one forward of 2·batch.
+    var batchedTeachers = false
     var jsonPath: String?
 }
 
@@ -39,6 +41,7 @@ struct DistillStepReport: Codable {
     var batch: Int
     var patch: Int
     var steps: Int
+    var batchedTeachers: Bool
     var threads: Int
     var phases: [DistillStepPhase]
     var totalMs: Double
@@ -98,12 +101,13 @@ private func timeTerms(_ objective: DistillationObjective, _ f: DistillationForw
 func runDistillStepProfile(_ options: DistillStepOptions) throws {
     let (b, p) = (options.batch, options.patch)
     print("distill step: Res-SL student, Restormer teachers (B = A's weights, clean input), batch \(b), patch \(p), "
-          + "\(Parallel.threadCount) threads")
+          + "\(Parallel.threadCount) threads" + (options.batchedTeachers ? ", teachers A and B in one forward" : ""))
     let teacher = try ModelPreset.restormer.build(seed: 1)
     let student = try ModelPreset.resSL.build(seed: 2)
     var g = RandomGenerator(seed: 3)
     let objective = DistillationObjective(student: student, teacherA: teacher, configuration: .slkd, using: &g)
     objective.profiling = true
+    objective.batchesTeacherForwards = options.batchedTeachers
     var dataset = try SyntheticPairedDataset.sampleImages(degradation: GaussianNoise(sigma: 15...50), seed: 4)
     dataset.window = p + 32
     let data = try PairedDatasetBatchSource(dataset: dataset, batchSize: b, augmentation: PatchAugmentation(patchSize: p),
@@ -180,7 +184,7 @@ func runDistillStepProfile(_ options: DistillStepOptions) throws {
           + "loss \(lastLoss.value) terms \(lastLoss.terms.sorted { $0.key < $1.key })")
 
     if let path = options.jsonPath {
-        let report = DistillStepReport(batch: b, patch: p, steps: options.steps, threads: Parallel.threadCount, phases: phases,
+        let report = DistillStepReport(batch: b, patch: p, steps: options.steps, batchedTeachers: options.batchedTeachers, threads: Parallel.threadCount, phases: phases,
                                        totalMs: total, perImageStepMs: total / Double(b), peakTensorBytes: peak,
                                        maxRSSBytes: maxRSSBytes(), loss: lastLoss.value, terms: lastLoss.terms)
         let encoder = JSONEncoder()

@@ -31,6 +31,7 @@ struct Options {
     var batch = 8
     var patch = 128
     var steps = 1
+    var batchedTeachers = false
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -44,9 +45,10 @@ struct Options {
             case "--batch": batch = Int(it.next() ?? "") ?? batch
             case "--patch": patch = Int(it.next() ?? "") ?? patch
             case "--steps": steps = Int(it.next() ?? "") ?? steps
+            case "--batched-teachers": batchedTeachers = true
             case "-h", "--help":
                 print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
-                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--json out.json] [--threads N]")
+                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--json out.json] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -296,7 +298,7 @@ if let threads = options.threads {
 if options.distillStep {
     #if SLKD_BENCH_DISTILL
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
-                                                 jsonPath: options.jsonPath))
+                                                 batchedTeachers: options.batchedTeachers, jsonPath: options.jsonPath))
     exit(0)
     #else
     FileHandle.standardError.write("--distill-step needs the bench built with SLKD_BENCH_DISTILL (Docs/Benchmarks.md)\n".data(using: .utf8)!)

@@ -17,6 +17,7 @@ The BRISQUE and PIQE extractors are those of Scripts/torchref/slkd_losses.py (th
 reference our loss tests are checked against, itself checked against the quality reference),
 copied here in float32 — the same operations, not an approximation. Models come from
 torch_models.py (`build_model`), our own PyTorch Restormer with the official parameter names.
+Rows that exist on one side only (data loading, teacher-side extractor shares) show — on the other.
 
 --ours reads the JSON written by `slkd-bench --distill-step --json` and prints both side by side.
 """
@@ -371,7 +372,9 @@ def main():
         print("| phase | ours ms | ours % | PyTorch ms | PyTorch % | ours / PyTorch |")
         print("|---|---:|---:|---:|---:|---:|")
         ours_total = ours_report["totalMs"]
-        for n in ["data (wait for the loader)"] + order:
+        rows_ours = [ph["name"] for ph in ours_report["phases"]]
+        names = rows_ours + [n for n in order if n not in rows_ours]
+        for n in names:
             o, q = ours.get(n), med.get(n)
             print("| %s | %s | %s | %s | %s | %s |" % (
                 n.replace("  ", "&nbsp;&nbsp;"), "%.0f" % o if o is not None else "—",

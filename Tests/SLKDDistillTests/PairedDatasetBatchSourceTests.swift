@@ -169,4 +169,28 @@ struct PairedDatasetBatchSourceTests {
         #expect(batched.1 == separate.1)
         #expect(batched.2 == separate.2)
     }
+
+    @Test("a clean patch repeated in a batch is forwarded through teacher B once, with unchanged results")
+    func repeatedCleanPatchesAreForwardedOnce() throws {
+        let pairs = syntheticPairs(count: 2, size: 16, seed: 5)
+        // Samples 0 and 2 share a clean patch (different noise); sample 1 is another image.
+        let extra = syntheticPairs(count: 1, size: 16, noise: 0.2, seed: 6)[0].degraded
+        let batch = TrainingBatch(degraded: Tensor.stacked([pairs[0].degraded, pairs[1].degraded, extra], axis: 0),
+                                  clean: Tensor.stacked([pairs[0].clean, pairs[1].clean, pairs[0].clean], axis: 0), id: 0)
+        func run(reuse: Bool) -> (Double, [String: Double], [Float], Int) {
+            var g = RandomGenerator(seed: 1)
+            let o = DistillationObjective(student: TinyRestorer(width: 2, seed: 1), teacherA: TinyRestorer(width: 4, seed: 100), using: &g)
+            o.reusesRepeatedTeacherBInputs = reuse
+            var rng = RandomGenerator(seed: 2)
+            let loss = o.loss(for: batch, generator: &rng)
+            let weights = o.trainableModules.flatMap { $0.module.namedParameters().map(\.tensor) }
+            return (loss.total.item, loss.terms, loss.total.gradients(wrt: weights).flatMap(\.floats), o.teacherSamplesForwarded)
+        }
+        let plain = run(reuse: false), reused = run(reuse: true)
+        #expect(plain.3 == 6)  // 3 for A, 3 for B
+        #expect(reused.3 == 5)  // B forwards the two distinct clean patches
+        #expect(reused.0 == plain.0)
+        #expect(reused.1 == plain.1)
+        #expect(reused.2 == plain.2)
+    }
 }

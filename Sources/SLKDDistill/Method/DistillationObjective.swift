@@ -30,6 +30,12 @@ public final class DistillationObjective: TrainingObjective {
     public private(set) var teacherForwardCount = 0
     private var cache: (batch: Int, outputs: TeacherOutputs)?
 
+    /// Forward each distinct sample of teacher B's input once: a clean patch that appears twice in
+    /// a batch reuses the first one's outputs (results unchanged; on by default).
+    public var reusesRepeatedTeacherBInputs = true
+    /// Samples the teachers have forwarded so far (A and B together).
+    public private(set) var teacherSamplesForwarded = 0
+
     /// When teacher B is teacher A on the clean batch (the SPEC default), run both inputs through
     /// one forward of twice the batch and split the outputs, instead of two forwards. Off by
     /// default: see Docs/Benchmarks.md ("Distillation step profile") for what it gains here.
@@ -107,6 +113,7 @@ public final class DistillationObjective: TrainingObjective {
                 let started = Self.now()
                 let both = teacherA.forward(batch.degraded, features: tapsA.union(tapsB))
                 teacherForwardCount += 1
+                teacherSamplesForwarded += batch.batchSize
                 if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
                 out.a = both
                 out.b = both
@@ -116,6 +123,7 @@ public final class DistillationObjective: TrainingObjective {
                 let n = batch.batchSize
                 let both = teacherA.forward(Tensor.concatenated([batch.degraded, bInput], axis: 0), features: tapsA.union(tapsB))
                 teacherForwardCount += 1
+                teacherSamplesForwarded += 2 * n
                 if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
                 func half(_ output: ModelOutput, _ k: Int, _ taps: Set<String>) -> ModelOutput {
                     func part(_ t: Tensor) -> Tensor { t.narrowed(axis: 0, start: k * n, length: n) }
@@ -133,11 +141,12 @@ public final class DistillationObjective: TrainingObjective {
                     let started = Self.now()
                     out.a = teacherA.forward(batch.degraded, features: tapsA)
                     teacherForwardCount += 1
+                    teacherSamplesForwarded += batch.batchSize
                     if profiling { lastProfile?.teacherA = Self.seconds(since: started) }
                 }
                 if needB {
                     let started = Self.now()
-                    out.b = teacherB.forward(bInput, features: tapsB)
+                    out.b = forwardDistinct(teacherB, bInput, features: tapsB)
                     teacherForwardCount += 1
                     if profiling { lastProfile?.teacherB = Self.seconds(since: started) }
                 }
@@ -145,6 +154,34 @@ public final class DistillationObjective: TrainingObjective {
         }
         cache = (batch.id, out)
         return out
+    }
+
+    /// `model` on `input` with each distinct sample forwarded once (when
+    /// ``reusesRepeatedTeacherBInputs``): repeats take the outputs of their first occurrence.
+    /// Samples are compared bit for bit, so the outputs are those of the plain forward.
+    func forwardDistinct(_ model: any RestorationModel, _ input: Tensor, features: Set<String>) -> ModelOutput {
+        let n = input.shape[0]
+        func sample(_ t: Tensor, _ i: Int) -> Tensor { t.narrowed(axis: 0, start: i, length: 1) }
+        var slot: [Int] = [], distinct: [Int] = []
+        if reusesRepeatedTeacherBInputs && n > 1 {
+            let bits = (0..<n).map { i in sample(input, i).doubles.map(\.bitPattern) }
+            for i in 0..<n {
+                if let k = distinct.firstIndex(where: { bits[$0] == bits[i] }) {
+                    slot.append(k)
+                } else {
+                    slot.append(distinct.count)
+                    distinct.append(i)
+                }
+            }
+        }
+        guard !distinct.isEmpty, distinct.count < n else {
+            teacherSamplesForwarded += n
+            return model.forward(input, features: features)
+        }
+        teacherSamplesForwarded += distinct.count
+        let out = model.forward(Tensor.concatenated(distinct.map { sample(input, $0) }, axis: 0), features: features)
+        func spread(_ t: Tensor) -> Tensor { Tensor.concatenated(slot.map { sample(t, $0) }, axis: 0) }
+        return ModelOutput(image: spread(out.image), features: out.features.mapValues(spread))
     }
 
     public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {

@@ -6,6 +6,9 @@
 // The extractors are meant to cost under 10 % of the teacher's forward (1130 ms, Docs/Benchmarks.md).
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SLKDQuality
 import SLKDTensor
 
@@ -28,6 +31,35 @@ func qualitySampleImage() -> QualityImage {
     }
 }
 
+/// Process CPU time (all threads) of each call of the quality cases, by case name: on a shared
+/// machine wall times swing with other processes' load, CPU time much less.
+nonisolated(unsafe) var qualityCPUSeconds: [String: [Double]] = [:]
+
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// A case whose calls also record their process CPU time.
+func cpuTimedCase(_ name: String, work: Work, _ body: @escaping () -> Void) -> Case {
+    Case(name: name, work: work, baseline: nil) {
+        let start = processCPUSeconds()
+        body()
+        qualityCPUSeconds[name, default: []].append(processCPUSeconds() - start)
+    }
+}
+
+/// Prints the median CPU time per call of every quality case that ran (called at the end of main).
+func printQualityCPUTimes() {
+    guard !qualityCPUSeconds.isEmpty else { return }
+    print("\nquality cases: median process CPU time per call (all threads), ms")
+    for name in qualityCPUSeconds.keys.sorted() {
+        let times = qualityCPUSeconds[name]!.sorted()
+        print(pad(name, 34, left: true), pad(fmt(times[times.count / 2] * 1e3, 3), 11))
+    }
+}
+
 /// Restormer (dim 48) tap shapes at a 128×128 patch, batch 1: C, side.
 let restormerEncoderTaps = [(48, 128), (96, 64), (192, 32), (384, 16)]
 let restormerDecoderTaps = [(192, 32), (96, 64), (96, 128), (96, 128)]
@@ -38,10 +70,10 @@ func extractorCases(_ name: String, inputs: [Tensor], _ extractor: @escaping (Te
     let plain = inputs.map { $0.detached() }
     let leaves = inputs.map { $0.requiringGrad() }
     let seeds = withoutGradients { plain.map { random(extractor($0).shape) } }
-    let forward = Case(name: name + ".fwd", work: .bytes(bytes), baseline: nil) {
+    let forward = cpuTimedCase(name + ".fwd", work: .bytes(bytes)) {
         for x in plain { sink &+= extractor(x).count }
     }
-    let both = Case(name: name + ".fb", work: .bytes(bytes), baseline: nil) {
+    let both = cpuTimedCase(name + ".fb", work: .bytes(bytes)) {
         var loss = (extractor(leaves[0]) * seeds[0]).sum()
         for i in 1..<leaves.count { loss = loss + (extractor(leaves[i]) * seeds[i]).sum() }
         sink &+= loss.gradients(wrt: leaves).count
@@ -59,13 +91,13 @@ func qualityGroups() -> [CaseGroup] {
         precondition(image.width == 512 && image.height == 512, "the sample is not 512×512")
         let model = try! BRISQUE.Model.live()
         return [
-            Case(name: "brisque_features_512", work: .bytes(imageBytes), baseline: nil) {
+            cpuTimedCase("brisque_features_512", work: .bytes(imageBytes)) {
                 sink &+= try! BRISQUE.features(image).count
             },
-            Case(name: "brisque_score_512", work: .bytes(imageBytes), baseline: nil) {
+            cpuTimedCase("brisque_score_512", work: .bytes(imageBytes)) {
                 sink &+= Int(model.score(try! BRISQUE.features(image)))
             },
-            Case(name: "piqe_512", work: .bytes(imageBytes), baseline: nil) {
+            cpuTimedCase("piqe_512", work: .bytes(imageBytes)) {
                 sink &+= Int(try! PIQE.score(image))
             },
         ]

@@ -325,6 +325,8 @@ for group in groups {
     }
 }
 
+printQualityCPUTimes()
+
 if let path = options.jsonPath {
     struct Report: Codable {
         var tool: String

@@ -46,7 +46,8 @@ extension FeatureOps {
                                 // Four interleaved partial sums (a strict floating-point reduction
                                 // does not vectorise; four independent chains keep the units busy).
                                 var l = SIMD4<Double>(), r = SIMD4<Double>(), a = SIMD4<Double>()
-                                var nl = 0, nr = 0
+                                var nl = SIMD4<Double>(), nr = SIMD4<Double>()
+                                let one = SIMD4<Double>(repeating: 1)
                                 for run in runs[k] {
                                     let u = x + run.first, v = x + run.partner
                                     var t = 0
@@ -56,19 +57,17 @@ extension FeatureOps {
                                         let q2 = q * q, zero = SIMD4<Double>()
                                         l += q2.replacing(with: zero, where: q .>= zero)
                                         r += q2.replacing(with: zero, where: q .<= zero)
+                                        // Counted by masks, not branches: the signs are random.
+                                        nl += one.replacing(with: zero, where: q .>= zero)
+                                        nr += one.replacing(with: zero, where: q .<= zero)
                                         a += q.replacing(with: -q, where: q .< zero)
                                         t += 4
                                     }
                                     while t < run.count {
                                         let q = Double(u[t] * v[t]), q2 = q * q
-                                        if q < 0 { l[0] += q2 } else if q > 0 { r[0] += q2 }
+                                        if q < 0 { l[0] += q2; nl[0] += 1 } else if q > 0 { r[0] += q2; nr[0] += 1 }
                                         a[0] += Swift.abs(q)
                                         t += 1
-                                    }
-                                    for t in 0..<run.count {
-                                        let q = u[t] * v[t]
-                                        nl &+= q < 0 ? 1 : 0
-                                        nr &+= q > 0 ? 1 : 0
                                     }
                                 }
                                 let left = l.sum(), right = r.sum()
@@ -76,8 +75,8 @@ extension FeatureOps {
                                 out[3 + 4 * k] = right
                                 out[4 + 4 * k] = a.sum()
                                 out[5 + 4 * k] = left + right
-                                cnt[2 * k] = Double(nl)
-                                cnt[2 * k + 1] = Double(nr)
+                                cnt[2 * k] = nl.sum()
+                                cnt[2 * k + 1] = nr.sum()
                             }
                         }
                     }
@@ -147,7 +146,10 @@ extension FeatureOps {
                                     let u = x + run.first, v = x + run.partner, gp = scratch + run.first
                                     for t in 0..<run.count {
                                         let q = u[t] * v[t]
-                                        gp[t] = q < 0 ? (gl + gq) * q - ga : (q > 0 ? (gr + gq) * q + ga : gq * q)
+                                        // Selects of values, not branches (random signs mispredict).
+                                        let side = q < 0 ? gl : (q > 0 ? gr : 0)
+                                        let sign: T = q < 0 ? -1 : (q > 0 ? 1 : 0)
+                                        gp[t] = (side + gq) * q + ga * sign
                                     }
                                     let ou = out + run.first
                                     for t in 0..<run.count { ou[t] += gp[t] * v[t] }

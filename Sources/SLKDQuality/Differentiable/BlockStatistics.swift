@@ -30,7 +30,8 @@ extension FeatureOps {
     /// …×(H/b)×(W/b)×K with K = 4(b − 5) + 3, per block in raster order
     /// [v, s₁ … s_{4(b−5)}, σ_centre, σ_surround]: v the unbiased variance of the block, the others
     /// sqrt(unbiased variance + ε) of the pixel sets of the edge segments, centre and surround.
-    /// Two passes in Float64 per set. Backward: ∂var/∂x_i = 2(x_i − mean)/(n − 1), and
+    /// Float64 sums: per-column sums shifted by the block mean for the block, centre and surround,
+    /// two passes for the segments. Backward: ∂var/∂x_i = 2(x_i − mean)/(n − 1), and
     /// ∂σ/∂var = 1/(2σ) (0 where σ = 0, only with ε = 0).
     public static func blockStatistics(_ m: Tensor, blockSize b: Int, epsilon: Double) -> Tensor {
         precondition(m.rank >= 2, "block statistics need …×H×W, got \(m.shape)")
@@ -51,6 +52,9 @@ extension FeatureOps {
         let k = sets.count, blocks = planes * bh * bw
         // The sets flattened: set s is offsets[bounds[s]..<bounds[s + 1]] (no array per set in the loops).
         let offsets = sets.flatMap { $0 }, bounds = sets.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        // The whole block, the centre and the surround as column sets (same columns as `sets`).
+        let columnSets: [(Int, [Int])] = [(0, Array(0..<b)), (k - 2, [b / 2 - 1, b / 2]),
+                                          (k - 1, (0..<b).filter { $0 != b / 2 - 1 && $0 != b / 2 + 1 })]
         let input = m.detached()
         // Per block and set: the value and the mean (kept for the backward pass).
         var values = [Double](repeating: 0, count: blocks * k), means = [Double](repeating: 0, count: blocks * k)
@@ -62,10 +66,42 @@ extension FeatureOps {
                     offsets.withUnsafeBufferPointer { os in
                     bounds.withUnsafeBufferPointer { bs in
                     Parallel.forChunks(blocks, grain: 16) { range in
+                        // Per-column sums of x and of (x − M)², (x − M) with M the block mean:
+                        // the whole block, the centre and the surround are unions of columns, so
+                        // their sums add column sums (vectorised across columns) instead of
+                        // running one long dependent chain per set.
+                        let columns = UnsafeMutablePointer<Double>.allocate(capacity: 3 * b)
+                        defer { columns.deallocate() }
+                        let sum = columns, dev = columns + b, dev2 = columns + 2 * b
                         for block in range {
                             let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
                             let x = sp.pointer + base
-                            for s in 0..<k {
+                            for c in 0..<b { sum[c] = 0; dev[c] = 0; dev2[c] = 0 }
+                            for y in 0..<b {
+                                let row = x + y * w
+                                for c in 0..<b { sum[c] += Double(row[c]) }
+                            }
+                            var total = 0.0
+                            for c in 0..<b { total += sum[c] }
+                            let blockMean = total / Double(b * b)
+                            for y in 0..<b {
+                                let row = x + y * w
+                                for c in 0..<b {
+                                    let d = Double(row[c]) - blockMean
+                                    dev[c] += d
+                                    dev2[c] += d * d
+                                }
+                            }
+                            for (s, set) in columnSets {
+                                var d1 = 0.0, d2 = 0.0
+                                for c in set { d1 += dev[c]; d2 += dev2[c] }
+                                let count = Double(set.count * b)
+                                let variance = Swift.max(0, d2 - d1 * d1 / count) / (count - 1)
+                                vp.pointer[block * k + s] = s == 0 ? variance : (variance + epsilon).squareRoot()
+                                mp.pointer[block * k + s] = blockMean + d1 / count
+                            }
+                            // The six-pixel edge segments: short two-pass sums.
+                            for s in 1..<(k - 2) {
                                 let set = UnsafeBufferPointer(rebasing: os[bs[s]..<bs[s + 1]])
                                 var sum = 0.0
                                 for o in set { sum += Double(x[o]) }
@@ -76,7 +112,7 @@ extension FeatureOps {
                                     ss += d * d
                                 }
                                 let variance = ss / Double(set.count - 1)
-                                vp.pointer[block * k + s] = s == 0 ? variance : (variance + epsilon).squareRoot()
+                                vp.pointer[block * k + s] = (variance + epsilon).squareRoot()
                                 mp.pointer[block * k + s] = mean
                             }
                         }

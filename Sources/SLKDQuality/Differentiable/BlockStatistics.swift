@@ -56,6 +56,11 @@ extension FeatureOps {
         let columnSets: [(Int, [Int])] = [(0, Array(0..<b)), (k - 2, [b / 2 - 1, b / 2]),
                                           (k - 1, (0..<b).filter { $0 != b / 2 - 1 && $0 != b / 2 + 1 })]
         let input = m.detached()
+        let os = UnsafeMutableBufferPointer<Int>.allocate(capacity: offsets.count)
+        let bs = UnsafeMutableBufferPointer<Int>.allocate(capacity: bounds.count)
+        _ = os.initialize(from: offsets)
+        _ = bs.initialize(from: bounds)
+        defer { os.deallocate(); bs.deallocate() }
         // Per block and set: the value and the mean (kept for the backward pass).
         var values = [Double](repeating: 0, count: blocks * k), means = [Double](repeating: 0, count: blocks * k)
         input.withContiguousScalars(T.self) { src in
@@ -63,8 +68,6 @@ extension FeatureOps {
                 means.withUnsafeMutableBufferPointer { means in
                     let sp = UnsafeSend(src.baseAddress!), vp = UnsafeSend(values.baseAddress!)
                     let mp = UnsafeSend(means.baseAddress!)
-                    offsets.withUnsafeBufferPointer { os in
-                    bounds.withUnsafeBufferPointer { bs in
                     Parallel.forChunks(blocks, grain: 16) { range in
                         // Per-column sums of x and of (x − M)², (x − M) with M the block mean:
                         // the whole block, the centre and the surround are unions of columns, so
@@ -117,8 +120,6 @@ extension FeatureOps {
                             }
                         }
                     }
-                    }
-                    }
                 }
             }
         }
@@ -126,44 +127,53 @@ extension FeatureOps {
         if m.dtype != .float64 { valueT = valueT.cast(to: m.dtype) }
         let savedValues = values, savedMeans = means
         return Tensor.differentiable(value: valueT, inputs: [m], name: "blockStatistics") { g in
-            let gd = g.doubles
-            let out = [T](unsafeUninitializedCapacity: input.count) { dst, count in
-                let dp = UnsafeSend(dst.baseAddress!)
-                input.withContiguousScalars(T.self) { src in
-                    let sp = UnsafeSend(src.baseAddress!)
-                    gd.withUnsafeBufferPointer { gb in
-                      offsets.withUnsafeBufferPointer { os in
-                      bounds.withUnsafeBufferPointer { bs in
-                      savedValues.withUnsafeBufferPointer { vs in
-                      savedMeans.withUnsafeBufferPointer { ms in
-                        let gp = UnsafeSend(gb.baseAddress!)
-                        // Blocks are disjoint, so the threads write disjoint pixels.
-                        Parallel.forChunks(blocks, grain: 16) { range in
-                            for block in range {
-                                let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
-                                let x = sp.pointer + base, out = dp.pointer + base
-                                for o in UnsafeBufferPointer(rebasing: os[bs[0]..<bs[1]]) { out[o] = 0 }
-                                for s in 0..<k {
-                                    let gs = gp.pointer[block * k + s]
-                                    if gs == 0 { continue }
-                                    let set = UnsafeBufferPointer(rebasing: os[bs[s]..<bs[s + 1]])
-                                    let value = vs[block * k + s], mean = ms[block * k + s]
-                                    let gVar = s == 0 ? gs : (value > 0 ? gs / (2 * value) : 0)
-                                    let scale = 2 * gVar / Double(set.count - 1)
-                                    for o in set { out[o] += T(scale * (Double(x[o]) - mean)) }
+            [blockStatisticsBackward(g.doubles, input: input, blockSize: b, offsets: offsets, bounds: bounds,
+                                     values: savedValues, means: savedMeans, as: T.self)]
+        }
+    }
+
+    /// ∂L/∂m from the gradients `g` of the statistics: each set adds 2·g_var·(x − mean)/(n − 1).
+    static func blockStatisticsBackward<T: TensorScalar>(_ g: [Double], input: Tensor, blockSize b: Int, offsets: [Int],
+                                                         bounds: [Int], values: [Double], means: [Double],
+                                                         as _: T.Type) -> Tensor {
+        let h = input.shape[input.rank - 2], w = input.shape[input.rank - 1], n = h * w
+        let (bh, bw) = (h / b, w / b), k = bounds.count - 1
+        let blocks = input.count / Swift.max(n, 1) * bh * bw
+        let out = [T](unsafeUninitializedCapacity: input.count) { dst, count in
+            let dp = UnsafeSend(dst.baseAddress!)
+            input.withContiguousScalars(T.self) { src in
+                let sp = UnsafeSend(src.baseAddress!)
+                g.withUnsafeBufferPointer { gp in
+                    offsets.withUnsafeBufferPointer { os in
+                        bounds.withUnsafeBufferPointer { bs in
+                            values.withUnsafeBufferPointer { vs in
+                                means.withUnsafeBufferPointer { ms in
+                                    // Blocks are disjoint, so the threads write disjoint pixels.
+                                    Parallel.forChunks(blocks, grain: 16) { range in
+                                        for block in range {
+                                            let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
+                                            let x = sp.pointer + base, out = dp.pointer + base
+                                            for o in UnsafeBufferPointer(rebasing: os[bs[0]..<bs[1]]) { out[o] = 0 }
+                                            for s in 0..<k {
+                                                let gs = gp[block * k + s]
+                                                if gs == 0 { continue }
+                                                let set = UnsafeBufferPointer(rebasing: os[bs[s]..<bs[s + 1]])
+                                                let value = vs[block * k + s], mean = ms[block * k + s]
+                                                let gVar = s == 0 ? gs : (value > 0 ? gs / (2 * value) : 0)
+                                                let scale = 2 * gVar / Double(set.count - 1)
+                                                for o in set { out[o] += T(scale * (Double(x[o]) - mean)) }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
-                      }
-                      }
-                      }
-                      }
                     }
                 }
-                count = input.count
             }
-            return [Tensor(shape: input.shape, scalars: out)]
+            count = input.count
         }
+        return Tensor(shape: input.shape, scalars: out)
     }
 
     /// Offset of block `block` (plane-major, then raster order) in the flat …×H×W buffer.

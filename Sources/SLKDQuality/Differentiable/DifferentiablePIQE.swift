@@ -90,5 +90,4 @@ public struct DifferentiablePIQE: Sendable {
         let perBlock = Tensor.stacked([v, minSeg, beta, wAct, wNdc, wNc, d], axis: 4).reshaped([batch, channels, bh * bw * 7])
         return Tensor.concatenated([perBlock, score.unsqueezed(axis: 2)], axis: 2)
     }
-
 }

@@ -64,6 +64,10 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
+        // The demo's networks are narrow (8–16 channels): OpenBLAS's own threads spin in
+        // sched_yield longer than their tiny GEMMs compute (a 2-core run: 157 s → 109 s wall,
+        // system time 18 s → 1.6 s), while SLKD's kernels still use both cores.
+        BLASThreads.set(1)
         var settings: ExperimentSettings = quick ? .quick : .init()
         settings.seed = seed
         if let steps { settings.studentSteps = steps }

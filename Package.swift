@@ -57,7 +57,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDQuality", "CSLKDOpenBLAS"]),
+        .executableTarget(
+            name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS"]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],

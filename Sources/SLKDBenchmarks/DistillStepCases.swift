@@ -9,11 +9,7 @@
 // `DistillationObjective.profiling` on (teacher A, teacher B, student forward, criterion), backward,
 // and the optimizer (global gradient norm + Adam). Each loss term is then timed on its own, on the
 // same forward results (`lastForward`), through the same public loss types the criterion calls.
-//
-// Needs SLKDModels and SLKDDistill, which the bench target links only when the package defines
-// SLKD_BENCH_DISTILL (see Docs/Benchmarks.md, "Distillation step profile").
 
-#if SLKD_BENCH_DISTILL
 import Foundation
 import SLKDDistill
 import SLKDModels
@@ -193,4 +189,3 @@ func runDistillStepProfile(_ options: DistillStepOptions) throws {
         print("wrote \(path)")
     }
 }
-#endif

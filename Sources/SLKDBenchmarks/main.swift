@@ -296,14 +296,9 @@ if let threads = options.threads {
     BLASThreads.set(threads)
 }
 if options.distillStep {
-    #if SLKD_BENCH_DISTILL
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
                                                  batchedTeachers: options.batchedTeachers, jsonPath: options.jsonPath))
     exit(0)
-    #else
-    FileHandle.standardError.write("--distill-step needs the bench built with SLKD_BENCH_DISTILL (Docs/Benchmarks.md)\n".data(using: .utf8)!)
-    exit(2)
-    #endif
 }
 /// Groups of cases sharing inputs, with their case names (so that filtered-out groups allocate nothing).
 let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].map { n in

@@ -1,7 +1,7 @@
 // Distils the TinyUNet student from a tiny Restormer teacher with the SLKD loss, on noisy crops of
 // the bundled sample images, and prints the loss of every step and the PSNR before and after.
 //
-//   swift run -c release CustomStudent [--steps 30] [--teacher-steps 60] [--images FOLDER]
+//   swift run -c release --package-path Examples CustomStudent [--steps 30] [--teacher-steps 60] [--images FOLDER]
 import Foundation
 import Logging
 import SLKDDistill

@@ -1,6 +1,6 @@
 // Restores a PNG with an SLKD model preset and writes the result as a PNG.
 //
-//   swift run -c release RestoreImage INPUT.png OUTPUT.png [--preset res-sl] [--weights FILE] [--tile 256]
+//   swift run -c release --package-path Examples RestoreImage INPUT.png OUTPUT.png [--preset res-sl] [--weights FILE] [--tile 256]
 //
 // Without --weights the network keeps its random initialisation: the output shows the pipeline
 // working, not a restoration. Weights are a .safetensors file (`slkd convert` writes one from an

@@ -1,7 +1,7 @@
 // Prints the BRISQUE and PIQE scores of every PNG in a folder as a table (both 0–100-ish,
 // lower is better).
 //
-//   swift run -c release FolderQuality FOLDER
+//   swift run -c release --package-path Examples FolderQuality FOLDER
 import Foundation
 import SLKDQuality
 

@@ -42,8 +42,11 @@ let package = Package(
         .target(name: "SLKDQuality", dependencies: ["SLKDTensor"], resources: [.copy("Resources")]),
         .target(
             name: "SLKDDistill",
-            dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log")],
-            resources: [.copy("Resources/SampleImages")]),
+            dependencies: [
+                "SLKDTensor", "SLKDModels", "SLKDQuality", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/SampleImages"), .copy("Resources/DemoTeacher")]),
 
         // Shared by the test targets: PyTorch reference vectors and tolerance checks.
         .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport"),

@@ -10,5 +10,5 @@ struct SLKDCommand: ParsableCommand {
             Examples:
               slkd convert net_g_latest.pth net_g_latest.safetensors
             """,
-        subcommands: [ProfileCommand.self, IQACommand.self, ConvertCommand.self])
+        subcommands: [DemoCommand.self, TrainCommand.self, DistillCommand.self, ProfileCommand.self, IQACommand.self, ConvertCommand.self])
 }

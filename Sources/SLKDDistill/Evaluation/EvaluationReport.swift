@@ -1,4 +1,5 @@
 import Foundation
+import SLKDTensor
 
 /// PSNR and SSIM of a restoration over a test set, per image and on average.
 ///
@@ -76,17 +77,17 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Writes the JSON report to `url`, atomically (temporary file, then rename).
+    /// Writes the JSON report to `url`, atomically (temporary file, fsync, then rename).
     public func writeJSON(to url: URL) throws(EvaluationError) { try Self.write(jsonData(), to: url) }
 
-    /// Writes the CSV report to `url`, atomically (temporary file, then rename).
+    /// Writes the CSV report to `url`, atomically (temporary file, fsync, then rename).
     public func writeCSV(to url: URL) throws(EvaluationError) { try Self.write(Data(csvText().utf8), to: url) }
 
     private static func write(_ data: Data, to url: URL) throws(EvaluationError) {
         do {
-            try data.write(to: url, options: .atomic)
+            try AtomicFile.write(data, to: url)
         } catch {
-            throw EvaluationError.writeFailed(path: url.path, message: error.localizedDescription)
+            throw EvaluationError.writeFailed(path: url.path, message: error.description)
         }
     }
 

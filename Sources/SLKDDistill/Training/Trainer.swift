@@ -19,6 +19,27 @@ public struct TrainerConfiguration: Codable, Sendable, Hashable {
     public var maxConsecutiveNonFiniteSteps = 5
     /// Seeds the trainer's generator (handed to the objective each step).
     public var seed: UInt64 = 0
+    /// Decoupled weight decay (AdamW, BasicSR's `optim_g: {type: AdamW}`) instead of L2 added to
+    /// the gradient (Adam, the SPEC's choice). Nil means Adam.
+    public var decoupledWeightDecay: Bool?
+    /// BasicSR's `CosineAnnealingRestartLR`/`CosineAnnealingRestartCyclicLR`: cosine periods with
+    /// restarts. Nil: one cosine period over ``totalSteps`` down to ``minimumLearningRate``.
+    public var restarts: CosineRestarts?
+
+    /// The periods of a cosine schedule with restarts.
+    public struct CosineRestarts: Codable, Sendable, Hashable {
+        public var periods: [Int]
+        /// Each period's peak as a fraction of the learning rate.
+        public var restartWeights: [Double]
+        /// Each period's floor.
+        public var minima: [Double]
+
+        public init(periods: [Int], restartWeights: [Double], minima: [Double]) {
+            self.periods = periods
+            self.restartWeights = restartWeights
+            self.minima = minima
+        }
+    }
 
     public init(totalSteps: Int) {
         precondition(totalSteps > 0, "a run needs at least one step")
@@ -26,8 +47,12 @@ public struct TrainerConfiguration: Codable, Sendable, Hashable {
     }
 
     /// The learning-rate schedule of the run.
-    public var schedule: CosineAnnealing {
-        CosineAnnealing(base: learningRate, period: totalSteps, minimum: minimumLearningRate)
+    public var schedule: any LearningRateSchedule {
+        if let restarts {
+            return CosineAnnealingRestart(base: learningRate, periods: restarts.periods, restartWeights: restarts.restartWeights,
+                                          minima: restarts.minima)
+        }
+        return CosineAnnealing(base: learningRate, period: totalSteps, minimum: minimumLearningRate)
     }
 }
 
@@ -103,7 +128,7 @@ public final class Trainer {
     public let data: any BatchSource
     public let configuration: TrainerConfiguration
     public let optimizer: Adam
-    public let schedule: CosineAnnealing
+    public let schedule: any LearningRateSchedule
     /// The objective's trainable modules under one root, keys `<module key>.<parameter key>`.
     public let parameters: ModuleGroup
     public let logger: Logger
@@ -123,8 +148,11 @@ public final class Trainer {
         self.configuration = configuration
         self.logger = logger
         schedule = configuration.schedule
-        optimizer = Adam(learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
-                         epsilon: configuration.adamEpsilon, weightDecay: configuration.weightDecay)
+        optimizer = configuration.decoupledWeightDecay == true
+            ? AdamW(learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
+                    epsilon: configuration.adamEpsilon, weightDecay: configuration.weightDecay)
+            : Adam(learningRate: configuration.learningRate, beta1: configuration.beta1, beta2: configuration.beta2,
+                   epsilon: configuration.adamEpsilon, weightDecay: configuration.weightDecay)
         parameters = ModuleGroup(objective.trainableModules)
         generator = RandomGenerator(seed: configuration.seed)
     }

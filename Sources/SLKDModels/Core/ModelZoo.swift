@@ -33,22 +33,30 @@ public enum NetworkOptions {
 
     /// Builds the network of a BasicSR-style YAML options text (`network_g: {type: Restormer, …}`),
     /// with the official constructor argument names.
-    public static func build(yaml: String, seed: UInt64 = 0) throws -> any RestorationModel {
-        guard let root = try Yams.load(yaml: yaml) as? [String: Any], let network = root["network_g"] as? [String: Any] else {
-            throw Error(description: "the options have no 'network_g' section")
+    ///
+    /// - Parameter section: the top-level key describing the network (`network_g`; SLKD's
+    ///   distillation options also use `network_teacher` and `network_teacher_b`).
+    public static func build(yaml: String, section: String = "network_g", seed: UInt64 = 0) throws -> any RestorationModel {
+        guard let root = try Yams.load(yaml: yaml) as? [String: Any], let network = root[section] as? [String: Any] else {
+            throw Error(description: "the options have no '\(section)' section")
         }
-        guard let type = network["type"] as? String else { throw Error(description: "network_g has no 'type'") }
-        let section = try Yams.dump(object: network)
+        return try build(network: network, section: section, seed: seed)
+    }
+
+    /// Builds the network of one parsed options section (`{type: Restormer, dim: 48, …}`).
+    public static func build(network: [String: Any], section: String = "network_g", seed: UInt64 = 0) throws -> any RestorationModel {
+        guard let type = network["type"] as? String else { throw Error(description: "\(section) has no 'type'") }
+        let text = try Yams.dump(object: network)
         var generator = RandomGenerator(seed: seed)
         let decoder = YAMLDecoder()
         switch type {
         case "Restormer":
-            let configuration = try decoder.decode(Restormer.Configuration.self, from: section)
+            let configuration = try decoder.decode(Restormer.Configuration.self, from: text)
             try configuration.validate()
             return Restormer(configuration, using: &generator)
-        case "Uformer": return try Uformer(try decoder.decode(Uformer.Configuration.self, from: section), using: &generator)
-        case "DRSformer": return DRSformer(try decoder.decode(DRSformer.Configuration.self, from: section), using: &generator)
-        default: throw Error(description: "network_g type '\(type)' is not one of Restormer, Uformer, DRSformer")
+        case "Uformer": return try Uformer(try decoder.decode(Uformer.Configuration.self, from: text), using: &generator)
+        case "DRSformer": return DRSformer(try decoder.decode(DRSformer.Configuration.self, from: text), using: &generator)
+        default: throw Error(description: "\(section) type '\(type)' is not one of Restormer, Uformer, DRSformer")
         }
     }
 

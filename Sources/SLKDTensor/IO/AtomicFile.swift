@@ -12,13 +12,13 @@ import Darwin
 /// The bytes go to a fresh temporary file in the destination's directory (same file system, so
 /// `rename` is atomic), are flushed with `fsync`, and the temporary file is renamed over the
 /// destination. On any failure the temporary file is removed and the destination is untouched.
-enum AtomicFile {
+package enum AtomicFile {
     /// Why an atomic write failed: the step and the system's message.
-    struct WriteError: Error, CustomStringConvertible {
-        var description: String
+    package struct WriteError: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws(WriteError) {
+    package static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws(WriteError) {
         guard url.isFileURL else { throw WriteError(description: "not a file URL: \(url)") }
         let destination = url.path
         let directory = url.deletingLastPathComponent().path
@@ -67,7 +67,7 @@ enum AtomicFile {
         if dirFD >= 0 { _ = fsync(dirFD); close(dirFD) }
     }
 
-    static func write(_ data: Data, to url: URL) throws(WriteError) {
+    package static func write(_ data: Data, to url: URL) throws(WriteError) {
         // Data.withUnsafeBytes cannot rethrow a typed error, so carry it out in a Result.
         let result: Result<Void, WriteError> = data.withUnsafeBytes { raw in
             Result { () throws(WriteError) in try write(raw, to: url) }

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Joins the metrics.json of several `slkd demo` runs (one per seed) into a Markdown table:
+per method, mean ± half-range (and min–max) of PSNR and SSIM over the runs, plus the number of
+seeds on which each student method beats the student trained alone. Standard library only."""
+import json
+import sys
+
+METHODS = ["teacher", "student_alone", "output_kd", "slkd", "fitnets"]
+
+
+def main(paths):
+    runs = [json.load(open(p)) for p in paths]
+    rows = ["| method | parameters | PSNR (dB) mean ± half-range | PSNR min–max | SSIM mean ± half-range | "
+            "beats student alone (PSNR) |", "|---|---:|---:|---:|---:|---:|"]
+    for method in ["degraded_input"] + METHODS:
+        if not all(method in r for r in runs):
+            continue
+        psnr = [r[method]["psnr"] for r in runs]
+        ssim = [r[method]["ssim"] for r in runs]
+        params = runs[0][method].get("parameters", "–")
+        wins = "–"
+        if method not in ("degraded_input", "teacher", "student_alone") and all("student_alone" in r for r in runs):
+            wins = f"{sum(r[method]['psnr'] > r['student_alone']['psnr'] for r in runs)}/{len(runs)}"
+        rows.append(f"| {method} | {params:,} | {sum(psnr) / len(psnr):.2f} ± {(max(psnr) - min(psnr)) / 2:.2f} | "
+                    f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | "
+                    f"{wins} |" if isinstance(params, int) else
+                    f"| {method} | – | {sum(psnr) / len(psnr):.2f} ± {(max(psnr) - min(psnr)) / 2:.2f} | "
+                    f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | – |")
+    seeds = [r["run"]["seed"] for r in runs]
+    print(f"Seeds {seeds}; {runs[0]['run']['student_steps']} steps per student method, batch "
+          f"{runs[0]['run']['batch_size']} × {runs[0]['run']['patch_size']}²; held out: "
+          f"{', '.join(runs[0]['run']['held_out_images'])}.\n")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: evidence_table.py RUN/metrics.json ...")
+    main(sys.argv[1:])

@@ -1,0 +1,172 @@
+import Foundation
+
+/// Typed reads from a parsed YAML mapping, each error naming the file and the dotted key.
+/// YAML's `~` (null) counts as absent, as BasicSR treats it.
+struct OptionsReader {
+    let file: String
+    let base: URL
+
+    init(file: String, base: URL) {
+        self.file = file
+        self.base = base
+    }
+
+    private func value(_ map: [String: Any], _ name: String) -> Any? {
+        guard let v = map[name], !(v is NSNull) else { return nil }
+        return v
+    }
+
+    private func fail(_ key: String, _ expected: String, _ value: Any) -> OptionsError {
+        OptionsError(file: file, "'\(key)' should be \(expected), got '\(value)'")
+    }
+
+    func section(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> [String: Any]? {
+        guard let v = value(map, name) else { return nil }
+        guard let section = v as? [String: Any] else { throw fail(key ?? name, "a mapping", v) }
+        return section
+    }
+
+    func string(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> String? {
+        guard let v = value(map, name) else { return nil }
+        guard let s = v as? String else { throw fail(key ?? name, "a string", v) }
+        return s
+    }
+
+    func double(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Double? {
+        guard let v = value(map, name) else { return nil }
+        // YAML 1.1 reads `3e-4` without `!!float` as a string; BasicSR's files tag it, users may not.
+        if let d = v as? Double { return d }
+        if let i = v as? Int { return Double(i) }
+        if let s = v as? String, let d = Double(s) { return d }
+        throw fail(key ?? name, "a number", v)
+    }
+
+    func int(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Int? {
+        guard let v = value(map, name) else { return nil }
+        if let i = v as? Int { return i }
+        // `!!float 4e3` (BasicSR's val_freq) is a whole number written as a float.
+        if let d = try double(map, name, key: key), d.rounded() == d, abs(d) < 1e15 { return Int(d) }
+        throw fail(key ?? name, "an integer", v)
+    }
+
+    func bool(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Bool? {
+        guard let v = value(map, name) else { return nil }
+        guard let b = v as? Bool else { throw fail(key ?? name, "true or false", v) }
+        return b
+    }
+
+    func doubles(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> [Double]? {
+        guard let v = value(map, name) else { return nil }
+        guard let list = v as? [Any] else { throw fail(key ?? name, "a list of numbers", v) }
+        return try list.enumerated().map { (i, element) throws(OptionsError) -> Double in
+            guard let d = try double(["x": element], "x", key: "\(key ?? name)[\(i)]") else { throw fail(key ?? name, "numbers", v) }
+            return d
+        }
+    }
+
+    func url(_ map: [String: Any]?, _ name: String, key: String) throws(OptionsError) -> URL? {
+        guard let map, let path = try string(map, name, key: key) else { return nil }
+        let expanded = NSString(string: path).expandingTildeInPath
+        return (expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)).standardizedFileURL
+    }
+
+    /// A `datasets.train` or `datasets.val` section.
+    func data(_ section: [String: Any], key: String, training: Bool) throws(OptionsError) -> TrainingOptions.DataOptions {
+        guard let degraded = try url(section, "dataroot_lq", key: "\(key).dataroot_lq") else {
+            throw OptionsError(file: file, "'\(key).dataroot_lq' (the degraded images' folder) is missing")
+        }
+        guard let clean = try url(section, "dataroot_gt", key: "\(key).dataroot_gt") else {
+            throw OptionsError(file: file, "'\(key).dataroot_gt' (the clean images' folder) is missing")
+        }
+        let patch = try int(section, "gt_size", key: "\(key).gt_size")
+        if training {
+            guard let patch, patch > 0 else { throw OptionsError(file: file, "'\(key).gt_size' (the patch side) must be a positive integer") }
+        }
+        let batch = try int(section, "batch_size_per_gpu", key: "\(key).batch_size_per_gpu") ?? (training ? 8 : 1)
+        guard batch > 0 else { throw OptionsError(file: file, "'\(key).batch_size_per_gpu' must be positive") }
+        let geometric = try bool(section, "geometric_augs", key: "\(key).geometric_augs")
+        let flips = try bool(section, "use_flip", key: "\(key).use_flip") ?? geometric ?? training
+        let rotations = try bool(section, "use_rot", key: "\(key).use_rot") ?? geometric ?? training
+        return TrainingOptions.DataOptions(
+            name: try string(section, "name", key: "\(key).name") ?? key, degradedFolder: degraded, cleanFolder: clean,
+            patchSize: training ? patch : nil, batchSize: batch, flips: flips, rotations: rotations,
+            shuffle: try bool(section, "use_shuffle", key: "\(key).use_shuffle") ?? training)
+    }
+
+    /// `train.scheduler`: BasicSR's cosine schedules.
+    func schedule(_ scheduler: [String: Any], into trainer: inout TrainerConfiguration) throws(OptionsError) {
+        let type = try string(scheduler, "type", key: "train.scheduler.type") ?? "CosineAnnealingLR"
+        switch type {
+        case "CosineAnnealingLR":
+            if let tMax = try int(scheduler, "T_max", key: "train.scheduler.T_max"), tMax != trainer.totalSteps {
+                throw OptionsError(file: file, "'train.scheduler.T_max' (\(tMax)) must equal 'train.total_iter' (\(trainer.totalSteps))")
+            }
+            trainer.minimumLearningRate = try double(scheduler, "eta_min", key: "train.scheduler.eta_min") ?? 0
+        case "CosineAnnealingRestartLR", "CosineAnnealingRestartCyclicLR":
+            guard let periods = try doubles(scheduler, "periods", key: "train.scheduler.periods")?.map({ Int($0) }),
+                  !periods.isEmpty, periods.allSatisfy({ $0 > 0 }) else {
+                throw OptionsError(file: file, "'train.scheduler.periods' must list positive step counts")
+            }
+            let weights = try doubles(scheduler, "restart_weights", key: "train.scheduler.restart_weights")
+                ?? Array(repeating: 1, count: periods.count)
+            let minima: [Double]
+            if type == "CosineAnnealingRestartCyclicLR" {
+                minima = try doubles(scheduler, "eta_mins", key: "train.scheduler.eta_mins") ?? Array(repeating: 0, count: periods.count)
+            } else {
+                minima = Array(repeating: try double(scheduler, "eta_min", key: "train.scheduler.eta_min") ?? 0, count: periods.count)
+            }
+            guard weights.count == periods.count, minima.count == periods.count else {
+                throw OptionsError(file: file, "'train.scheduler' needs one restart weight and one minimum per period (\(periods.count))")
+            }
+            trainer.restarts = .init(periods: periods, restartWeights: weights, minima: minima)
+            trainer.minimumLearningRate = minima.last ?? 0
+        default:
+            throw OptionsError(file: file, "'train.scheduler.type' is '\(type)'; SLKD knows CosineAnnealingLR, "
+                               + "CosineAnnealingRestartLR and CosineAnnealingRestartCyclicLR")
+        }
+    }
+
+    /// The `distill` section over ``DistillationConfiguration``'s defaults.
+    func distillation(_ section: [String: Any]?) throws(OptionsError) -> DistillationConfiguration {
+        var c = DistillationConfiguration()
+        guard let section else { return c }
+        let known: Set<String> = ["method", "pixel_weight", "kl_weight", "degradation_removal_weight", "reconstruction_weight",
+                                  "fitnets_weight", "teacher_b_input", "use_degradation_removal", "use_image_reconstruction",
+                                  "pixel_target", "kl_temperature", "scm_common_width", "mscn_constant", "piqe_tau",
+                                  "piqe_tau_min", "piqe_block_size", "brisque_scales"]
+        if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
+            throw OptionsError(file: file, "'distill.\(unknown)' is not a distillation option (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func choice<T>(_ name: String, _ options: [String: T]) throws(OptionsError) -> T? {
+            guard let s = try string(section, name, key: "distill.\(name)") else { return nil }
+            guard let v = options[s] else {
+                throw OptionsError(file: file, "'distill.\(name)' is '\(s)'; use one of \(options.keys.sorted().joined(separator: ", "))")
+            }
+            return v
+        }
+        func number(_ name: String) throws(OptionsError) -> Double? { try double(section, name, key: "distill.\(name)") }
+        if let m = try choice("method", ["slkd": DistillationConfiguration.Method.slkd, "student_alone": .studentAlone,
+                                         "output_kd": .outputKD, "fitnets": .fitNets]) { c.method = m }
+        if let v = try number("pixel_weight") { c.pixelWeight = v }
+        if let v = try number("kl_weight") { c.klWeight = v }
+        if let v = try number("degradation_removal_weight") { c.degradationRemovalWeight = v }
+        if let v = try number("reconstruction_weight") { c.reconstructionWeight = v }
+        if let v = try number("fitnets_weight") { c.fitNetsWeight = v }
+        if let v = try number("kl_temperature") { c.klTemperature = v }
+        if let v = try number("mscn_constant") { c.mscnConstant = v }
+        if let v = try number("piqe_tau") { c.piqeTau = v }
+        if let v = try number("piqe_tau_min") { c.piqeTauMin = v }
+        if let v = try int(section, "piqe_block_size", key: "distill.piqe_block_size") { c.piqeBlockSize = v }
+        if let v = try int(section, "brisque_scales", key: "distill.brisque_scales") { c.brisqueScales = v }
+        if let v = try int(section, "scm_common_width", key: "distill.scm_common_width") { c.scmMode = .commonWidth(v) }
+        if let v = try choice("teacher_b_input", ["clean": DistillationConfiguration.TeacherBInput.clean, "degraded": .degraded]) {
+            c.teacherBInput = v
+        }
+        if let v = try choice("pixel_target", ["teacher_b": DistillationConfiguration.PixelTarget.teacherB, "ground_truth": .groundTruth]) {
+            c.pixelTarget = v
+        }
+        if let v = try bool(section, "use_degradation_removal", key: "distill.use_degradation_removal") { c.useDegradationRemoval = v }
+        if let v = try bool(section, "use_image_reconstruction", key: "distill.use_image_reconstruction") { c.useImageReconstruction = v }
+        return c
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import SLKDDistill
+import SLKDModels
+import SLKDTensor
+
+/// `slkd distill --options FILE.yml`: SLKD (or a baseline) from frozen teachers to a student.
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Distill a student from frozen teachers with SLKD or a baseline, from a BasicSR-style options file.",
+        discussion: """
+            The options are those of `slkd train` (network_g is the student) plus:
+              network_teacher:    teacher A, same keys as network_g (type: Restormer, …)
+              network_teacher_b:  optional separate teacher B (default: teacher A's weights)
+              path.pretrain_network_teacher(_b): the teachers' weights (.pth or .safetensors)
+              distill:            method (slkd, student_alone, output_kd, fitnets), pixel_weight,
+                                  kl_weight, degradation_removal_weight, reconstruction_weight,
+                                  fitnets_weight, teacher_b_input (clean, degraded),
+                                  use_degradation_removal, use_image_reconstruction,
+                                  pixel_target (teacher_b, ground_truth), kl_temperature, …
+            Defaults follow the SLKD spec: L = L1 + 0.5·KL + 0.1·(L_nc + L_et), teacher B on the
+            clean image. Checkpoints hold the student, the scale conversion modules, optimizer,
+            schedule, generators and data order; --resume continues exactly.
+
+            Examples:
+              slkd distill --options Options/Distill_ResSL.yml
+              slkd distill --options distill.yml --resume experiments/res_sl/training_states/latest.safetensors
+            """)
+
+    @Option(help: "The BasicSR-style YAML options file.")
+    var options: String
+
+    @Option(help: "A training checkpoint to resume from (default: path.resume_state of the options).")
+    var resume: String?
+
+    func run() throws {
+        let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
+        let student = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
+        if let weights = parsed.pretrainedWeights {
+            try ToolError.wrap(weights.path) { try ModelWeights.load(from: weights, into: student) }
+        }
+        let method = parsed.distillation.method
+        var teacherA: (any RestorationModel)?
+        var teacherB: (any RestorationModel)?
+        if method != .studentAlone {
+            guard let section = parsed.teacher else {
+                throw ToolError("\(options): method '\(method.reportName)' needs a 'network_teacher' section")
+            }
+            guard let weights = parsed.teacherWeights else {
+                throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
+            }
+            let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
+            try ToolError.wrap(weights.path) { try ModelWeights.load(from: weights, into: a) }
+            teacherA = a
+            if let sectionB = parsed.teacherB {
+                guard let weightsB = parsed.teacherBWeights else {
+                    throw ToolError("\(options): 'path.pretrain_network_teacher_b' (teacher B's weights) is missing")
+                }
+                let b = try ToolError.wrap(options) { try NetworkOptions.build(network: sectionB, section: "network_teacher_b") }
+                try ToolError.wrap(weightsB.path) { try ModelWeights.load(from: weightsB, into: b) }
+                teacherB = b
+            }
+        }
+        let objective: any TrainingObjective
+        if let teacherA {
+            var generator = RandomGenerator(seed: parsed.seed &+ 1)
+            objective = DistillationObjective(student: student, teacherA: teacherA, teacherB: teacherB,
+                                              configuration: parsed.distillation, using: &generator)
+        } else {
+            objective = SupervisedObjective(model: student, pixelLoss: parsed.pixelLoss)
+        }
+        try OptionsTraining(options: parsed, network: student, objective: objective)
+            .run(resume: resume.map { URL(fileURLWithPath: $0) } ?? parsed.resumeState)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import SLKDDistill
+import SLKDModels
+import SLKDTensor
+
+/// The loop shared by `slkd train` and `slkd distill`: data from the options' folders, the
+/// trainer, validation, checkpoints, progress and the final weights.
+///
+/// Files under the experiments folder (BasicSR's layout, safetensors instead of pickles):
+/// `training_states/latest.safetensors` (the full trainer state, for `--resume`) and
+/// `models/net_g_latest.safetensors` (the trained network only, official key names).
+struct OptionsTraining {
+    let options: TrainingOptions
+    /// The network whose weights are the result (the teacher trained, or the student).
+    let network: any RestorationModel
+    let objective: any TrainingObjective
+
+    var checkpointURL: URL {
+        options.experimentsFolder.appendingPathComponent("training_states").appendingPathComponent("latest.safetensors")
+    }
+
+    var weightsURL: URL {
+        options.experimentsFolder.appendingPathComponent("models").appendingPathComponent("net_g_latest.safetensors")
+    }
+
+    func run(resume: URL?) throws {
+        let data = options.trainData
+        let pairs = try ToolError.wrap(data.degradedFolder.path) { try data.dataset() }
+        let augmentation = PatchAugmentation(patchSize: data.patchSize ?? 128, flips: data.flips, rotations: data.rotations,
+                                             smallImages: .reflectPad)
+        let source = try ToolError.wrap(data.degradedFolder.path) {
+            try PairedDatasetBatchSource(dataset: pairs, batchSize: data.batchSize, augmentation: augmentation,
+                                         shuffles: data.shuffle, seed: options.seed, prefetch: 2)
+        }
+        let logger = Logger(label: "slkd.train") { _ in SwiftLogNoOpLogHandler() }
+        let trainer = Trainer(objective: objective, data: source, configuration: options.trainer, logger: logger)
+        if let resume {
+            try ToolError.wrap(resume.path) { try trainer.loadCheckpoint(from: resume) }
+            print("resumed from \(resume.path) at step \(trainer.step)")
+        }
+        if let validation = options.validationData, let interval = options.validationInterval, interval > 0 {
+            let validationPairs = try ToolError.wrap(validation.degradedFolder.path) { try validation.dataset() }
+            let model = network
+            trainer.evaluation = .init(interval: interval) { _ in
+                model.eval()
+                defer { model.train() }
+                let report = try TestSetEvaluation.run(validationPairs, name: validation.name) { try restore(image: $0, with: model) }
+                return ["psnr": report.mean.psnr, "ssim": report.mean.ssim]
+            }
+        }
+        let fm = FileManager.default
+        try ToolError.wrap(options.experimentsFolder.path) {
+            for folder in [checkpointURL, weightsURL].map({ $0.deletingLastPathComponent() }) {
+                try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
+        }
+        print("training \(options.name): \(pairs.count) pairs from \(data.degradedFolder.path), "
+              + "batch \(data.batchSize) × \(augmentation.patchSize)², \(options.trainer.totalSteps) steps; "
+              + "checkpoints in \(checkpointURL.path)")
+        var callbacks: [any TrainingCallback] = [
+            StepReporter(every: options.printInterval, total: options.trainer.totalSteps, startingAt: trainer.step)
+        ]
+        callbacks.append(PeriodicCheckpoint(every: options.checkpointInterval ?? max(options.trainer.totalSteps / 10, 1), url: checkpointURL))
+        network.train()
+        do {
+            _ = try trainer.run(callbacks: callbacks)
+        } catch let error as TrainingError {
+            throw ToolError("\(error) (the last checkpoint, if any, is intact: \(checkpointURL.path))")
+        }
+        network.eval()
+        try ToolError.wrap(weightsURL.path) {
+            try SafeTensors.write(network.stateDictionary(), to: weightsURL)
+        }
+        print("wrote \(weightsURL.path)")
+    }
+}
+
+/// Prints a line every `interval` steps (and the last), and draws a progress bar on a terminal.
+final class StepReporter: TrainingCallback {
+    let interval: Int
+    let bar: ProgressBar
+    private var started = Date()
+
+    init(every interval: Int, total: Int, startingAt step: Int) {
+        self.interval = max(interval, 1)
+        bar = ProgressBar(total: total)
+        bar.advance(by: step, label: "resuming")
+    }
+
+    func trainerWillStart(_ trainer: Trainer) throws { started = Date() }
+
+    func trainer(_ trainer: Trainer, didComplete result: StepResult) throws -> TrainingControl {
+        bar.advance(label: "step \(trainer.step)/\(trainer.configuration.totalSteps) loss \(String(format: "%.4f", result.loss))")
+        if trainer.step % interval == 0 || trainer.step == trainer.configuration.totalSteps || result.skipped {
+            bar.finish()
+            var parts = ["step \(trainer.step)", "loss \(String(format: "%.5f", result.loss))"]
+            parts += result.terms.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.5f", $0.value))" }
+            parts += result.metrics.sorted { $0.key < $1.key }.filter { $0.key != "seconds" }
+                .map { "\($0.key) \(String(format: "%.4g", $0.value))" }
+            if result.skipped { parts.append("SKIPPED (non-finite)") }
+            parts.append(String(format: "%.1f s", Date().timeIntervalSince(started)))
+            print(parts.joined(separator: " · "))
+        }
+        return .continue
+    }
+
+    func trainerDidFinish(_ trainer: Trainer, summary: TrainingSummary) throws { bar.finish() }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import SLKDTensor
+import Testing
+
+/// `slkd demo`, `slkd train` and `slkd distill`, driven through the built executable on tiny runs.
+@Suite("slkd demo, train and distill", .serialized)
+struct TrainingCommandTests {
+    /// A paired folder (`input`/`target`) of small crops of a bundled sample image, noisy/clean.
+    static func makePairedFolder(in root: URL, count: Int = 3, side: Int = 40) throws {
+        let sample = ToolRunner.packageRoot.appendingPathComponent("Sources/SLKDDistill/Resources/SampleImages/camera.png")
+        let image = try Tensor.readPNG(at: sample, channels: .rgb)
+        var generator = RandomGenerator(seed: 7)
+        for folder in ["input", "target"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        for i in 0..<count {
+            let clean = image.narrowed(axis: 1, start: 100 + 30 * i, length: side).narrowed(axis: 2, start: 120, length: side).contiguous()
+            let noisy = (clean + Tensor.normal(clean.shape, std: 0.05, using: &generator)).clamp(min: 0, max: 1)
+            try clean.writePNG(to: root.appendingPathComponent("target/\(i).png"))
+            try noisy.writePNG(to: root.appendingPathComponent("input/\(i).png"))
+        }
+    }
+
+    static let tinyRestormer = """
+        type: Restormer
+          inp_channels: 3
+          out_channels: 3
+          dim: 8
+          num_blocks: [1, 1, 1, 1]
+          num_refinement_blocks: 1
+          heads: [1, 1, 2, 2]
+          ffn_expansion_factor: 2
+          bias: false
+          LayerNorm_type: WithBias
+        """
+
+    static func options(data: URL, experiments: URL, extra: String = "") -> String {
+        """
+        name: tiny
+        manual_seed: 3
+        network_g:
+          \(tinyRestormer)
+        datasets:
+          train:
+            name: tiny-train
+            dataroot_lq: \(data.appendingPathComponent("input").path)
+            dataroot_gt: \(data.appendingPathComponent("target").path)
+            gt_size: 32
+            batch_size_per_gpu: 2
+            geometric_augs: true
+          val:
+            name: tiny-val
+            dataroot_lq: \(data.appendingPathComponent("input").path)
+            dataroot_gt: \(data.appendingPathComponent("target").path)
+        train:
+          total_iter: 3
+          optim_g: {type: AdamW, lr: !!float 1e-3, weight_decay: !!float 1e-4, betas: [0.9, 0.999]}
+          scheduler: {type: CosineAnnealingRestartCyclicLR, periods: [3], restart_weights: [1], eta_mins: [0.000001]}
+          pixel_opt: {type: L1Loss, loss_weight: 1, reduction: mean}
+        val:
+          val_freq: !!float 3
+        logger:
+          print_freq: 1
+          save_checkpoint_freq: 2
+        path:
+          experiments_root: \(experiments.path)
+        \(extra)
+        """
+    }
+
+    @Test func demoWritesItsReport() throws {
+        let out = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "2", "--steps", "2",
+                                         "--patches-per-image", "1", "--output", out.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let data = try Data(contentsOf: out.appendingPathComponent("metrics.json"))
+        let metrics = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for method in ["teacher", "student_alone", "output_kd", "slkd"] {
+            let entry = try #require(metrics[method] as? [String: Any], "metrics.json lacks \(method)")
+            let psnr = try #require(entry["psnr"] as? Double), ssim = try #require(entry["ssim"] as? Double)
+            #expect(psnr.isFinite && psnr > 5 && psnr < 60)
+            #expect(ssim > 0 && ssim <= 1)
+            #expect((entry["parameters"] as? Int ?? 0) > 0 && (entry["macs"] as? Int ?? 0) > 0)
+        }
+        // The students are one network trained three ways: same size, smaller than the teacher.
+        let teacherParameters = (metrics["teacher"] as? [String: Any])?["parameters"] as? Int ?? 0
+        let studentParameters = (metrics["slkd"] as? [String: Any])?["parameters"] as? Int ?? 0
+        #expect(studentParameters == (metrics["student_alone"] as? [String: Any])?["parameters"] as? Int)
+        #expect(studentParameters * 4 < teacherParameters)
+        for file in ["report.md", "report.html", "curves.png", "strips/astronaut.png", "weights/slkd.safetensors",
+                     "weights/teacher.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
+        }
+        // Strip: six 128-pixel panels (degraded, teacher, three students, clean) side by side.
+        let strip = try Tensor.readPNG(at: out.appendingPathComponent("strips/astronaut.png"))
+        #expect(strip.shape[2] > 6 * 128 && strip.shape[1] > 128)
+        let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(report.contains("SLKD student") && report.contains("strips/astronaut.png"))
+    }
+
+    @Test func demoRejectsBadArgumentsInOneLine() throws {
+        let zero = try ToolRunner.run(["demo", "--steps", "0"])
+        #expect(zero.status != 0)
+        #expect(zero.standardError.contains("--steps"))
+        let missing = try ToolRunner.run(["demo", "--teacher-weights", "/nonexistent/teacher.safetensors", "--output",
+                                          FileManager.default.temporaryDirectory.appendingPathComponent("unused-demo").path])
+        #expect(missing.status != 0)
+        #expect(missing.standardError.contains("/nonexistent/teacher.safetensors"))
+        #expect(!missing.standardError.contains("Fatal error"))
+    }
+
+    @Test func trainThenDistillFromOptionsFiles() throws {
+        let root = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try Self.makePairedFolder(in: data)
+        let teacherRun = root.appendingPathComponent("teacher")
+        let teacherOptions = root.appendingPathComponent("teacher.yml")
+        try Self.options(data: data, experiments: teacherRun).write(to: teacherOptions, atomically: true, encoding: .utf8)
+        let train = try ToolRunner.run(["train", "--options", teacherOptions.path])
+        #expect(train.status == 0, "\(train.standardError)")
+        #expect(train.standardOutput.contains("step 3"))
+        #expect(train.standardOutput.contains("eval.psnr"))
+        let weights = teacherRun.appendingPathComponent("models/net_g_latest.safetensors")
+        let saved = try SafeTensors.read(from: weights)
+        #expect(saved.tensors["patch_embed.proj.weight"]?.shape == [8, 3, 3, 3])
+        #expect(FileManager.default.fileExists(atPath: teacherRun.appendingPathComponent("training_states/latest.safetensors").path))
+
+        let studentRun = root.appendingPathComponent("student")
+        let distillOptions = root.appendingPathComponent("distill.yml")
+        let extra = """
+            network_teacher:
+              \(Self.tinyRestormer)
+            distill:
+              method: slkd
+              kl_weight: 0.5
+            """
+        var text = Self.options(data: data, experiments: studentRun, extra: extra)
+        text = text.replacingOccurrences(of: "experiments_root: \(studentRun.path)",
+                                         with: "experiments_root: \(studentRun.path)\n  pretrain_network_teacher: \(weights.path)")
+        try text.write(to: distillOptions, atomically: true, encoding: .utf8)
+        let distill = try ToolRunner.run(["distill", "--options", distillOptions.path])
+        #expect(distill.status == 0, "\(distill.standardError)")
+        #expect(distill.standardOutput.contains("nc ") && distill.standardOutput.contains("et "), "the SLKD terms are reported: \(distill.standardOutput)")
+        #expect(FileManager.default.fileExists(atPath: studentRun.appendingPathComponent("models/net_g_latest.safetensors").path))
+
+        // Resuming a finished run takes no step and rewrites the same weights.
+        let before = try SafeTensors.read(from: studentRun.appendingPathComponent("models/net_g_latest.safetensors"))
+        let resumed = try ToolRunner.run(["distill", "--options", distillOptions.path, "--resume",
+                                          studentRun.appendingPathComponent("training_states/latest.safetensors").path])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(resumed.standardOutput.contains("resumed from"))
+        let after = try SafeTensors.read(from: studentRun.appendingPathComponent("models/net_g_latest.safetensors"))
+        #expect(after.tensors["output.weight"]?.floats == before.tensors["output.weight"]?.floats)
+    }
+
+    @Test func optionsErrorsNameTheKeyOrFile() throws {
+        let root = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try Self.makePairedFolder(in: data, count: 2)
+        let options = root.appendingPathComponent("bad.yml")
+        let text = Self.options(data: data, experiments: root.appendingPathComponent("run"))
+            .replacingOccurrences(of: "type: AdamW", with: "type: SGD")
+        try text.write(to: options, atomically: true, encoding: .utf8)
+        let result = try ToolRunner.run(["train", "--options", options.path])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("train.optim_g.type"))
+        #expect(result.standardError.split(separator: "\n").count == 1)
+
+        // A distillation without the teacher's weights says which key is missing.
+        let distill = root.appendingPathComponent("distill.yml")
+        try Self.options(data: data, experiments: root.appendingPathComponent("run2"),
+                         extra: "network_teacher:\n  \(Self.tinyRestormer)")
+            .write(to: distill, atomically: true, encoding: .utf8)
+        let noTeacher = try ToolRunner.run(["distill", "--options", distill.path])
+        #expect(noTeacher.status != 0)
+        #expect(noTeacher.standardError.contains("pretrain_network_teacher"))
+
+        // Unmatched files are reported by name.
+        try FileManager.default.removeItem(at: data.appendingPathComponent("target/1.png"))
+        let unmatched = try ToolRunner.run(["train", "--options",
+                                            { let u = root.appendingPathComponent("ok.yml")
+                                              try? Self.options(data: data, experiments: root.appendingPathComponent("run3"))
+                                                .write(to: u, atomically: true, encoding: .utf8)
+                                              return u.path }()])
+        #expect(unmatched.status != 0)
+        #expect(unmatched.standardError.contains("1.png"))
+    }
+}

@@ -37,15 +37,6 @@ func parse(_ arguments: [String]) throws -> (positional: [String], options: [Str
     return (positional, options)
 }
 
-/// The weights of `url` by PyTorch state-dict key.
-func loadWeights(_ url: URL) throws -> [String: Tensor] {
-    switch url.pathExtension.lowercased() {
-    case "safetensors": return try SafeTensors.read(from: url).tensors
-    case "pth", "pt": return try PyTorchCheckpoint.load(from: url)
-    default: throw UsageError(description: "\(url.path): weights must be a .safetensors or .pth file")
-    }
-}
-
 func main() throws {
     let (positional, options) = try parse(Array(CommandLine.arguments.dropFirst()))
     guard positional.count == 2 else { throw UsageError(description: Usage.text) }
@@ -57,7 +48,8 @@ func main() throws {
     }
     let model = try preset.build(seed: 0)
     if let weights = options["weights"] {
-        try model.loadStateDictionary(try loadWeights(URL(fileURLWithPath: weights)))
+        // .pth or .safetensors, told apart by the file's first bytes; keys are the official ones.
+        try model.loadStateDictionary(try ModelWeights.read(from: URL(fileURLWithPath: weights)))
         print("loaded \(weights)")
     } else {
         print("no --weights: \(preset.rawValue) keeps its random initialisation")

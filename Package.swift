@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "CSLKDOpenBLAS"]),
+        .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDQuality", "CSLKDOpenBLAS"]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],

@@ -290,7 +290,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
-] + visionGroups()
+] + visionGroups() + qualityGroups()
 
 func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
@@ -324,6 +324,8 @@ for group in groups {
               pad(fmt(Double(r.peakTensorBytes) / 1e6, 1), 9), pad(fmt(Double(r.maxRSSBytes) / 1e6, 0), 8))
     }
 }
+
+printQualityCPUTimes()
 
 if let path = options.jsonPath {
     struct Report: Codable {

@@ -8,7 +8,15 @@ struct SLKDCommand: ParsableCommand {
         abstract: "Compress image-restoration transformers by Simultaneous Learning Knowledge Distillation.",
         discussion: """
             Examples:
+              slkd demo                                   # the whole method on the bundled images
+              slkd train --options teacher.yml            # supervised training (BasicSR options)
+              slkd distill --options distill.yml          # SLKD or a baseline
+              slkd restore --arch res-sl --weights res-sl.safetensors rainy/ --output restored/
+              slkd eval --arch res-sl --weights res-sl.safetensors --data Rain100H --output report/
+              slkd profile res-sl --size 512 512
+              slkd iqa photo.png --reference clean.png --json
               slkd convert net_g_latest.pth net_g_latest.safetensors
             """,
-        subcommands: [DemoCommand.self, TrainCommand.self, DistillCommand.self, ProfileCommand.self, IQACommand.self, ConvertCommand.self])
+        subcommands: [DemoCommand.self, TrainCommand.self, DistillCommand.self, RestoreCommand.self, EvalCommand.self,
+                      ProfileCommand.self, IQACommand.self, ConvertCommand.self])
 }

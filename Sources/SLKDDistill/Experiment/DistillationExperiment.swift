@@ -156,17 +156,20 @@ public final class DistillationExperiment {
 
     /// A pool of random patches (fresh degradation draws) cut from the training images,
     /// reshuffled and randomly flipped every epoch.
+    ///
+    /// Each patch is the centre of a random window a little larger than the patch, and only the
+    /// window is degraded: streaks and noise then cost the window, not the whole image, while
+    /// the streak kernels still see real pixels around the patch.
     func trainingSource(seed: UInt64) throws -> InMemoryBatchSource {
-        let dataset = SyntheticPairedDataset(cleanImages: trainingImages, degradation: Self.degradation(settings),
+        let p = settings.patchSize, margin = 16
+        var dataset = SyntheticPairedDataset(cleanImages: trainingImages, degradation: Self.degradation(settings),
                                              seed: seed, redrawsEachEpoch: true)
-        var generator = RandomGenerator(seed: seed)
+        dataset.window = p + 2 * margin
         var pairs: [(degraded: Tensor, clean: Tensor)] = []
-        let p = settings.patchSize
         for round in 0..<settings.patchesPerImage {
             for index in 0..<dataset.count {
                 let pair = try dataset.pair(at: index, epoch: round)
-                let top = generator.uniformInt(below: pair.clean.shape[1] - p + 1)
-                let left = generator.uniformInt(below: pair.clean.shape[2] - p + 1)
+                let top = (pair.clean.shape[1] - p) / 2, left = (pair.clean.shape[2] - p) / 2
                 func cut(_ t: Tensor) -> Tensor {
                     t.narrowed(axis: 1, start: top, length: p).narrowed(axis: 2, start: left, length: p).contiguous()
                 }

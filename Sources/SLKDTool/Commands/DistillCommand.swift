@@ -38,7 +38,7 @@ struct DistillCommand: ParsableCommand {
         let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
         let student = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
         if let weights = parsed.pretrainedWeights {
-            try ToolError.wrap(weights.path) { try ModelWeights.load(from: weights, into: student) }
+            try ModelSource.loadWeights(weights.path, into: student, network: "network_g")
         }
         let method = parsed.distillation.method
         var teacherA: (any RestorationModel)?
@@ -51,14 +51,14 @@ struct DistillCommand: ParsableCommand {
                 throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
             }
             let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
-            try ToolError.wrap(weights.path) { try ModelWeights.load(from: weights, into: a) }
+            try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher")
             teacherA = a
             if let sectionB = parsed.teacherB {
                 guard let weightsB = parsed.teacherBWeights else {
                     throw ToolError("\(options): 'path.pretrain_network_teacher_b' (teacher B's weights) is missing")
                 }
                 let b = try ToolError.wrap(options) { try NetworkOptions.build(network: sectionB, section: "network_teacher_b") }
-                try ToolError.wrap(weightsB.path) { try ModelWeights.load(from: weightsB, into: b) }
+                try ModelSource.loadWeights(weightsB.path, into: b, network: "network_teacher_b")
                 teacherB = b
             }
         }

@@ -35,7 +35,7 @@ struct TrainCommand: ParsableCommand {
         let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
         let model = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
         if let weights = parsed.pretrainedWeights {
-            try ToolError.wrap(weights.path) { try ModelWeights.load(from: weights, into: model) }
+            try ModelSource.loadWeights(weights.path, into: model, network: "network_g")
         }
         let objective = SupervisedObjective(model: model, pixelLoss: parsed.pixelLoss)
         try OptionsTraining(options: parsed, network: model, objective: objective)

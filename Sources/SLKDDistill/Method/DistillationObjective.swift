@@ -54,9 +54,13 @@ public final class DistillationObjective: TrainingObjective {
     public private(set) var lastForward: DistillationForward?
 
     /// - Parameters:
+    ///   - student: the network being trained.
+    ///   - teacherA: the teacher on the degraded input; frozen and switched to evaluation mode.
     ///   - teacherB: a separate teacher B, or nil for teacher A's weights on B's input.
     ///   - scm: an SCM over the student's encoder then decoder taps; nil builds one (probing the
     ///     networks' tap widths) when the configuration needs it.
+    ///   - configuration: the method, its weights and ablations.
+    ///   - generator: initialises the SCM when one is built here.
     public init(student: any RestorationModel, teacherA: any RestorationModel, teacherB: (any RestorationModel)? = nil,
                 configuration: DistillationConfiguration = .slkd, scm: ScaleConversionModule? = nil,
                 using generator: inout RandomGenerator) {

@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev).
@@ -57,7 +58,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDModels", "CSLKDOpenBLAS"]),
+        .executableTarget(
+            name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS"]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],

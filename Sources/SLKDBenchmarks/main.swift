@@ -26,6 +26,12 @@ struct Options {
     var seconds = 1.0
     /// Threads for our kernels and OpenBLAS (default: all cores).
     var threads: Int?
+    /// `--distill-step`: profile one SLKD training step instead (DistillStepCases.swift).
+    var distillStep = false
+    var batch = 8
+    var patch = 128
+    var steps = 1
+    var batchedTeachers = false
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -35,8 +41,14 @@ struct Options {
             case "--json": jsonPath = it.next()
             case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
             case "--threads": threads = Int(it.next() ?? "")
+            case "--distill-step": distillStep = true
+            case "--batch": batch = Int(it.next() ?? "") ?? batch
+            case "--patch": patch = Int(it.next() ?? "") ?? patch
+            case "--steps": steps = Int(it.next() ?? "") ?? steps
+            case "--batched-teachers": batchedTeachers = true
             case "-h", "--help":
                 print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
+                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--json out.json] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -287,6 +299,11 @@ if let threads = options.threads {
     Parallel.threadCount = threads
     BLASThreads.set(threads)
 }
+if options.distillStep {
+    try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
+                                                 batchedTeachers: options.batchedTeachers, jsonPath: options.jsonPath))
+    exit(0)
+}
 /// Groups of cases sharing inputs, with their case names (so that filtered-out groups allocate nothing).
 let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].map { n in
     (["sgemm_\(n)", "matmul_\(n)"], { matmulCases(n) })
@@ -294,7 +311,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
-] + visionGroups() + modelGroups()
+] + visionGroups() + qualityGroups() + modelGroups()
 
 func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
@@ -329,6 +346,8 @@ for group in groups {
               pad(fmt(Double(r.peakTensorBytes) / 1e6, 1), 9), pad(fmt(Double(r.maxRSSBytes) / 1e6, 0), 8))
     }
 }
+
+printQualityCPUTimes()
 
 if let path = options.jsonPath {
     struct Report: Codable {

@@ -71,7 +71,7 @@ struct TrainingCommandTests {
     @Test func demoWritesItsReport() throws {
         let out = try ToolRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "2", "--steps", "2",
+        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "2", "--steps", "1",
                                          "--patches-per-image", "1", "--output", out.path])
         #expect(result.status == 0, "\(result.standardError)")
         let data = try Data(contentsOf: out.appendingPathComponent("metrics.json"))

@@ -46,17 +46,20 @@ public enum EvaluationError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// Scores a restoration over a test set with PSNR and SSIM (``FullReference``, BasicSR
+/// Scores a restoration over a test set with PSNR and SSIM (`FullReference` of SLKDQuality, BasicSR
 /// conventions, on the 0–255 scale).
 public enum TestSetEvaluation {
     /// Restores every pair of `dataset` with `restore` (`C×H×W` in [0, 1] → same shape) and scores it
     /// against the clean image.
     ///
     /// - Parameters:
+    ///   - dataset: the test pairs, each read once, in order (epoch 0).
     ///   - name: the test set's name for the report.
+    ///   - options: how PSNR and SSIM are computed (Y channel, border crop, 8-bit quantisation).
     ///   - restoredImagesFolder: when given, each restored image is also written there as an 8-bit
     ///     PNG under the pair's name (sub-folders created as needed).
     ///   - progress: called after each image with its score.
+    ///   - restore: the restoration of one degraded `C×H×W` image, run without recording gradients.
     public static func run(_ dataset: any PairedDataset, name: String? = nil, options: EvaluationOptions = .init(),
                            restoredImagesFolder: URL? = nil,
                            progress: (EvaluationReport.ImageScore) -> Void = { _ in },

@@ -76,10 +76,16 @@ public final class DistillationExperiment {
     /// - Parameters:
     ///   - teacherWeights: a safetensors file with the teacher's weights (official key names);
     ///     when nil the teacher is trained here for ``ExperimentSettings/teacherSteps`` steps.
+    ///   - saveTrainedTeacher: where a teacher trained here is written (``DemoTeacher/save(_:settings:to:)``)
+    ///     as soon as it is trained, before the students start.
     ///   - progress: called on this thread after every step and phase change.
-    public func run(teacherWeights: URL? = nil, progress: (Event) -> Void = { _ in }) throws -> ExperimentOutcome {
+    public func run(teacherWeights: URL? = nil, saveTrainedTeacher: URL? = nil,
+                    progress: (Event) -> Void = { _ in }) throws -> ExperimentOutcome {
         var results: [MethodOutcome] = []
         let teacher = try obtainTeacher(weights: teacherWeights, progress: progress)
+        if teacherWeights == nil, let saveTrainedTeacher {
+            try DemoTeacher.save(teacher.model, settings: settings, to: saveTrainedTeacher)
+        }
         results.append(try evaluate(teacher, name: "teacher", label: "Teacher", progress: progress))
         for method in settings.methods {
             let trained = try train(method, teacher: teacher.model, progress: progress)

@@ -10,7 +10,7 @@ import SLKDQuality
 ///     L_nc = (1/K) Σ_k [ mean |f_n(S'_k) − f_n(A_k)| + mean |f_c(S'_k) − f_c(A_k)| ].
 ///
 /// Exactly flat channels (dead ReLU features) are kept finite by a δ = 1e-12 in the moment
-/// ratios (``DifferentiableBRISQUE/ratioEpsilon``) [ours].
+/// ratios (`DifferentiableBRISQUE.ratioEpsilon`) [ours].
 ///
 /// The extractor runs on all B×C channels of a tap at once. A tap whose second scale would be
 /// smaller than ``minimumSecondScaleSide`` on a side uses the first scale only. The teacher side
@@ -21,8 +21,14 @@ public struct DegradationRemovalLoss: Sendable {
     /// Second-scale maps smaller than this on a side drop the second scale (SPEC: 7, the window).
     public var minimumSecondScaleSide: Int
 
-    /// - Parameter ratioEpsilon: δ in the GGD/AGGD moment ratios [ours], so that dead (all-zero)
-    ///   feature channels, common after ReLU, give finite features and gradients.
+    /// - Parameters:
+    ///   - c: the MSCN constant (SPEC: 1/255, for features in [0, 1]).
+    ///   - epsilon: ε under the square roots, which keeps their gradients finite at 0.
+    ///   - ratioEpsilon: δ in the GGD/AGGD moment ratios [ours], so that dead (all-zero)
+    ///     feature channels, common after ReLU, give finite features and gradients.
+    ///   - scales: the BRISQUE scales (SPEC: 2).
+    ///   - minimumSecondScaleSide: second-scale maps smaller than this on a side drop the second
+    ///     scale.
     public init(c: Double = 1.0 / 255, epsilon: Double = 1e-12, ratioEpsilon: Double = 1e-12, scales: Int = 2,
                 minimumSecondScaleSide: Int = 7) {
         extractor = DifferentiableBRISQUE(scales: scales, c: c, epsilon: epsilon, ratioEpsilon: ratioEpsilon)

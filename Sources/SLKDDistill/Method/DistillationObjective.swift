@@ -1,3 +1,4 @@
+import Dispatch
 import SLKDModels
 
 /// SLKD (and its baselines) as a ``TrainingObjective``: the dual-teacher, single-student set-up
@@ -29,10 +30,37 @@ public final class DistillationObjective: TrainingObjective {
     public private(set) var teacherForwardCount = 0
     private var cache: (batch: Int, outputs: TeacherOutputs)?
 
+    /// Forward each distinct sample of teacher B's input once: a clean patch that appears twice in
+    /// a batch reuses the first one's outputs (results unchanged; on by default).
+    public var reusesRepeatedTeacherBInputs = true
+    /// Samples the teachers have forwarded so far (A and B together).
+    public private(set) var teacherSamplesForwarded = 0
+
+    /// When teacher B is teacher A on the clean batch (the SPEC default), run both inputs through
+    /// one forward of twice the batch and split the outputs, instead of two forwards. Off by
+    /// default: see Docs/Benchmarks.md ("Distillation step profile") for what it gains here.
+    public var batchesTeacherForwards = false
+
+    /// When on, each ``loss(for:generator:)`` records its phase times in ``lastProfile`` and keeps
+    /// the forward results it combined in ``lastForward`` (results are unchanged; off by default,
+    /// since `lastForward` holds the step's graph until the next step).
+    public var profiling = false {
+        didSet { if !profiling { lastProfile = nil; lastForward = nil } }
+    }
+    /// The phase times of the last ``loss(for:generator:)`` call, when ``profiling``.
+    public private(set) var lastProfile: StepProfile?
+    /// The forward results the last ``loss(for:generator:)`` call handed to the criterion, when
+    /// ``profiling`` (for timing each loss term on its own).
+    public private(set) var lastForward: DistillationForward?
+
     /// - Parameters:
+    ///   - student: the network being trained.
+    ///   - teacherA: the teacher on the degraded input; frozen and switched to evaluation mode.
     ///   - teacherB: a separate teacher B, or nil for teacher A's weights on B's input.
     ///   - scm: an SCM over the student's encoder then decoder taps; nil builds one (probing the
     ///     networks' tap widths) when the configuration needs it.
+    ///   - configuration: the method, its weights and ablations.
+    ///   - generator: initialises the SCM when one is built here.
     public init(student: any RestorationModel, teacherA: any RestorationModel, teacherB: (any RestorationModel)? = nil,
                 configuration: DistillationConfiguration = .slkd, scm: ScaleConversionModule? = nil,
                 using generator: inout RandomGenerator) {
@@ -70,7 +98,10 @@ public final class DistillationObjective: TrainingObjective {
 
     /// Teacher outputs for `batch`, computed once per batch id.
     func teacherOutputs(for batch: TrainingBatch) -> TeacherOutputs {
-        if let cache, cache.batch == batch.id { return cache.outputs }
+        if let cache, cache.batch == batch.id {
+            if profiling { lastProfile?.teachersCached = true }
+            return cache.outputs
+        }
         let c = configuration
         var tapsA = Set<String>(), tapsB = Set<String>()
         if c.needsTeacherAEncoderTaps { tapsA.formUnion(teacherA.encoderTaps) }
@@ -83,27 +114,91 @@ public final class DistillationObjective: TrainingObjective {
         withoutGradients {
             if needA && needB && teacherB === teacherA && c.teacherBInput == .degraded {
                 // One network, one input: a single forward serves both roles.
+                let started = Self.now()
                 let both = teacherA.forward(batch.degraded, features: tapsA.union(tapsB))
                 teacherForwardCount += 1
+                teacherSamplesForwarded += batch.batchSize
+                if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
                 out.a = both
                 out.b = both
+            } else if needA && needB && teacherB === teacherA && batchesTeacherForwards {
+                // One network, two inputs: one forward over [degraded; B's input], split after.
+                let started = Self.now()
+                let n = batch.batchSize
+                let both = teacherA.forward(Tensor.concatenated([batch.degraded, bInput], axis: 0), features: tapsA.union(tapsB))
+                teacherForwardCount += 1
+                teacherSamplesForwarded += 2 * n
+                if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
+                func half(_ output: ModelOutput, _ k: Int, _ taps: Set<String>) -> ModelOutput {
+                    func part(_ t: Tensor) -> Tensor { t.narrowed(axis: 0, start: k * n, length: n) }
+                    var features: [String: Tensor] = [:]
+                    for name in taps {
+                        guard let f = output.features[name] else { preconditionFailure("model did not record tap '\(name)'") }
+                        features[name] = part(f)
+                    }
+                    return ModelOutput(image: part(output.image), features: features)
+                }
+                out.a = half(both, 0, tapsA)
+                out.b = half(both, 1, tapsB)
             } else {
-                if needA { out.a = teacherA.forward(batch.degraded, features: tapsA); teacherForwardCount += 1 }
-                if needB { out.b = teacherB.forward(bInput, features: tapsB); teacherForwardCount += 1 }
+                if needA {
+                    let started = Self.now()
+                    out.a = teacherA.forward(batch.degraded, features: tapsA)
+                    teacherForwardCount += 1
+                    teacherSamplesForwarded += batch.batchSize
+                    if profiling { lastProfile?.teacherA = Self.seconds(since: started) }
+                }
+                if needB {
+                    let started = Self.now()
+                    out.b = forwardDistinct(teacherB, bInput, features: tapsB)
+                    teacherForwardCount += 1
+                    if profiling { lastProfile?.teacherB = Self.seconds(since: started) }
+                }
             }
         }
         cache = (batch.id, out)
         return out
     }
 
+    /// `model` on `input` with each distinct sample forwarded once (when
+    /// ``reusesRepeatedTeacherBInputs``): repeats take the outputs of their first occurrence.
+    /// Samples are compared bit for bit, so the outputs are those of the plain forward.
+    func forwardDistinct(_ model: any RestorationModel, _ input: Tensor, features: Set<String>) -> ModelOutput {
+        let n = input.shape[0]
+        func sample(_ t: Tensor, _ i: Int) -> Tensor { t.narrowed(axis: 0, start: i, length: 1) }
+        var slot: [Int] = [], distinct: [Int] = []
+        if reusesRepeatedTeacherBInputs && n > 1 {
+            let bits = (0..<n).map { i in sample(input, i).doubles.map(\.bitPattern) }
+            for i in 0..<n {
+                if let k = distinct.firstIndex(where: { bits[$0] == bits[i] }) {
+                    slot.append(k)
+                } else {
+                    slot.append(distinct.count)
+                    distinct.append(i)
+                }
+            }
+        }
+        guard !distinct.isEmpty, distinct.count < n else {
+            teacherSamplesForwarded += n
+            return model.forward(input, features: features)
+        }
+        teacherSamplesForwarded += distinct.count
+        let out = model.forward(Tensor.concatenated(distinct.map { sample(input, $0) }, axis: 0), features: features)
+        func spread(_ t: Tensor) -> Tensor { Tensor.concatenated(slot.map { sample(t, $0) }, axis: 0) }
+        return ModelOutput(image: spread(out.image), features: out.features.mapValues(spread))
+    }
+
     public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {
         let c = configuration
+        if profiling { lastProfile = StepProfile() }
         let teachers = teacherOutputs(for: batch)
         student.train()
+        let studentStarted = Self.now()
         var studentTaps = Set<String>()
         if c.needsStudentEncoderTaps { studentTaps.formUnion(student.encoderTaps) }
         if c.needsStudentDecoderTaps { studentTaps.formUnion(student.decoderTaps) }
         let s = student.forward(batch.degraded, features: studentTaps)
+        if profiling { lastProfile?.student = Self.seconds(since: studentStarted) }
         func taps(_ output: ModelOutput?, _ names: [String], _ wanted: Bool) -> [Tensor] {
             guard wanted, let output else { return [] }
             return names.map { name in
@@ -121,13 +216,46 @@ public final class DistillationObjective: TrainingObjective {
             teacherB: teachers.b?.image,
             teacherBDecoder: taps(teachers.b, teacherB.decoderTaps, c.needsTeacherBDecoderTaps),
             groundTruth: batch.clean)
+        let criterionStarted = Self.now()
         let (total, terms) = criterion(forward, scm: scm)
+        if profiling {
+            lastProfile?.criterion = Self.seconds(since: criterionStarted)
+            lastForward = forward
+        }
         return StepLoss(total: total, terms: terms.mapValues(\.item), prediction: s.image.detached())
     }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     public func restore(_ degraded: Tensor) -> Tensor {
         student.eval()
         defer { student.train() }
         return withoutGradients { student(degraded) }
+    }
+}
+
+extension DistillationObjective {
+    /// Wall-clock seconds of the phases of one ``DistillationObjective/loss(for:generator:)``
+    /// call (``DistillationObjective/profiling`` on). Backward and the optimizer step are the
+    /// trainer's and are not included.
+    public struct StepProfile: Sendable, Equatable {
+        /// Teacher A's forward (no graph); when ``sharedTeacherForward``, the one forward serving both.
+        public var teacherA = 0.0
+        /// Teacher B's forward (no graph).
+        public var teacherB = 0.0
+        /// Whether one teacher forward served both roles (teacher B = A on the degraded input).
+        public var sharedTeacherForward = false
+        /// Whether the teachers' outputs for this batch were already cached (no teacher forward ran).
+        public var teachersCached = false
+        /// The student's forward (recording the graph and the taps the losses need).
+        public var student = 0.0
+        /// The loss: SCM mappings and every term, forward (recording the graph).
+        public var criterion = 0.0
+
+        public init() {}
+
+        /// The sum of the phases.
+        public var total: Double { teacherA + teacherB + student + criterion }
     }
 }

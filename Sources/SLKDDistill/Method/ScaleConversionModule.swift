@@ -38,6 +38,7 @@ public final class ScaleConversionModule: Module {
     ///   - dtype: the parameters' type (the student's).
     ///   - generator: PyTorch-default (Kaiming-uniform) initialisation of the 1×1 convolutions.
     ///   - decoderTapOffset: where decoder taps start (0 when the SCM serves one kind of tap).
+    ///   - mode: how student and teacher features meet (``Mode-swift.enum``).
     public init(studentChannels: [Int], teacherChannels: [Int], decoderTapOffset: Int = 0, mode: Mode = .teacherSpace,
                 dtype: DType = .float32, using generator: inout RandomGenerator) {
         precondition(decoderTapOffset >= 0 && decoderTapOffset <= studentChannels.count, "SCM: decoder tap offset out of range")

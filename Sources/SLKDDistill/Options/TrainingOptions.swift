@@ -12,7 +12,8 @@ import Yams
 /// `path.pretrain_network_teacher(_b)`, and a `distill` section whose keys are the fields of
 /// ``DistillationConfiguration`` in snake case (`method: slkd`, `kl_weight: 0.5`, …).
 ///
-/// Relative paths are resolved against the options file's folder. Keys SLKD does not use
+/// Relative paths are resolved against the current folder, as BasicSR's `train.py` does (its
+/// official files say `./Datasets/...` and are run from the repository root). Keys SLKD does not use
 /// (`num_gpu`, `io_backend`, `mixing_augs`, …) are ignored; known keys with unusable values are
 /// errors naming the key.
 public struct TrainingOptions {
@@ -67,7 +68,7 @@ public struct TrainingOptions {
     public var checkpointInterval: Int?
     /// `logger.print_freq`.
     public var printInterval: Int
-    /// `path.experiments_root` (default `experiments/<name>` next to the options file).
+    /// `path.experiments_root` (default `experiments/<name>` in the current folder).
     public var experimentsFolder: URL
     /// `path.pretrain_network_g`.
     public var pretrainedWeights: URL?
@@ -77,13 +78,14 @@ public struct TrainingOptions {
     /// `path.resume_state`.
     public var resumeState: URL?
 
-    /// Reads the options file at `url`.
+    /// Reads the options file at `url`; relative paths in it are taken from the current folder.
     public static func load(contentsOf url: URL) throws(OptionsError) -> TrainingOptions {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw OptionsError(file: url.path, "cannot read the options file")
         }
-        return try TrainingOptions(yaml: text, baseFolder: url.deletingLastPathComponent(), file: url.path)
+        return try TrainingOptions(yaml: text, baseFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                                   file: url.path)
     }
 
     /// Parses options text; relative paths are resolved against `baseFolder`.

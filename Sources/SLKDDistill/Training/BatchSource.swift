@@ -82,6 +82,8 @@ public final class InMemoryBatchSource: BatchSource {
     /// - Parameters:
     ///   - pairs: (degraded, clean) C×H×W tensors or 1×C×H×W tensors, all of one shape.
     ///   - batchSize: samples per batch; an epoch's last partial batch is dropped.
+    ///   - randomFlips: flip each sample horizontally with probability ½ (both images alike).
+    ///   - seed: seeds the source's generator (epoch orders and flips).
     public init(pairs: [(degraded: Tensor, clean: Tensor)], batchSize: Int, randomFlips: Bool = false, seed: UInt64 = 0) throws {
         guard !pairs.isEmpty, batchSize > 0, pairs.count >= batchSize else { throw BatchSourceError.empty }
         func image(_ t: Tensor) -> Tensor { t.rank == 4 ? t.squeezed(axis: 0) : t }

@@ -111,7 +111,7 @@ public enum StorageType: String, Sendable, Equatable, CaseIterable {
         }
     }
 
-    /// The ``DType`` the loader produces: half precision widens to float32, integers and booleans to
+    /// The `DType` the loader produces: half precision widens to float32, integers and booleans to
     /// int64, float32 and float64 stay.
     public var loadedDType: DType {
         switch self {

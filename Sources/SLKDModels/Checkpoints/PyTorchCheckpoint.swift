@@ -81,7 +81,7 @@ public struct PyTorchCheckpoint: Sendable {
     /// - Parameters:
     ///   - selection: which object holds the weights; ``StateDictSelection/automatic`` tries
     ///     `params`, `params_ema`, `state_dict`, then the top-level object itself.
-    ///   - strippingPrefix: removed from every key that starts with it (`nn.DataParallel`'s
+    ///   - prefix: removed from every key that starts with it (`nn.DataParallel`'s
     ///     `module.`, as Uformer's `load_checkpoint` does); `nil` keeps keys as they are.
     public func stateDict(_ selection: StateDictSelection = .automatic,
                           strippingPrefix prefix: String? = "module.") throws -> StateDict {

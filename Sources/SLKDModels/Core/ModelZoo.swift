@@ -34,8 +34,11 @@ public enum NetworkOptions {
     /// Builds the network of a BasicSR-style YAML options text (`network_g: {type: Restormer, …}`),
     /// with the official constructor argument names.
     ///
-    /// - Parameter section: the top-level key describing the network (`network_g`; SLKD's
-    ///   distillation options also use `network_teacher` and `network_teacher_b`).
+    /// - Parameters:
+    ///   - yaml: the options text.
+    ///   - section: the top-level key describing the network (`network_g`; SLKD's
+    ///     distillation options also use `network_teacher` and `network_teacher_b`).
+    ///   - seed: seeds the initialisation of the weights (before any are loaded).
     public static func build(yaml: String, section: String = "network_g", seed: UInt64 = 0) throws -> any RestorationModel {
         guard let root = try Yams.load(yaml: yaml) as? [String: Any], let network = root[section] as? [String: Any] else {
             throw Error(description: "the options have no '\(section)' section")

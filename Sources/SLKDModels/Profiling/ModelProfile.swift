@@ -11,10 +11,10 @@ import SLKDTensor
 /// ```
 ///
 /// Stages are the model's direct children (`patch_embed`, `encoder_level1`, `down1_2`, …). Their
-/// MACs come from ``MACReport/macsByStage(of:)``: each op is charged to the child holding its
+/// MACs come from `MACReport.macsByStage(of:)` (SLKDTensor): each op is charged to the child holding its
 /// weight, and weightless ops (attention matmuls) to the child of the last weighted op before
 /// them, so models need no profiling code. A model may still wrap parts of its forward in
-/// ``MACCounter/stage(_:_:)``; those names take precedence.
+/// `MACCounter.stage(_:_:)`; those names take precedence.
 public struct ModelProfile: Codable, Sendable, Equatable {
     /// One stage: a direct child of the model (or an explicit MAC stage).
     public struct Stage: Codable, Sendable, Equatable {

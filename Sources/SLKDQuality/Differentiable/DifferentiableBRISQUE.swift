@@ -34,40 +34,31 @@ public struct DifferentiableBRISQUE: Sendable {
         for scale in 0..<scales {
             if scale > 0 {
                 let h = x.shape[2], w = x.shape[3]
-                let rows = LinearMaps.tensor(LinearMaps.halving(h), rows: (h + 1) / 2, columns: h, like: x)
-                let cols = LinearMaps.tensor(LinearMaps.halving(w), rows: (w + 1) / 2, columns: w, like: x)
-                x = LinearMaps.apply(rows: rows, columns: cols, to: x)
+                x = FeatureOps.separable(x, rows: .halving(h), columns: .halving(w))
             }
             parts += scaleFeatures(x)
         }
-        return LinearMaps.stackLast(parts)
+        return Tensor.stacked(parts, axis: 2)
     }
 
-    /// The 18 features of one scale, each B×C.
+    /// The 18 features of one scale, each B×C, from the fused MSCN and moment-sum kernels.
     func scaleFeatures(_ x: Tensor) -> [Tensor] {
-        let h = x.shape[2], w = x.shape[3]
-        let gh = LinearMaps.tensor(LinearMaps.correlation(h, kernel: MSCN.window, padding: .zero), rows: h, columns: h, like: x)
-        let gw = LinearMaps.tensor(LinearMaps.correlation(w, kernel: MSCN.window, padding: .zero), rows: w, columns: w, like: x)
-        let mu = LinearMaps.apply(rows: gh, columns: gw, to: x)
-        let second = LinearMaps.apply(rows: gh, columns: gw, to: x.squared())
-        let sigma = ((second - mu.squared()).abs() + epsilon).sqrt()
-        let m = (x - mu) / (sigma + c)
+        let n = Double(x.shape[2] * x.shape[3])
+        let m = FeatureOps.mscn(x, padding: .zero, c: c, epsilon: epsilon)
+        let (sums, counts) = FeatureOps.brisqueMoments(m)
+        func sum(_ k: Int) -> Tensor { sums.narrowed(axis: 2, start: k, length: 1).squeezed(axis: 2) }
+        func count(_ k: Int) -> Tensor { counts.narrowed(axis: 2, start: k, length: 1).squeezed(axis: 2) }
 
-        let spatial = [2, 3]
-        let meanSquare = m.squared().mean(axes: spatial)
-        let meanAbs = m.abs().mean(axes: spatial)
+        let meanSquare = sum(0) / n, meanAbs = sum(1) / n
         let delta = ratioEpsilon
         var out = [Self.shape((meanSquare + delta) / (meanAbs.squared() + delta)), meanSquare]
-        for (dy, dx) in BRISQUE.shifts {
-            // shifted[i, j] = m[(i − dy) mod H, (j − dx) mod W] (circshift), an O(HW) index map.
-            let p = m * m.rolled(shifts: [dy, dx], axes: [2, 3])
-            let squares = p.squared()
-            let left = (p < 0), right = (p > 0)
-            let leftSq = (squares * left).sum(axes: spatial) / left.sum(axes: spatial).clamp(min: 1)
-            let rightSq = (squares * right).sum(axes: spatial) / right.sum(axes: spatial).clamp(min: 1)
+        for k in 0..<BRISQUE.shifts.count {
+            // p = m·circshift(m, shift): the sums of p²[p<0], p²[p>0], |p|, p² and the counts.
+            let leftSq = sum(2 + 4 * k) / count(2 * k).clamp(min: 1)
+            let rightSq = sum(3 + 4 * k) / count(2 * k + 1).clamp(min: 1)
             let sigmaL = (leftSq + epsilon).sqrt(), sigmaR = (rightSq + epsilon).sqrt()
             let g = sigmaL / sigmaR
-            let rHat = (p.abs().mean(axes: spatial).squared() + delta) / (squares.mean(axes: spatial) + delta)
+            let rHat = ((sum(4 + 4 * k) / n).squared() + delta) / (sum(5 + 4 * k) / n + delta)
             let g2 = g.squared()
             let rHatNorm = rHat * (g2 * g + 1) * (g + 1) / (g2 + 1).squared()
             let alpha = Self.shape(1 / rHatNorm)
@@ -82,11 +73,19 @@ public struct DifferentiableBRISQUE: Sendable {
     static func shape(_ ratio: Tensor) -> Tensor {
         let values = ratio.doubles
         let upper = DistributionFit.ggdRatio(0.2), lower = DistributionFit.ggdRatio(10)
-        var alpha = [Double](), slope = [Double]()
-        for t in values {
-            let a = DistributionFit.inverseGGDRatio(t)
-            alpha.append(a)
-            slope.append(t < upper && t > lower ? 1 / (t * DistributionFit.logRatioDerivative(a)) : 0)
+        var alpha = [Double](repeating: 0, count: values.count), slope = [Double](repeating: 0, count: values.count)
+        alpha.withUnsafeMutableBufferPointer { alpha in
+            slope.withUnsafeMutableBufferPointer { slope in
+                let ap = UnsafeSend(alpha.baseAddress!), sp = UnsafeSend(slope.baseAddress!)
+                // A few µs per solve: threads pay off from a few dozen channels.
+                Parallel.forChunks(values.count, grain: 32) { range in
+                    for i in range {
+                        let t = values[i], a = DistributionFit.inverseGGDRatio(t)
+                        ap.pointer[i] = a
+                        sp.pointer[i] = t < upper && t > lower ? 1 / (t * DistributionFit.logRatioDerivative(a)) : 0
+                    }
+                }
+            }
         }
         var a0 = Tensor(shape: ratio.shape, scalars: alpha), k = Tensor(shape: ratio.shape, scalars: slope)
         if ratio.dtype != .float64 { a0 = a0.cast(to: ratio.dtype); k = k.cast(to: ratio.dtype) }

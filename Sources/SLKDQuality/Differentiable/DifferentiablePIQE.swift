@@ -54,41 +54,23 @@ public struct DifferentiablePIQE: Sendable {
         let h = (h0 + b - 1) / b * b, w = (w0 + b - 1) / b * b
         var x = input
         if h != h0 || w != w0 {
-            x = LinearMaps.apply(rows: LinearMaps.tensor(Self.replicatePad(h0, to: h), rows: h, columns: h0, like: x),
-                                 columns: LinearMaps.tensor(Self.replicatePad(w0, to: w), rows: w, columns: w0, like: x),
-                                 to: x)
+            x = FeatureOps.separable(x, rows: .replicatePad(h0, to: h), columns: .replicatePad(w0, to: w))
         }
-        let gh = LinearMaps.tensor(LinearMaps.correlation(h, kernel: MSCN.window, padding: .replicate), rows: h, columns: h, like: x)
-        let gw = LinearMaps.tensor(LinearMaps.correlation(w, kernel: MSCN.window, padding: .replicate), rows: w, columns: w, like: x)
-        let mu = LinearMaps.apply(rows: gh, columns: gw, to: x)
-        let second = LinearMaps.apply(rows: gh, columns: gw, to: x.squared())
-        let m = (x - mu) / (((second - mu.squared()).abs() + epsilon).sqrt() + c)
+        let m = FeatureOps.mscn(x, padding: .replicate, c: c, epsilon: epsilon)
 
         let (bh, bw) = (h / b, w / b)
-        // B×C×bh×bw×16×16 blocks.
-        let blocks = m.reshaped([batch, channels, bh, b, bw, b]).permuted([0, 1, 2, 4, 3, 5])
-        let inner = [4, 5]
-        let v = blocks.variance(axes: inner)
-        let std = { (t: Tensor) in (t.variance(axes: inner) + self.epsilon).sqrt() }
-
-        // 4 edges × 11 segments of 6 pixels: top row, right column, bottom row, left column.
-        var segments = [Tensor]()
-        let edges = [blocks.narrowed(axis: 4, start: 0, length: 1), blocks.narrowed(axis: 5, start: b - 1, length: 1),
-                     blocks.narrowed(axis: 4, start: b - 1, length: 1), blocks.narrowed(axis: 5, start: 0, length: 1)]
-        for (k, edge) in edges.enumerated() {
-            let along = k % 2 == 0 ? 5 : 4
-            for j in 0...(b - 6) { segments.append(std(edge.narrowed(axis: along, start: j, length: 6))) }
-        }
-        let s = LinearMaps.stackLast(segments)
+        // B×C×bh×bw×K: [v, 4(b − 5) edge-segment stds (top, right, bottom, left), σ_centre, σ_surround].
+        let stats = FeatureOps.blockStatistics(m, blockSize: b, epsilon: epsilon)
+        let segmentCount = 4 * (b - 5)
+        func stat(_ k: Int) -> Tensor { stats.narrowed(axis: 4, start: k, length: 1).squeezed(axis: 4) }
+        let v = stat(0)
+        let s = stats.narrowed(axis: 4, start: 1, length: segmentCount)
         let minSeg: Tensor = tauMin > 0
-            ? -tauMin * ((-s / tauMin).logSumExp(axes: [s.rank - 1]) - log(Double(segments.count)))
-            : s.min(axes: [s.rank - 1])
+            ? -tauMin * ((-s / tauMin).logSumExp(axes: [4]) - log(Double(segmentCount)))
+            : s.min(axes: [4])
 
         // Centre: columns 8–9 (1-based, b = 16); surround: columns 1–7, 9, 11–16 (piqe.m's deletion order).
-        let centreColumns: Set<Int> = [b / 2 - 1, b / 2]
-        let surroundColumns = Set(0..<b).subtracting([b / 2 - 1, b / 2 + 1])
-        let sc = maskedStd(blocks, columns: centreColumns, like: x)
-        let ss = maskedStd(blocks, columns: surroundColumns, like: x)
+        let sc = stat(1 + segmentCount), ss = stat(2 + segmentCount)
         var cs = sc / ss
         let sigmaB = (v + epsilon).sqrt()
         var beta = (sigmaB - cs).abs() / Tensor.maximum(sigmaB, cs)
@@ -105,33 +87,7 @@ public struct DifferentiablePIQE: Sendable {
         let d = wAct * (wNdc * (1 - v) + wNc * v)
         let score = 100 * (d.sum(axes: [2, 3]) + 1) / (wAct.sum(axes: [2, 3]) + 1)
 
-        let perBlock = LinearMaps.stackLast([v, minSeg, beta, wAct, wNdc, wNc, d]).reshaped([batch, channels, bh * bw * 7])
-        // Append the score: [features | score] = features·E + score ⊗ e_last.
-        let n = bh * bw * 7
-        var e = [Double](repeating: 0, count: n * (n + 1))
-        for i in 0..<n { e[i * (n + 1) + i] = 1 }
-        var last = [Double](repeating: 0, count: n + 1)
-        last[n] = 1
-        var lastTensor = Tensor(shape: [n + 1], scalars: last)
-        if x.dtype != .float64 { lastTensor = lastTensor.cast(to: x.dtype) }
-        return perBlock.matmul(LinearMaps.tensor(e, rows: n, columns: n + 1, like: x)) + score.unsqueezed(axis: 2) * lastTensor
-    }
-
-    /// Unbiased std (with ε) of the given columns of each block, two-pass through a column mask.
-    func maskedStd(_ blocks: Tensor, columns: Set<Int>, like x: Tensor) -> Tensor {
-        let b = blockSize
-        var mask = Tensor(shape: [1, b], scalars: (0..<b).map { columns.contains($0) ? 1.0 : 0.0 })
-        if x.dtype != .float64 { mask = mask.cast(to: x.dtype) }
-        let n = Double(columns.count * b)
-        let mean = (blocks * mask).sum(axes: [4, 5], keepDims: true) / n
-        let variance = ((blocks - mean).squared() * mask).sum(axes: [4, 5]) / (n - 1)
-        return (variance + epsilon).sqrt()
-    }
-
-    /// n′×n replicate padding after the end: row i reads min(i, n − 1).
-    static func replicatePad(_ n: Int, to padded: Int) -> [Double] {
-        var m = [Double](repeating: 0, count: padded * n)
-        for i in 0..<padded { m[i * n + Swift.min(i, n - 1)] = 1 }
-        return m
+        let perBlock = Tensor.stacked([v, minSeg, beta, wAct, wNdc, wNc, d], axis: 4).reshaped([batch, channels, bh * bw * 7])
+        return Tensor.concatenated([perBlock, score.unsqueezed(axis: 2)], axis: 2)
     }
 }

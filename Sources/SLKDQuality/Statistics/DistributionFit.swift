@@ -50,23 +50,41 @@ public enum DistributionFit {
     }
 
     /// α with r(α) = target, by the continuous solver; 0.2 and 10 at and beyond the ends.
+    ///
+    /// The root is bracketed between two neighbours of the LIVE grid (binary search in the
+    /// tabulated r, which decreases), then found by Newton steps on log r that fall back to
+    /// bisection whenever a step leaves the bracket — the root that 80 bisection steps in log α
+    /// would give, to rounding, in a few evaluations instead of 80.
     public static func inverseGGDRatio(_ target: Double) -> Double {
         let lo = 0.2, hi = 10.0
         if !(target < ggdRatio(lo)) { return lo } // also NaN
         if target <= ggdRatio(hi) { return hi }
-        var a = log(lo), b = log(hi)
         let logTarget = log(target)
-        for _ in 0..<80 {
-            let m = 0.5 * (a + b)
-            // r decreases: r(m) > target means the root lies above m.
-            if log(ggdRatio(exp(m))) > logTarget { a = m } else { b = m }
+        // Largest k with r(γ_k) ≥ target: the root lies in [γ_k, γ_k+1].
+        var k = ggdRatios.withUnsafeBufferPointer { r -> Int in
+            var a = 0, b = r.count - 1
+            while b - a > 1 {
+                let mid = (a + b) / 2
+                if r[mid] >= target { a = mid } else { b = mid }
+            }
+            return a
         }
-        var alpha = exp(0.5 * (a + b))
-        for _ in 0..<3 {
-            let step = (log(ggdRatio(alpha)) - logTarget) / logRatioDerivative(alpha)
-            alpha = Swift.min(hi, Swift.max(lo, alpha - step))
+        k = Swift.min(k, grid.count - 2)
+        var a = grid[k], b = grid[k + 1]
+        // Start from the linear interpolation of log r across the bracket.
+        let ra = log(ggdRatios[k]), rb = log(ggdRatios[k + 1])
+        var alpha = ra > rb ? a + (b - a) * (ra - logTarget) / (ra - rb) : 0.5 * (a + b)
+        for _ in 0..<40 {
+            let f = log(ggdRatio(alpha)) - logTarget
+            if f == 0 { break }
+            // log r decreases: f > 0 means the root lies above alpha.
+            if f > 0 { a = alpha } else { b = alpha }
+            var next = alpha - f / logRatioDerivative(alpha)
+            if !(next > a && next < b) { next = 0.5 * (a + b) }
+            if abs(next - alpha) <= 4 * Double.ulpOfOne * alpha { alpha = next; break }
+            alpha = next
         }
-        return alpha
+        return Swift.min(hi, Swift.max(lo, alpha))
     }
 
     /// Fits a GGD to `x` (`estimateggdparam.m`). All-zero or empty samples give α = 0.2

@@ -15,6 +15,7 @@ public enum Parallel {
     /// - Parameters:
     ///   - count: the number of iterations.
     ///   - grain: the smallest number of iterations worth a thread of its own.
+    ///   - body: the work for one chunk of indices; chunks may run concurrently.
     @inlinable
     public static func forChunks(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         let workers = Swift.min(threadCount, Swift.max(1, count / Swift.max(grain, 1)))

@@ -4,7 +4,7 @@
 /// shared buffer, so `transpose`, `permute`, `expand`, slicing and reshapes of contiguous data
 /// copy nothing, and a tensor behaves as a value: no operation changes an existing tensor.
 ///
-/// Operations on tensors that ``requiresGrad`` record a graph; ``gradients(of:wrt:)`` or
+/// Operations on tensors that ``requiresGrad`` record a graph; ``gradients(wrt:seed:retainGraph:)`` or
 /// ``backward(seed:retainGraph:)`` walks it backwards.
 ///
 /// ```swift

@@ -80,6 +80,7 @@ public enum ImageIO {
     /// Reads the PNG file at `url`.
     ///
     /// - Parameters:
+    ///   - url: the file.
     ///   - channels: which channels to return.
     ///   - dtype: `float32` or `float64`.
     public static func readPNG(at url: URL, channels: Channels = .stored,

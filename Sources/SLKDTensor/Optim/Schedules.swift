@@ -48,6 +48,8 @@ public struct CosineAnnealingRestart: LearningRateSchedule {
     public var minima: [Double]
 
     /// - Parameters:
+    ///   - base: the learning rate η_base at the start of the first period.
+    ///   - periods: the length pᵢ of each period, in steps.
     ///   - restartWeights: the peak of each period as a fraction of `base` (one per period).
     ///   - minimum: the floor `eta_min`, shared by all periods.
     public init(base: Double, periods: [Int], restartWeights: [Double] = [1], minimum: Double = 0) {

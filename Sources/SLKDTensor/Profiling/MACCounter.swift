@@ -46,7 +46,7 @@ public enum MACOperator: String, Sendable, Hashable, Codable, CaseIterable, Comp
 /// - by operator kind (``MACOperator``);
 /// - by the module that owns the weight: conv, linear and LayerNorm record their weight, and
 ///   weightless ops (attention matmuls, pooling) are charged to the last weighted op before them —
-///   in these networks the `qkv` projection of the same block. ``MACReport/macsByChild(of:)``
+///   in these networks the `qkv` projection of the same block. ``MACReport/macsByChild(of:only:)``
 ///   resolves this to a model's top-level children (`encoder_level1`, `latent`, …).
 ///
 /// Model code may also name stages explicitly with ``stage(_:_:)``; those names nest with `.`.

@@ -74,7 +74,9 @@ struct DemoCommand: ParsableCommand {
         if let teacherSteps { settings.teacherSteps = teacherSteps }
         if let patchesPerImage { settings.patchesPerImage = patchesPerImage }
         let folder = URL(fileURLWithPath: output, isDirectory: true)
-        try ToolError.wrap(output) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try ToolError.wrap(output) {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("weights"), withIntermediateDirectories: true)
+        }
 
         let weights: URL?
         if let teacherWeights {
@@ -97,7 +99,8 @@ struct DemoCommand: ParsableCommand {
               + "batch \(settings.batchSize) × \(settings.patchSize)², seed \(settings.seed)")
         let started = Date()
         let outcome = try ToolError.wrap("demo") {
-            try experiment.run(teacherWeights: weights) { event in
+            try experiment.run(teacherWeights: weights,
+                               saveTrainedTeacher: folder.appendingPathComponent("weights/teacher.safetensors")) { event in
                 switch event {
                 case .trainingStarted(let phase, let steps):
                     bar.relabel("\(phase) 0/\(steps)")

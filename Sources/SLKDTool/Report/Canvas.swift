@@ -27,9 +27,12 @@ struct Canvas {
         pixels[2 * plane + i] += a * (color.b - pixels[2 * plane + i])
     }
 
+    /// Fills the part of the rectangle that lies on the canvas (none, if it lies wholly off it).
     mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: Color) {
-        for yy in max(y, 0)..<min(y + h, height) {
-            for xx in max(x, 0)..<min(x + w, width) { blend(x: xx, y: yy, color: color) }
+        let (x0, x1) = (max(x, 0), min(x + w, width)), (y0, y1) = (max(y, 0), min(y + h, height))
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 {
+            for xx in x0..<x1 { blend(x: xx, y: yy, color: color) }
         }
     }
 

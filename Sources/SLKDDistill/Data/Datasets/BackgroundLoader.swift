@@ -31,7 +31,9 @@ public final class BackgroundLoader: @unchecked Sendable {
 
     /// Starts producing batches from `sampler`.
     ///
-    /// - Parameter prefetch: the most batches kept ready (at least 1).
+    /// - Parameters:
+    ///   - sampler: the sampler whose batches are produced, in its order.
+    ///   - prefetch: the most batches kept ready (at least 1).
     public init(sampler: PairedBatchSampler, prefetch: Int = 4) {
         precondition(prefetch >= 1, "prefetch must be at least 1, got \(prefetch)")
         self.prefetch = prefetch

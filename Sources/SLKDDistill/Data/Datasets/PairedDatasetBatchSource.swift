@@ -33,7 +33,13 @@ public final class PairedDatasetBatchSource: BatchSource {
 
     /// A source at the start of the stream fixed by `seed`.
     ///
-    /// - Parameter prefetch: batches produced ahead on a background thread (0: none, no thread).
+    /// - Parameters:
+    ///   - dataset: the pairs.
+    ///   - batchSize: samples per batch.
+    ///   - augmentation: the crop, flips and turns of each sample.
+    ///   - shuffles: whether each epoch visits the pairs in a new random order.
+    ///   - seed: fixes the stream of orders and augmentations.
+    ///   - prefetch: batches produced ahead on a background thread (0: none, no thread).
     /// - Throws: ``DatasetError/Reason/emptyDataset`` for a dataset without pairs.
     public init(dataset: any PairedDataset, batchSize: Int, augmentation: PatchAugmentation = .init(),
                 shuffles: Bool = true, seed: UInt64, prefetch: Int = 2) throws(DatasetError) {

@@ -28,18 +28,11 @@ struct DistillCommand: ParsableCommand {
               slkd distill --options distill.yml --resume experiments/res_sl/training_states/latest.safetensors
             """)
 
-    @Option(help: "The BasicSR-style YAML options file.")
-    var options: String
-
-    @Option(help: "A training checkpoint to resume from (default: path.resume_state of the options).")
-    var resume: String?
+    @OptionGroup var arguments: OptionsFileArguments
 
     func run() throws {
-        let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
-        let student = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
-        if let weights = parsed.pretrainedWeights {
-            try ModelSource.loadWeights(weights.path, into: student, network: "network_g")
-        }
+        let (parsed, student) = try arguments.load()
+        let options = arguments.options
         let method = parsed.distillation.method
         var teacherA: (any RestorationModel)?
         var teacherB: (any RestorationModel)?
@@ -70,7 +63,6 @@ struct DistillCommand: ParsableCommand {
         } else {
             objective = SupervisedObjective(model: student, pixelLoss: parsed.pixelLoss)
         }
-        try OptionsTraining(options: parsed, network: student, objective: objective)
-            .run(resume: resume.map { URL(fileURLWithPath: $0) } ?? parsed.resumeState)
+        try OptionsTraining(options: parsed, network: student, objective: objective).run(resume: arguments.resumeURL(parsed))
     }
 }

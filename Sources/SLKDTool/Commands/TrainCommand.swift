@@ -25,20 +25,11 @@ struct TrainCommand: ParsableCommand {
               slkd train --options teacher.yml --resume experiments/teacher/training_states/latest.safetensors
             """)
 
-    @Option(help: "The BasicSR-style YAML options file.")
-    var options: String
-
-    @Option(help: "A training checkpoint to resume from (default: path.resume_state of the options).")
-    var resume: String?
+    @OptionGroup var arguments: OptionsFileArguments
 
     func run() throws {
-        let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
-        let model = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
-        if let weights = parsed.pretrainedWeights {
-            try ModelSource.loadWeights(weights.path, into: model, network: "network_g")
-        }
+        let (parsed, model) = try arguments.load()
         let objective = SupervisedObjective(model: model, pixelLoss: parsed.pixelLoss)
-        try OptionsTraining(options: parsed, network: model, objective: objective)
-            .run(resume: resume.map { URL(fileURLWithPath: $0) } ?? parsed.resumeState)
+        try OptionsTraining(options: parsed, network: model, objective: objective).run(resume: arguments.resumeURL(parsed))
     }
 }

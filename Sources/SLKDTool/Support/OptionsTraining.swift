@@ -1,8 +1,31 @@
+import ArgumentParser
 import Foundation
 import Logging
 import SLKDDistill
 import SLKDModels
 import SLKDTensor
+
+/// The arguments `slkd train` and `slkd distill` share: the options file and a checkpoint.
+struct OptionsFileArguments: ParsableArguments {
+    @Option(help: "The BasicSR-style YAML options file.")
+    var options: String
+
+    @Option(help: "A training checkpoint to resume from (default: path.resume_state of the options).")
+    var resume: String?
+
+    /// The parsed options and their `network_g`, with `path.pretrain_network_g` loaded if given.
+    func load() throws -> (options: TrainingOptions, network: any RestorationModel) {
+        let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
+        let network = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
+        if let weights = parsed.pretrainedWeights {
+            try ModelSource.loadWeights(weights.path, into: network, network: "network_g")
+        }
+        return (parsed, network)
+    }
+
+    /// `--resume`, else the options' `path.resume_state`.
+    func resumeURL(_ parsed: TrainingOptions) -> URL? { resume.map { URL(fileURLWithPath: $0) } ?? parsed.resumeState }
+}
 
 /// The loop shared by `slkd train` and `slkd distill`: data from the options' folders, the
 /// trainer, validation, checkpoints, progress and the final weights.

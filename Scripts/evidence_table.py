@@ -11,7 +11,7 @@ METHODS = ["teacher", "student_alone", "output_kd", "slkd", "fitnets"]
 def main(paths):
     runs = [json.load(open(p)) for p in paths]
     rows = ["| method | parameters | PSNR (dB) mean ± half-range | PSNR min–max | SSIM mean ± half-range | "
-            "beats student alone (PSNR) |", "|---|---:|---:|---:|---:|---:|"]
+            "beats student alone (PSNR / SSIM) |", "|---|---:|---:|---:|---:|---:|"]
     for method in ["degraded_input"] + METHODS:
         if not all(method in r for r in runs):
             continue
@@ -20,7 +20,8 @@ def main(paths):
         params = runs[0][method].get("parameters", "–")
         wins = "–"
         if method not in ("degraded_input", "teacher", "student_alone") and all("student_alone" in r for r in runs):
-            wins = f"{sum(r[method]['psnr'] > r['student_alone']['psnr'] for r in runs)}/{len(runs)}"
+            wins = (f"{sum(r[method]['psnr'] > r['student_alone']['psnr'] for r in runs)}/{len(runs)} / "
+                    f"{sum(r[method]['ssim'] > r['student_alone']['ssim'] for r in runs)}/{len(runs)}")
         rows.append(f"| {method} | {params:,} | {sum(psnr) / len(psnr):.2f} ± {(max(psnr) - min(psnr)) / 2:.2f} | "
                     f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | "
                     f"{wins} |" if isinstance(params, int) else

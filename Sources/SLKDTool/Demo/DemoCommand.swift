@@ -120,7 +120,9 @@ struct DemoCommand: ParsableCommand {
         }
         bar.finish()
         let seconds = Date().timeIntervalSince(started)
-        let report = DemoReport(outcome: outcome, seconds: seconds, teacherSource: weights?.lastPathComponent)
+        let report = try ToolError.wrap("demo") {
+            try DemoReport(outcome: outcome, seconds: seconds, teacherSource: weights?.lastPathComponent)
+        }
         try ToolError.wrap(output) { try report.write(to: folder) }
         say(report.summaryTable)
         say("report: \(folder.appendingPathComponent("report.html").path) (\(ProgressBar.clock(seconds)) in all)")

@@ -12,13 +12,19 @@ struct DemoReport {
     /// The teacher's file name when it was loaded rather than trained.
     let teacherSource: String?
 
-    /// Scores of the degraded inputs themselves (the floor every method must beat).
-    var degradedScores: EvaluationReport {
+    /// Scores of the degraded inputs themselves (the floor every method must beat), one per
+    /// held-out image in order; computed once, read by the table, the JSON and every strip.
+    let degradedScores: EvaluationReport
+
+    init(outcome: ExperimentOutcome, seconds: Double, teacherSource: String?) throws {
+        self.outcome = outcome
+        self.seconds = seconds
+        self.teacherSource = teacherSource
         let options = outcome.methods.first?.evaluation.options ?? EvaluationOptions(testYChannel: false)
-        let scores = outcome.heldOut.compactMap {
-            try? TestSetEvaluation.score($0.degraded, against: $0.clean, name: $0.name, options: options)
+        let scores = try outcome.heldOut.map {
+            try TestSetEvaluation.score($0.degraded, against: $0.clean, name: $0.name, options: options)
         }
-        return EvaluationReport(dataset: "held-out sample images", options: options, images: scores)
+        degradedScores = EvaluationReport(dataset: "held-out sample images", options: options, images: scores)
     }
 
     func write(to folder: URL) throws {

@@ -61,8 +61,10 @@ func sgemmCase(m: Int, n: Int, k: Int, transB: Bool = false) -> Case {
     return Case(name: "sgemm_\(m)x\(n)x\(k)", work: .macs(Double(m * n * k)), baseline: nil) {
         a.withContiguousScalars(Float.self) { pa in
             b.withContiguousScalars(Float.self) { pb in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                            1, pa.baseAddress, Int32(k), pb.baseAddress, Int32(transB ? k : n), 0, c, Int32(n))
+                BLASThreads.withThreads(Parallel.threadCount) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                                1, pa.baseAddress, Int32(k), pb.baseAddress, Int32(transB ? k : n), 0, c, Int32(n))
+                }
             }
         }
         sink &+= Int(c[0].bitPattern)

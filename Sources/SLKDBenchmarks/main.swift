@@ -173,8 +173,10 @@ func matmulCases(_ n: Int) -> [Case] {
     let sgemm = Case(name: "sgemm_\(n)", work: .flops(flops), baseline: nil) {
         a.withContiguousScalars(Float.self) { pa in
             b.withContiguousScalars(Float.self) { pb in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n),
-                            1, pa.baseAddress, Int32(n), pb.baseAddress, Int32(n), 0, c, Int32(n))
+                BLASThreads.withThreads(Parallel.threadCount) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n),
+                                1, pa.baseAddress, Int32(n), pb.baseAddress, Int32(n), 0, c, Int32(n))
+                }
             }
         }
         sink &+= Int(c[0].bitPattern)
@@ -200,10 +202,12 @@ func attentionCases() -> [Case] {
     let qkBase = Case(name: "sgemm_bmm_qk", work: .flops(flops), baseline: nil) {
         q.withContiguousScalars(Float.self) { pq in
             k.withContiguousScalars(Float.self) { pk in
-                for i in 0..<batch {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(hw), 1,
-                                pq.baseAddress! + i * c * hw, Int32(hw), pk.baseAddress! + i * c * hw, Int32(hw),
-                                0, scores + i * c * c, Int32(c))
+                BLASThreads.withThreads(Parallel.threadCount) {
+                    for i in 0..<batch {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(hw), 1,
+                                    pq.baseAddress! + i * c * hw, Int32(hw), pk.baseAddress! + i * c * hw, Int32(hw),
+                                    0, scores + i * c * c, Int32(c))
+                    }
                 }
             }
         }
@@ -229,10 +233,12 @@ func attentionCases() -> [Case] {
     let avBase = Case(name: "sgemm_bmm_av", work: .flops(flops), baseline: nil) {
         attn.withContiguousScalars(Float.self) { pa in
             v.withContiguousScalars(Float.self) { pv in
-                for i in 0..<batch {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(hw), Int32(c), 1,
-                                pa.baseAddress! + i * c * c, Int32(c), pv.baseAddress! + i * c * hw, Int32(hw),
-                                0, mixed + i * c * hw, Int32(hw))
+                BLASThreads.withThreads(Parallel.threadCount) {
+                    for i in 0..<batch {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(hw), Int32(c), 1,
+                                    pa.baseAddress! + i * c * c, Int32(c), pv.baseAddress! + i * c * hw, Int32(hw),
+                                    0, mixed + i * c * hw, Int32(hw))
+                    }
                 }
             }
         }
@@ -296,8 +302,8 @@ func mlpCase() -> [Case] {
 
 let options = Options(CommandLine.arguments)
 if let threads = options.threads {
+    // OpenBLAS itself stays at one thread: SLKD splits its products over this pool.
     Parallel.threadCount = threads
-    BLASThreads.set(threads)
 }
 if options.distillStep {
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,

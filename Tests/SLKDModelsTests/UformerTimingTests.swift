@@ -36,7 +36,6 @@ struct UformerTimingTests {
         if let only = env["SLKD_TIMING_MODEL"], only != name { return }
         if let threads = env["SLKD_THREADS"].flatMap(Int.init) {
             Parallel.threadCount = threads
-            BLASThreads.set(threads)
         }
         var g = RandomGenerator(seed: 11)
         let model = try Uformer(configuration, using: &g)

@@ -124,20 +124,18 @@ public enum FeatureOps {
         let planes = x.count / Swift.max(h * w, 1)
         let oh = rows.outputCount, ow = columns.outputCount
         let band = PlaneBand<T>(rows: rows, columns: columns)
-        let out = x.withContiguousScalars(T.self) { src in
-            [T](unsafeUninitializedCapacity: planes * oh * ow) { dst, count in
-                let s = UnsafeSend(src.baseAddress!), d = UnsafeSend(dst.baseAddress!)
-                Parallel.forChunks(planes, grain: Swift.max(1, 16384 / Swift.max(h * w, 1))) { range in
-                    let tmp = UnsafeMutablePointer<T>.allocate(capacity: oh * w)
-                    defer { tmp.deallocate() }
-                    for p in range {
-                        band.apply(s.pointer + p * h * w, width: w, into: d.pointer + p * oh * ow, scratch: tmp)
-                    }
+        let (out, dst) = Tensor.uninitialized(Array(x.shape.dropLast(2)) + [oh, ow], T.self)
+        x.withContiguousScalars(T.self) { src in
+            let s = UnsafeSend(src.baseAddress!), d = UnsafeSend(dst.baseAddress!)
+            Parallel.forChunks(planes, grain: Swift.max(1, 16384 / Swift.max(h * w, 1))) { range in
+                let tmp = UnsafeMutablePointer<T>.allocate(capacity: oh * w)
+                defer { tmp.deallocate() }
+                for p in range {
+                    band.apply(s.pointer + p * h * w, width: w, into: d.pointer + p * oh * ow, scratch: tmp)
                 }
-                count = planes * oh * ow
             }
         }
-        return Tensor(shape: Array(x.shape.dropLast(2)) + [oh, ow], scalars: out)
+        return out
     }
 }
 

@@ -123,46 +123,44 @@ extension FeatureOps {
         let planes = input.count / Swift.max(n, 1)
         let gd = g.doubles
         let runs = pairShifts.map { pairRuns(height: h, width: w, dy: $0.0, dx: $0.1) }
-        let out = input.withContiguousScalars(T.self) { src in
-            [T](unsafeUninitializedCapacity: input.count) { dst, count in
-                let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(dst.baseAddress!)
-                gd.withUnsafeBufferPointer { gb in
-                    let gp = gb.baseAddress!
-                    Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
-                        let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
-                        defer { scratch.deallocate() }
-                        for p in range {
-                            let x = sp.pointer + p * n, out = dp.pointer + p * n, gs = gp + p * 18
-                            let g0 = T(2 * gs[0]), g1 = T(gs[1])
-                            for i in 0..<n {
-                                let v = x[i]
-                                out[i] = g0 * v + (v > 0 ? g1 : (v < 0 ? -g1 : 0))
-                            }
-                            for k in 0..<pairShifts.count {
-                                let gl = T(2 * gs[2 + 4 * k]), gr = T(2 * gs[3 + 4 * k])
-                                let ga = T(gs[4 + 4 * k]), gq = T(2 * gs[5 + 4 * k])
-                                // ∂L/∂p per pixel, then p = m_i·m_j sends it to i (times m_j) and j (times m_i).
-                                for run in runs[k] {
-                                    let u = x + run.first, v = x + run.partner, gp = scratch + run.first
-                                    for t in 0..<run.count {
-                                        let q = u[t] * v[t]
-                                        // Selects of values, not branches (random signs mispredict).
-                                        let side = q < 0 ? gl : (q > 0 ? gr : 0)
-                                        let sign: T = q < 0 ? -1 : (q > 0 ? 1 : 0)
-                                        gp[t] = (side + gq) * q + ga * sign
-                                    }
-                                    let ou = out + run.first
-                                    for t in 0..<run.count { ou[t] += gp[t] * v[t] }
-                                    let ov = out + run.partner
-                                    for t in 0..<run.count { ov[t] += gp[t] * u[t] }
+        let (out, dst) = Tensor.uninitialized(shape, T.self)
+        input.withContiguousScalars(T.self) { src in
+            let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(dst.baseAddress!)
+            gd.withUnsafeBufferPointer { gb in
+                let gp = gb.baseAddress!
+                Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
+                    defer { scratch.deallocate() }
+                    for p in range {
+                        let x = sp.pointer + p * n, out = dp.pointer + p * n, gs = gp + p * 18
+                        let g0 = T(2 * gs[0]), g1 = T(gs[1])
+                        for i in 0..<n {
+                            let v = x[i]
+                            out[i] = g0 * v + (v > 0 ? g1 : (v < 0 ? -g1 : 0))
+                        }
+                        for k in 0..<pairShifts.count {
+                            let gl = T(2 * gs[2 + 4 * k]), gr = T(2 * gs[3 + 4 * k])
+                            let ga = T(gs[4 + 4 * k]), gq = T(2 * gs[5 + 4 * k])
+                            // ∂L/∂p per pixel, then p = m_i·m_j sends it to i (times m_j) and j (times m_i).
+                            for run in runs[k] {
+                                let u = x + run.first, v = x + run.partner, gp = scratch + run.first
+                                for t in 0..<run.count {
+                                    let q = u[t] * v[t]
+                                    // Selects of values, not branches (random signs mispredict).
+                                    let side = q < 0 ? gl : (q > 0 ? gr : 0)
+                                    let sign: T = q < 0 ? -1 : (q > 0 ? 1 : 0)
+                                    gp[t] = (side + gq) * q + ga * sign
                                 }
+                                let ou = out + run.first
+                                for t in 0..<run.count { ou[t] += gp[t] * v[t] }
+                                let ov = out + run.partner
+                                for t in 0..<run.count { ov[t] += gp[t] * u[t] }
                             }
                         }
                     }
                 }
-                count = input.count
             }
         }
-        return Tensor(shape: shape, scalars: out)
+        return out
     }
 }

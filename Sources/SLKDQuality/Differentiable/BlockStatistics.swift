@@ -139,30 +139,29 @@ extension FeatureOps {
         let h = input.shape[input.rank - 2], w = input.shape[input.rank - 1], n = h * w
         let (bh, bw) = (h / b, w / b), k = bounds.count - 1
         let blocks = input.count / Swift.max(n, 1) * bh * bw
-        let out = [T](unsafeUninitializedCapacity: input.count) { dst, count in
-            let dp = UnsafeSend(dst.baseAddress!)
-            input.withContiguousScalars(T.self) { src in
-                let sp = UnsafeSend(src.baseAddress!)
-                g.withUnsafeBufferPointer { gp in
-                    offsets.withUnsafeBufferPointer { os in
-                        bounds.withUnsafeBufferPointer { bs in
-                            values.withUnsafeBufferPointer { vs in
-                                means.withUnsafeBufferPointer { ms in
-                                    // Blocks are disjoint, so the threads write disjoint pixels.
-                                    Parallel.forChunks(blocks, grain: 16) { range in
-                                        for block in range {
-                                            let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
-                                            let x = sp.pointer + base, out = dp.pointer + base
-                                            for o in UnsafeBufferPointer(rebasing: os[bs[0]..<bs[1]]) { out[o] = 0 }
-                                            for s in 0..<k {
-                                                let gs = gp[block * k + s]
-                                                if gs == 0 { continue }
-                                                let set = UnsafeBufferPointer(rebasing: os[bs[s]..<bs[s + 1]])
-                                                let value = vs[block * k + s], mean = ms[block * k + s]
-                                                let gVar = s == 0 ? gs : (value > 0 ? gs / (2 * value) : 0)
-                                                let scale = 2 * gVar / Double(set.count - 1)
-                                                for o in set { out[o] += T(scale * (Double(x[o]) - mean)) }
-                                            }
+        let (out, dst) = Tensor.uninitialized(input.shape, T.self)
+        let dp = UnsafeSend(dst.baseAddress!)
+        input.withContiguousScalars(T.self) { src in
+            let sp = UnsafeSend(src.baseAddress!)
+            g.withUnsafeBufferPointer { gp in
+                offsets.withUnsafeBufferPointer { os in
+                    bounds.withUnsafeBufferPointer { bs in
+                        values.withUnsafeBufferPointer { vs in
+                            means.withUnsafeBufferPointer { ms in
+                                // Blocks are disjoint, so the threads write disjoint pixels.
+                                Parallel.forChunks(blocks, grain: 16) { range in
+                                    for block in range {
+                                        let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
+                                        let x = sp.pointer + base, out = dp.pointer + base
+                                        for o in UnsafeBufferPointer(rebasing: os[bs[0]..<bs[1]]) { out[o] = 0 }
+                                        for s in 0..<k {
+                                            let gs = gp[block * k + s]
+                                            if gs == 0 { continue }
+                                            let set = UnsafeBufferPointer(rebasing: os[bs[s]..<bs[s + 1]])
+                                            let value = vs[block * k + s], mean = ms[block * k + s]
+                                            let gVar = s == 0 ? gs : (value > 0 ? gs / (2 * value) : 0)
+                                            let scale = 2 * gVar / Double(set.count - 1)
+                                            for o in set { out[o] += T(scale * (Double(x[o]) - mean)) }
                                         }
                                     }
                                 }
@@ -171,9 +170,8 @@ extension FeatureOps {
                     }
                 }
             }
-            count = input.count
         }
-        return Tensor(shape: input.shape, scalars: out)
+        return out
     }
 
     /// Offset of block `block` (plane-major, then raster order) in the flat …×H×W buffer.

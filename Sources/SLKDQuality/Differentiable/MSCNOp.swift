@@ -28,36 +28,28 @@ extension FeatureOps {
         let band = PlaneBand<T>(rows: maps.rows, columns: maps.columns)
         let cT = T(c), eps = T(epsilon)
         // m, and μ and s = G⋆x² − μ² kept for the backward pass.
-        var mu = [T](unsafeUninitializedCapacity: x.count) { $1 = x.count }
-        var s = [T](unsafeUninitializedCapacity: x.count) { $1 = x.count }
-        let m = input.withContiguousScalars(T.self) { src in
-            [T](unsafeUninitializedCapacity: x.count) { dst, count in
-                let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(dst.baseAddress!)
-                mu.withUnsafeMutableBufferPointer { mu in
-                    s.withUnsafeMutableBufferPointer { s in
-                        let mp = UnsafeSend(mu.baseAddress!), vp = UnsafeSend(s.baseAddress!)
-                        Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
-                            let tmp = UnsafeMutablePointer<T>.allocate(capacity: 2 * n)
-                            defer { tmp.deallocate() }
-                            let squares = tmp + n
-                            for p in range {
-                                let xp = sp.pointer + p * n, mup = mp.pointer + p * n, sqp = vp.pointer + p * n
-                                let out = dp.pointer + p * n
-                                for i in 0..<n { squares[i] = xp[i] * xp[i] }
-                                band.apply(xp, width: w, into: mup, scratch: tmp)
-                                band.apply(squares, width: w, into: sqp, scratch: tmp)
-                                // Two simple loops (they vectorise; one fused loop did not).
-                                for i in 0..<n { sqp[i] -= mup[i] * mup[i] }
-                                for i in 0..<n { out[i] = (xp[i] - mup[i]) / ((Swift.abs(sqp[i]) + eps).squareRoot() + cT) }
-                            }
-                        }
-                    }
+        let (value, m) = Tensor.uninitialized(x.shape, T.self)
+        let (muT, mu) = Tensor.uninitialized(x.shape, T.self)
+        let (sT, s) = Tensor.uninitialized(x.shape, T.self)
+        input.withContiguousScalars(T.self) { src in
+            let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(m.baseAddress!)
+            let mp = UnsafeSend(mu.baseAddress!), vp = UnsafeSend(s.baseAddress!)
+            Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
+                let tmp = UnsafeMutablePointer<T>.allocate(capacity: 2 * n)
+                defer { tmp.deallocate() }
+                let squares = tmp + n
+                for p in range {
+                    let xp = sp.pointer + p * n, mup = mp.pointer + p * n, sqp = vp.pointer + p * n
+                    let out = dp.pointer + p * n
+                    for i in 0..<n { squares[i] = xp[i] * xp[i] }
+                    band.apply(xp, width: w, into: mup, scratch: tmp)
+                    band.apply(squares, width: w, into: sqp, scratch: tmp)
+                    // Two simple loops (they vectorise; one fused loop did not).
+                    for i in 0..<n { sqp[i] -= mup[i] * mup[i] }
+                    for i in 0..<n { out[i] = (xp[i] - mup[i]) / ((Swift.abs(sqp[i]) + eps).squareRoot() + cT) }
                 }
-                count = x.count
             }
         }
-        let value = Tensor(shape: x.shape, scalars: m)
-        let muT = Tensor(shape: x.shape, scalars: mu), sT = Tensor(shape: x.shape, scalars: s)
         return Tensor.differentiable(value: value, inputs: [x], name: "mscn") { g in
             [mscnBackward(g, input: input, mu: muT, s: sT, maps: maps, c: c, epsilon: epsilon, as: T.self)]
         }
@@ -72,41 +64,39 @@ extension FeatureOps {
         let band = PlaneBand<T>(rows: maps.rows.transposed, columns: maps.columns.transposed)
         let cT = T(c), eps = T(epsilon)
         let gc = g.dtype == input.dtype ? g : g.cast(to: input.dtype)
-        let out = gc.withContiguousScalars(T.self) { gp in
+        let (result, dst) = Tensor.uninitialized(shape, T.self)
+        gc.withContiguousScalars(T.self) { gp in
             input.withContiguousScalars(T.self) { xp in
                 mu.withContiguousScalars(T.self) { mup in
                     s.withContiguousScalars(T.self) { sp in
-                        [T](unsafeUninitializedCapacity: input.count) { dst, count in
-                            let g = UnsafeSend(gp.baseAddress!), x = UnsafeSend(xp.baseAddress!)
-                            let m = UnsafeSend(mup.baseAddress!), v = UnsafeSend(sp.baseAddress!)
-                            let d = UnsafeSend(dst.baseAddress!)
-                            Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
-                                let tmp = UnsafeMutablePointer<T>.allocate(capacity: 5 * n)
-                                defer { tmp.deallocate() }
-                                let gMu = tmp + n, gS = tmp + 2 * n, backMu = tmp + 3 * n, backS = tmp + 4 * n
-                                for p in range {
-                                    let gi = g.pointer + p * n, xi = x.pointer + p * n
-                                    let mi = m.pointer + p * n, si = v.pointer + p * n, out = d.pointer + p * n
-                                    for i in 0..<n {
-                                        let sigma = (Swift.abs(si[i]) + eps).squareRoot(), den = sigma + cT
-                                        let q = -gi[i] * (xi[i] - mi[i]) / (den * den)
-                                        let sign: T = si[i] > 0 ? 1 : (si[i] < 0 ? -1 : 0)
-                                        let gs = sigma > 0 ? q * sign / (2 * sigma) : 0
-                                        gS[i] = gs
-                                        gMu[i] = -gi[i] / den - 2 * mi[i] * gs
-                                        out[i] = gi[i] / den
-                                    }
-                                    band.apply(gMu, width: w, into: backMu, scratch: tmp)
-                                    band.apply(gS, width: w, into: backS, scratch: tmp)
-                                    for i in 0..<n { out[i] += backMu[i] + 2 * xi[i] * backS[i] }
+                        let g = UnsafeSend(gp.baseAddress!), x = UnsafeSend(xp.baseAddress!)
+                        let m = UnsafeSend(mup.baseAddress!), v = UnsafeSend(sp.baseAddress!)
+                        let d = UnsafeSend(dst.baseAddress!)
+                        Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
+                            let tmp = UnsafeMutablePointer<T>.allocate(capacity: 5 * n)
+                            defer { tmp.deallocate() }
+                            let gMu = tmp + n, gS = tmp + 2 * n, backMu = tmp + 3 * n, backS = tmp + 4 * n
+                            for p in range {
+                                let gi = g.pointer + p * n, xi = x.pointer + p * n
+                                let mi = m.pointer + p * n, si = v.pointer + p * n, out = d.pointer + p * n
+                                for i in 0..<n {
+                                    let sigma = (Swift.abs(si[i]) + eps).squareRoot(), den = sigma + cT
+                                    let q = -gi[i] * (xi[i] - mi[i]) / (den * den)
+                                    let sign: T = si[i] > 0 ? 1 : (si[i] < 0 ? -1 : 0)
+                                    let gs = sigma > 0 ? q * sign / (2 * sigma) : 0
+                                    gS[i] = gs
+                                    gMu[i] = -gi[i] / den - 2 * mi[i] * gs
+                                    out[i] = gi[i] / den
                                 }
+                                band.apply(gMu, width: w, into: backMu, scratch: tmp)
+                                band.apply(gS, width: w, into: backS, scratch: tmp)
+                                for i in 0..<n { out[i] += backMu[i] + 2 * xi[i] * backS[i] }
                             }
-                            count = input.count
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: shape, scalars: out)
+        return result
     }
 }

@@ -1,14 +1,38 @@
 import Dispatch
 import Foundation
 import CSLKDOpenBLAS
+import Synchronization
 
 /// Splits loops across the machine's cores.
 ///
-/// One level of threading at a time: inside a parallel region OpenBLAS is asked to run
-/// single-threaded, so that its own pool does not oversubscribe the cores.
+/// One pool and one level of threading at a time: OpenBLAS runs single-threaded and large
+/// matrix products are split across this pool too (see `ParallelGEMM`), and code already inside
+/// a parallel region does not split again.
 public enum Parallel {
     /// The number of worker threads kernels use (default: active processor count).
     nonisolated(unsafe) public static var threadCount: Int = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Marks the threads running a chunk of a parallel region (a per-thread flag, so that
+    /// regions other threads run — a background data loader — do not count).
+    @usableFromInline static let regionKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// Whether this thread is running a chunk of a parallel region, so that work started there
+    /// (a large matrix product) stays on this thread instead of splitting again.
+    @inlinable
+    public static var isInsideRegion: Bool { pthread_getspecific(regionKey) != nil }
+
+    /// Runs one chunk with this thread marked as inside a region (restoring the mark after).
+    @usableFromInline
+    static func asRegionChunk(_ body: () -> Void) {
+        let outer = pthread_getspecific(regionKey)
+        pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(regionKey, outer) }
+        body()
+    }
 
     /// Runs `body` on disjoint chunks of `0..<count`, in parallel when the work is large enough.
     ///
@@ -30,7 +54,7 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 let start = w * chunk
                 let end = Swift.min(count, start + chunk)
-                if start < end { task.value(start..<end) }
+                if start < end { asRegionChunk { task.value(start..<end) } }
             }
         }
     }
@@ -49,17 +73,43 @@ public enum Parallel {
 }
 
 /// Control of OpenBLAS's own thread pool.
+///
+/// SLKD sets it to one thread before its first matrix product and splits large products over
+/// ``Parallel/threadCount`` itself; ``set(_:)`` is for programs that call BLAS directly.
 public enum BLASThreads {
+    private static let madeSerial = Atomic<Bool>(false)
+
+    /// Sets OpenBLAS to one thread the first time SLKD multiplies matrices.
+    @usableFromInline
+    static func makeSerialOnce() {
+        if madeSerial.load(ordering: .relaxed) { return }
+        if madeSerial.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            openblas_set_num_threads(1)
+        }
+    }
+
     /// Runs `body` with OpenBLAS limited to one thread, restoring the previous count after.
     public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
+        try withThreads(1, body)
+    }
+
+    /// Runs `body` with OpenBLAS using `count` threads, restoring the previous count after (for
+    /// code that calls BLAS directly, such as a benchmark's raw `sgemm` baseline).
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        makeSerialOnce()
         let previous = Int(openblas_get_num_threads())
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(previous)) }
+        if previous != count { openblas_set_num_threads(Int32(count)) }
+        defer { if previous != count { openblas_set_num_threads(Int32(previous)) } }
         return try body()
     }
 
-    /// Sets the number of threads OpenBLAS uses for a single large call.
-    public static func set(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+    /// Sets the number of threads OpenBLAS uses for a single large call. SLKD's own products
+    /// stay serial inside its parallel regions but use this count outside them: leave it at one
+    /// unless your own code calls BLAS.
+    public static func set(_ count: Int) {
+        makeSerialOnce()
+        openblas_set_num_threads(Int32(count))
+    }
 }
 
 /// Carries a value across a concurrency boundary that the caller knows to be safe.

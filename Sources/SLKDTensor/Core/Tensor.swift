@@ -131,6 +131,15 @@ extension Tensor {
         return Tensor(contiguous: storage, shape: shape)
     }
 
+    /// A new contiguous tensor and its element buffer, for kernels outside this module that
+    /// fill several outputs in one pass. The caller must write every element before the tensor
+    /// is read or shared, and must not write after that.
+    package static func uninitialized<T: TensorScalar>(_ shape: [Int], _: T.Type) -> (Tensor, UnsafeMutableBufferPointer<T>) {
+        let storage = TensorStorage(count: Shape.count(shape), dtype: T.dtype)
+        return (Tensor(contiguous: storage, shape: shape),
+                UnsafeMutableBufferPointer(start: storage.typed(T.self), count: Shape.count(shape)))
+    }
+
     /// Allocates a contiguous floating-point tensor and lets `fill` write every element once.
     @inlinable
     static func make<T: TensorScalar>(_ shape: [Int], _: T.Type,

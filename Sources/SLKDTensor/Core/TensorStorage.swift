@@ -9,14 +9,16 @@ final class TensorStorage: @unchecked Sendable {
     @usableFromInline let dtype: DType
     /// The measuring scope this storage was allocated in, credited when it is freed.
     let scope: AllocationScope?
+    /// The size of the block behind ``pointer`` (at least the elements' bytes), for the cache.
+    let blockBytes: Int
 
-    /// Allocates uninitialised storage for `count` elements (64-byte aligned for SIMD and BLAS).
+    /// Allocates uninitialised storage for `count` elements (64-byte aligned for SIMD and BLAS),
+    /// reusing a freed block of the same size when ``TensorMemoryCache`` holds one.
     @usableFromInline
     init(count: Int, dtype: DType) {
         self.count = count
         self.dtype = dtype
-        self.pointer = UnsafeMutableRawPointer.allocate(
-            byteCount: Swift.max(count, 1) * dtype.byteSize, alignment: 64)
+        (pointer, blockBytes) = TensorMemoryCache.allocate(bytes: Swift.max(count, 1) * dtype.byteSize)
         MemoryTracker.shared.allocated(Swift.max(count, 1) * dtype.byteSize)
         scope = MemoryTracker.activeScope
         scope?.allocated(Swift.max(count, 1) * dtype.byteSize)
@@ -25,7 +27,7 @@ final class TensorStorage: @unchecked Sendable {
     deinit {
         MemoryTracker.shared.freed(Swift.max(count, 1) * dtype.byteSize)
         scope?.freed(Swift.max(count, 1) * dtype.byteSize)
-        pointer.deallocate()
+        TensorMemoryCache.free(pointer, bytes: blockBytes)
     }
 
     @inlinable

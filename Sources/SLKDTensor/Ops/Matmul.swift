@@ -75,8 +75,6 @@ enum GEMM {
         }
         let la = blasLayout(rows: m, cols: k, rowStride: a.strides[a.rank - 2], colStride: a.strides[a.rank - 1])!
         let lb = blasLayout(rows: k, cols: n, rowStride: b.strides[b.rank - 2], colStride: b.strides[b.rank - 1])!
-        let ta = la.transpose ? CblasTrans : CblasNoTrans
-        let tb = lb.transpose ? CblasTrans : CblasNoTrans
 
         func run<T>(_: T.Type, _ gemm: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> Tensor {
             let pa = a.basePointer(T.self), pb = b.basePointer(T.self)
@@ -91,12 +89,12 @@ enum GEMM {
                         let (oa, ob) = offsets(i)
                         gemm(pa + oa, pb + ob, pc + i * m * n)
                     }
-                    // Batches in parallel with one BLAS thread each when they are small, or when
+                    // Batches in parallel, one serial product each, when they are small, or when
                     // each output is a small tile and the batches split evenly over the threads:
-                    // BLAS threads split one product's M×N, which attention's 48×48 scores over
-                    // K = 16384 cannot use well (34 → 26 ms for [8,48,16384]·[8,16384,48] on 2
-                    // cores). Large outputs keep BLAS threads ([8,48,48]·[8,48,16384] is 2.5×
-                    // slower batch-parallel). Otherwise each product uses BLAS threads.
+                    // splitting one product's M×N cannot use attention's 48×48 scores over
+                    // K = 16384 well (34 → 26 ms for [8,48,16384]·[8,16384,48] on 2 cores). Large
+                    // outputs are split one product at a time ([8,48,48]·[8,48,16384] is 2.5×
+                    // slower batch-parallel).
                     let threads = Parallel.threadCount
                     let smallTile = m * n <= 128 * 128 && batches % threads == 0
                     if batches > 1 && (m * n * k < 1 << 22 || smallTile) {
@@ -110,11 +108,13 @@ enum GEMM {
         switch a.dtype {
         case .float32:
             return run(Float.self) { pa, pb, pc in
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa, Int32(la.ld), pb, Int32(lb.ld), 0, pc, Int32(Swift.max(n, 1)))
+                ParallelGEMM.run(transA: la.transpose, transB: lb.transpose, m: m, n: n, k: k, alpha: 1, a: pa, lda: la.ld,
+                                 b: pb, ldb: lb.ld, beta: 0, c: pc, ldc: Swift.max(n, 1))
             }
         case .float64:
             return run(Double.self) { pa, pb, pc in
-                cblas_dgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, pa, Int32(la.ld), pb, Int32(lb.ld), 0, pc, Int32(Swift.max(n, 1)))
+                ParallelGEMM.run(transA: la.transpose, transB: lb.transpose, m: m, n: n, k: k, alpha: 1, a: pa, lda: la.ld,
+                                 b: pb, ldb: lb.ld, beta: 0, c: pc, ldc: Swift.max(n, 1))
             }
         case .int64:
             preconditionFailure()

@@ -108,6 +108,25 @@ struct TrainingCommandTests {
         #expect(missing.status != 0)
         #expect(missing.standardError.contains("/nonexistent/teacher.safetensors"))
         #expect(!missing.standardError.contains("Fatal error"))
+        let unknown = try ToolRunner.run(["demo", "--methods", "slkd,slkd_typo"])
+        #expect(unknown.status != 0)
+        #expect(unknown.standardError.contains("slkd_typo") && unknown.standardError.contains("slkd_b_degraded"))
+        let twice = try ToolRunner.run(["demo", "--methods", "slkd,slkd"])
+        #expect(twice.status != 0)
+        #expect(twice.standardError.contains("twice"))
+    }
+
+    @Test func demoComparesTheMethodsItIsGiven() throws {
+        let out = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "1", "--steps", "1",
+                                         "--patches-per-image", "1", "--methods", "slkd_gt_pixel,slkd_b_degraded",
+                                         "--output", out.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let data = try Data(contentsOf: out.appendingPathComponent("metrics.json"))
+        let metrics = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(metrics["slkd_gt_pixel"] != nil && metrics["slkd_b_degraded"] != nil)
+        #expect(metrics["slkd"] == nil && metrics["student_alone"] == nil)
     }
 
     @Test func trainThenDistillFromOptionsFiles() throws {

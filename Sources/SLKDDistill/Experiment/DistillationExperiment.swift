@@ -38,10 +38,14 @@ public final class DistillationExperiment {
     /// Splits the sample images and draws the held-out degradations.
     ///
     /// - Throws: ``ExperimentError`` when a held-out image is not among the sample images or no
-    ///   training image is left; ``DatasetError`` when a sample image cannot be read.
+    ///   training image is left or two methods share a name; ``DatasetError`` when a sample image cannot be read.
     public init(settings: ExperimentSettings = .init(), images: [URL] = SampleImages.urls, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
+        var methodNames = Set<String>()
+        for method in settings.methods where !methodNames.insert(method.name).inserted {
+            throw ExperimentError.duplicateMethodName(method.name)
+        }
         let names = Set(images.map(\.lastPathComponent))
         for name in settings.heldOutImages where !names.contains(name) {
             throw ExperimentError.unknownHeldOutImage(name, available: names.sorted())
@@ -89,7 +93,7 @@ public final class DistillationExperiment {
         results.append(try evaluate(teacher, name: "teacher", label: "Teacher", progress: progress))
         for method in settings.methods {
             let trained = try train(method, teacher: teacher.model, progress: progress)
-            results.append(try evaluate(trained, name: method.reportName, label: method.label, progress: progress))
+            results.append(try evaluate(trained, name: method.name, label: method.label, progress: progress))
         }
         return ExperimentOutcome(settings: settings, heldOut: heldOut, methods: results)
     }
@@ -118,20 +122,20 @@ public final class DistillationExperiment {
                        learningRate: settings.teacherLearningRate, dataSeed: 2, progress: progress)
     }
 
-    private func train(_ method: DistillationConfiguration.Method, teacher: any RestorationModel,
+    private func train(_ method: ComparedMethod, teacher: any RestorationModel,
                        progress: (Event) -> Void) throws -> TrainedModel {
         // The same initialisation and the same batches for every method: only the loss differs.
         var generator = RandomGenerator.derived(from: settings.seed, 3)
         let student = Restormer(settings.student, using: &generator)
         let objective: any TrainingObjective
-        if method == .studentAlone {
-            objective = SupervisedObjective(model: student, pixelLoss: .l1)
+        if method.configuration.method == .studentAlone {
+            objective = SupervisedObjective(model: student, pixelLoss: method.configuration.pixelLoss)
         } else {
             var scmGenerator = RandomGenerator.derived(from: settings.seed, 4)
-            objective = DistillationObjective(student: student, teacherA: teacher, configuration: .method(method),
+            objective = DistillationObjective(student: student, teacherA: teacher, configuration: method.configuration,
                                               using: &scmGenerator)
         }
-        return try fit(objective, model: student, phase: method.reportName, steps: settings.studentSteps,
+        return try fit(objective, model: student, phase: method.name, steps: settings.studentSteps,
                        learningRate: settings.learningRate, dataSeed: 5, progress: progress)
     }
 
@@ -255,6 +259,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case unknownHeldOutImage(String, available: [String])
     case imageSmallerThanPatch(String, patch: Int)
     case noTrainingImages
+    case duplicateMethodName(String)
 
     public var description: String {
         switch self {
@@ -264,6 +269,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
             "training image '\(name)' is smaller than the \(patch)×\(patch) patch"
         case .noTrainingImages:
             "every image is held out: nothing is left to train on"
+        case .duplicateMethodName(let name):
+            "two compared methods are both named '\(name)': reports key methods by name"
         }
     }
 }

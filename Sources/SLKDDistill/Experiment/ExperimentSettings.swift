@@ -34,8 +34,9 @@ public struct ExperimentSettings: Codable, Sendable, Hashable {
     public var learningRate: Double
     /// Cosine schedule end (students and teacher).
     public var minimumLearningRate: Double
-    /// The methods compared, all trained from the same student initialisation.
-    public var methods: [DistillationConfiguration.Method]
+    /// The methods compared, all trained from the same student initialisation on the same
+    /// batches. Names must be unique.
+    public var methods: [ComparedMethod]
     /// Seeds initialisation, data order, patches and degradations.
     public var seed: UInt64
     /// Standard deviation range of the Gaussian noise added after the rain (on [0, 1]).
@@ -47,7 +48,7 @@ public struct ExperimentSettings: Codable, Sendable, Hashable {
                 heldOutImages: [String] = ["astronaut.png", "coffee.png", "gravel.png"], evaluationCrop: Int? = 192,
                 patchSize: Int = 64, batchSize: Int = 4, patchesPerImage: Int = 48, teacherSteps: Int = 1200,
                 studentSteps: Int = 300, teacherLearningRate: Double = 2e-3, learningRate: Double = 2e-3,
-                minimumLearningRate: Double = 1e-5, methods: [DistillationConfiguration.Method] = [.studentAlone, .outputKD, .slkd],
+                minimumLearningRate: Double = 1e-5, methods: [ComparedMethod] = [.studentAlone, .outputKD, .slkd],
                 seed: UInt64 = 0, noiseSigma: ClosedRange<Double> = 0.02...0.06,
                 rainDensity: ClosedRange<Double> = 0.002...0.008) {
         self.teacher = teacher
@@ -91,23 +92,13 @@ public struct ExperimentSettings: Codable, Sendable, Hashable {
 }
 
 extension DistillationConfiguration.Method {
-    /// The snake-case name used in reports and `metrics.json` (`student_alone`, `output_kd`, …).
+    /// The snake-case name of the method (`student_alone`, `output_kd`, …).
     public var reportName: String {
         switch self {
         case .slkd: "slkd"
         case .studentAlone: "student_alone"
         case .outputKD: "output_kd"
         case .fitNets: "fitnets"
-        }
-    }
-
-    /// A human-readable label.
-    public var label: String {
-        switch self {
-        case .slkd: "SLKD student"
-        case .studentAlone: "Student alone"
-        case .outputKD: "Output-only KD"
-        case .fitNets: "FitNets"
         }
     }
 }

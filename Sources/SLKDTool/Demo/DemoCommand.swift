@@ -26,6 +26,7 @@ struct DemoCommand: ParsableCommand {
               slkd demo
               slkd demo --quick --output /tmp/slkd-demo
               slkd demo --train-teacher --seed 3
+              slkd demo --methods student_alone,slkd,slkd_gt_pixel,slkd_b_degraded
             """)
 
     @Option(name: .shortAndLong, help: "Folder for the report (created if missing).")
@@ -52,7 +53,28 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Random patches cut from each training image per pool (default: 48, or 16 with --quick).")
     var patchesPerImage: Int?
 
+    @Option(help: ArgumentHelp("Comma-separated methods to compare (default: student_alone,output_kd,slkd).",
+                               discussion: "Known: \(ComparedMethod.catalog.map(\.name).joined(separator: ", ")).",
+                               valueName: "names"))
+    var methods: String?
+
+    /// The methods `--methods` names, in its order.
+    func comparedMethods() throws -> [ComparedMethod]? {
+        guard let methods else { return nil }
+        let names = methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains("") else { throw ValidationError("--methods needs a comma-separated list of names") }
+        guard Set(names).count == names.count else { throw ValidationError("--methods names a method twice: \(methods)") }
+        return try names.map { name in
+            guard let method = ComparedMethod.named(name) else {
+                throw ValidationError("--methods: unknown method '\(name)'; known: "
+                                      + ComparedMethod.catalog.map(\.name).joined(separator: ", "))
+            }
+            return method
+        }
+    }
+
     func validate() throws {
+        _ = try comparedMethods()
         if let patchesPerImage, patchesPerImage < 1 {
             throw ValidationError("--patches-per-image must be at least 1, got \(patchesPerImage)")
         }
@@ -64,15 +86,12 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        // The demo's networks are narrow (8–16 channels): OpenBLAS's own threads spin in
-        // sched_yield longer than their tiny GEMMs compute (a 2-core run: 157 s → 109 s wall,
-        // system time 18 s → 1.6 s), while SLKD's kernels still use both cores.
-        BLASThreads.set(1)
         var settings: ExperimentSettings = quick ? .quick : .init()
         settings.seed = seed
         if let steps { settings.studentSteps = steps }
         if let teacherSteps { settings.teacherSteps = teacherSteps }
         if let patchesPerImage { settings.patchesPerImage = patchesPerImage }
+        if let methods = try comparedMethods() { settings.methods = methods }
         let folder = URL(fileURLWithPath: output, isDirectory: true)
         try ToolError.wrap(output) {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("weights"), withIntermediateDirectories: true)

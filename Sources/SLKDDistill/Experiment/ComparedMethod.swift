@@ -1,0 +1,100 @@
+/// One arm of a ``DistillationExperiment``: a name for reports and the configuration it trains with.
+///
+/// The catalog covers the baselines of the SPEC, SLKD with its defaults, and the SPEC's switches
+/// that an experiment may want beside them (Table IV's ablations and the pixel term's target),
+/// each under a stable snake-case name that `slkd demo --methods` accepts and `metrics.json` uses.
+/// Any other ``DistillationConfiguration`` can be given a name of its own.
+public struct ComparedMethod: Codable, Sendable, Hashable {
+    /// The snake-case name used in reports and `metrics.json` (`student_alone`, `slkd`, …).
+    public var name: String
+    /// A human-readable label.
+    public var label: String
+    /// What the student is trained with (``DistillationConfiguration/Method/studentAlone`` trains
+    /// it supervised on the ground truth).
+    public var configuration: DistillationConfiguration
+
+    public init(name: String, label: String, configuration: DistillationConfiguration) {
+        self.name = name
+        self.label = label
+        self.configuration = configuration
+    }
+
+    /// The student trained alone on the ground truth.
+    public static var studentAlone: Self { Self(name: "student_alone", label: "Student alone", configuration: .method(.studentAlone)) }
+    /// Output-only distillation: L1 to teacher A's output.
+    public static var outputKD: Self { Self(name: "output_kd", label: "Output-only KD", configuration: .method(.outputKD)) }
+    /// SLKD with the SPEC's defaults.
+    public static var slkd: Self { Self(name: "slkd", label: "SLKD student", configuration: .slkd) }
+    /// FitNets-style feature distillation.
+    public static var fitNets: Self { Self(name: "fitnets", label: "FitNets", configuration: .method(.fitNets)) }
+
+    /// SLKD whose pixel term targets the ground truth instead of teacher B's output.
+    public static var slkdGroundTruthPixel: Self {
+        var c = DistillationConfiguration.slkd
+        c.pixelTarget = .groundTruth
+        return Self(name: "slkd_gt_pixel", label: "SLKD, L1 to GT", configuration: c)
+    }
+
+    /// SLKD with teacher B on the degraded input (Table IV row 1).
+    public static var slkdTeacherBDegraded: Self {
+        var c = DistillationConfiguration.slkd
+        c.teacherBInput = .degraded
+        return Self(name: "slkd_b_degraded", label: "SLKD, B on degraded", configuration: c)
+    }
+
+    /// SLKD without L_nc (Table IV: IRL only).
+    public static var slkdWithoutNC: Self {
+        var c = DistillationConfiguration.slkd
+        c.useDegradationRemoval = false
+        return Self(name: "slkd_no_nc", label: "SLKD without L_nc", configuration: c)
+    }
+
+    /// SLKD without L_et (Table IV: DRL only).
+    public static var slkdWithoutET: Self {
+        var c = DistillationConfiguration.slkd
+        c.useImageReconstruction = false
+        return Self(name: "slkd_no_et", label: "SLKD without L_et", configuration: c)
+    }
+
+    /// SLKD with the image-level terms only (L1 and KL; Table IV: neither L_nc nor L_et).
+    public static var slkdImageTermsOnly: Self {
+        var c = DistillationConfiguration.slkd
+        c.useDegradationRemoval = false
+        c.useImageReconstruction = false
+        return Self(name: "slkd_image_only", label: "SLKD, L1 + KL only", configuration: c)
+    }
+
+    /// Every named method, in the order `slkd demo --help` lists them.
+    public static var catalog: [Self] {
+        [.studentAlone, .outputKD, .slkd, .fitNets, .slkdGroundTruthPixel, .slkdTeacherBDegraded,
+         .slkdWithoutNC, .slkdWithoutET, .slkdImageTermsOnly]
+    }
+
+    /// The catalog entry called `name`, if any.
+    public static func named(_ name: String) -> Self? { catalog.first { $0.name == name } }
+
+    // MARK: Codable
+
+    private enum CodingKeys: String, CodingKey { case name, label, configuration }
+
+    /// Also reads the plain method names (`"slkd"`, `"studentAlone"`, …) that settings written
+    /// before named methods existed hold — the bundled demo teacher's metadata among them.
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let raw = try? single.decode(String.self) {
+            guard let method = DistillationConfiguration.Method(rawValue: raw) else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription: "unknown method '\(raw)'")
+            }
+            self = switch method {
+            case .slkd: .slkd
+            case .studentAlone: .studentAlone
+            case .outputKD: .outputKD
+            case .fitNets: .fitNets
+            }
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        label = try container.decode(String.self, forKey: .label)
+        configuration = try container.decode(DistillationConfiguration.self, forKey: .configuration)
+    }
+}

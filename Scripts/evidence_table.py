@@ -5,14 +5,18 @@ seeds on which each student method beats the student trained alone. Standard lib
 import json
 import sys
 
-METHODS = ["teacher", "student_alone", "output_kd", "slkd", "fitnets"]
+NOT_METHODS = {"run", "degraded_input"}
+FIRST = ["teacher", "student_alone", "output_kd", "slkd"]
 
 
 def main(paths):
     runs = [json.load(open(p)) for p in paths]
     rows = ["| method | parameters | PSNR (dB) mean ± half-range | PSNR min–max | SSIM mean ± half-range | "
-            "beats student alone (PSNR / SSIM) |", "|---|---:|---:|---:|---:|---:|"]
-    for method in ["degraded_input"] + METHODS:
+            "beats student alone (PSNR / SSIM) | beats output KD (PSNR / SSIM) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    # The methods every run has: the teacher and the baselines first, then SLKD and its variants.
+    methods = sorted((m for m in runs[0] if m not in NOT_METHODS and all(m in r for r in runs)),
+                     key=lambda m: (FIRST.index(m) if m in FIRST else len(FIRST), m))
+    for method in ["degraded_input"] + methods:
         if not all(method in r for r in runs):
             continue
         psnr = [r[method]["psnr"] for r in runs]
@@ -22,11 +26,15 @@ def main(paths):
         if method not in ("degraded_input", "teacher", "student_alone") and all("student_alone" in r for r in runs):
             wins = (f"{sum(r[method]['psnr'] > r['student_alone']['psnr'] for r in runs)}/{len(runs)} / "
                     f"{sum(r[method]['ssim'] > r['student_alone']['ssim'] for r in runs)}/{len(runs)}")
+        kd = "–"
+        if method not in ("degraded_input", "teacher", "student_alone", "output_kd") and all("output_kd" in r for r in runs):
+            kd = (f"{sum(r[method]['psnr'] > r['output_kd']['psnr'] for r in runs)}/{len(runs)} / "
+                  f"{sum(r[method]['ssim'] > r['output_kd']['ssim'] for r in runs)}/{len(runs)}")
         rows.append(f"| {method} | {params:,} | {sum(psnr) / len(psnr):.2f} ± {(max(psnr) - min(psnr)) / 2:.2f} | "
                     f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | "
-                    f"{wins} |" if isinstance(params, int) else
+                    f"{wins} | {kd} |" if isinstance(params, int) else
                     f"| {method} | – | {sum(psnr) / len(psnr):.2f} ± {(max(psnr) - min(psnr)) / 2:.2f} | "
-                    f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | – |")
+                    f"{min(psnr):.2f}–{max(psnr):.2f} | {sum(ssim) / len(ssim):.4f} ± {(max(ssim) - min(ssim)) / 2:.4f} | – | – |")
     seeds = [r["run"]["seed"] for r in runs]
     print(f"Seeds {seeds}; {runs[0]['run']['student_steps']} steps per student method, batch "
           f"{runs[0]['run']['batch_size']} × {runs[0]['run']['patch_size']}²; held out: "

@@ -8,7 +8,8 @@
 // batch (from a `PairedDatasetBatchSource` with its background loader), the objective's loss with
 // `DistillationObjective.profiling` on (teacher A, teacher B, student forward, criterion), backward,
 // and the optimizer (global gradient norm + Adam). Each loss term is then timed on its own, on the
-// same forward results (`lastForward`), through the same public loss types the criterion calls.
+// same forward results (`lastForward`) of the last step, through the same public loss types the
+// criterion calls.
 
 import Foundation
 import SLKDDistill
@@ -22,6 +23,8 @@ struct DistillStepOptions {
     var steps = 1
     /// `DistillationObjective.batchesTeacherForwards`: teachers A and B in one forward of 2·batch.
     var batchedTeachers = false
+    /// `DistillationObjective.teacherSliceSize`.
+    var teacherSlice: Int?
     var jsonPath: String?
 }
 
@@ -97,13 +100,15 @@ private func timeTerms(_ objective: DistillationObjective, _ f: DistillationForw
 func runDistillStepProfile(_ options: DistillStepOptions) throws {
     let (b, p) = (options.batch, options.patch)
     print("distill step: Res-SL student, Restormer teachers (B = A's weights, clean input), batch \(b), patch \(p), "
-          + "\(Parallel.threadCount) threads" + (options.batchedTeachers ? ", teachers A and B in one forward" : ""))
+          + "\(Parallel.threadCount) threads" + (options.batchedTeachers ? ", teachers A and B in one forward" : "")
+          + (options.teacherSlice.map { ", teachers in slices of \($0)" } ?? ""))
     let teacher = try ModelPreset.restormer.build(seed: 1)
     let student = try ModelPreset.resSL.build(seed: 2)
     var g = RandomGenerator(seed: 3)
     let objective = DistillationObjective(student: student, teacherA: teacher, configuration: .slkd, using: &g)
     objective.profiling = true
     objective.batchesTeacherForwards = options.batchedTeachers
+    objective.teacherSliceSize = options.teacherSlice
     var dataset = try SyntheticPairedDataset.sampleImages(degradation: GaussianNoise(sigma: 15...50), seed: 4)
     dataset.window = p + 32
     let data = try PairedDatasetBatchSource(dataset: dataset, batchSize: b, augmentation: PatchAugmentation(patchSize: p),
@@ -152,8 +157,10 @@ func runDistillStepProfile(_ options: DistillStepOptions) throws {
         if step >= 1 {
             peak = Swift.max(peak, MemoryTracker.shared.peakBytes)
             samples.append(t)
-            termRows.append(timeTerms(objective, objective.lastForward!))
         }
+        // The loss terms are re-timed after the last step only: between steps the re-timing would
+        // change what the next step finds in the tensor memory cache, which training does not do.
+        if step == options.steps { termRows.append(timeTerms(objective, objective.lastForward!)) }
         // Drop the kept forward (and its graph) so that the next step starts from a clean slate.
         objective.profiling = false
         objective.profiling = true

@@ -32,6 +32,7 @@ struct Options {
     var patch = 128
     var steps = 1
     var batchedTeachers = false
+    var teacherSlice: Int?
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -46,9 +47,10 @@ struct Options {
             case "--patch": patch = Int(it.next() ?? "") ?? patch
             case "--steps": steps = Int(it.next() ?? "") ?? steps
             case "--batched-teachers": batchedTeachers = true
+            case "--teacher-slice": teacherSlice = Int(it.next() ?? "")
             case "-h", "--help":
                 print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
-                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--json out.json] [--threads N]")
+                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--teacher-slice N] [--json out.json] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -307,7 +309,8 @@ if let threads = options.threads {
 }
 if options.distillStep {
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
-                                                 batchedTeachers: options.batchedTeachers, jsonPath: options.jsonPath))
+                                                 batchedTeachers: options.batchedTeachers, teacherSlice: options.teacherSlice,
+                                                 jsonPath: options.jsonPath))
     exit(0)
 }
 /// Groups of cases sharing inputs, with their case names (so that filtered-out groups allocate nothing).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SLKDDistill
+import SLKDModels
 
 /// Five smooth 24×24 clean images with on-the-fly Gaussian noise (a new draw each epoch).
 private func noisyDataset(seed: UInt64 = 9) -> SyntheticPairedDataset {
@@ -168,6 +169,27 @@ struct PairedDatasetBatchSourceTests {
         #expect(batched.0 == separate.0)
         #expect(batched.1 == separate.1)
         #expect(batched.2 == separate.2)
+    }
+
+    @Test("teachers forwarded in slices give the loss and gradients of whole-batch forwards (Restormer)",
+          arguments: [1, 2])
+    func teacherSlicesChangeNothing(slice: Int) throws {
+        func run(slice: Int?) throws -> (Double, [String: Double], [Float]) {
+            var g = RandomGenerator(seed: 1)
+            let teacher = Restormer(.init(dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 2, 2, 4]), using: &g)
+            let student = Restormer(.init(dim: 4, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2]), using: &g)
+            let o = DistillationObjective(student: student, teacherA: teacher, using: &g)
+            o.teacherSliceSize = slice
+            let batch = try source(seed: 3, prefetch: 0, batchSize: 3).nextBatch()
+            var rng = RandomGenerator(seed: 2)
+            let loss = o.loss(for: batch, generator: &rng)
+            let weights = o.trainableModules.flatMap { $0.module.namedParameters().map(\.tensor) }
+            return (loss.total.item, loss.terms, loss.total.gradients(wrt: weights).flatMap(\.floats))
+        }
+        let whole = try run(slice: nil), sliced = try run(slice: slice)
+        #expect(sliced.0 == whole.0)
+        #expect(sliced.1 == whole.1)
+        #expect(sliced.2 == whole.2)
     }
 
     @Test("a clean patch repeated in a batch is forwarded through teacher B once, with unchanged results")

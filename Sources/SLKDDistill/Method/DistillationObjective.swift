@@ -41,6 +41,14 @@ public final class DistillationObjective: TrainingObjective {
     /// default: see Docs/Benchmarks.md ("Distillation step profile") for what it gains here.
     public var batchesTeacherForwards = false
 
+    /// The most samples a teacher forwards at once: a larger batch is forwarded in slices of
+    /// this size and the outputs joined (`nil`: the whole batch at once). The results are the
+    /// same — every teacher layer works sample by sample — and slices keep each activation small
+    /// enough to stay in cache (see Docs/Benchmarks.md, "Distillation step profile").
+    public var teacherSliceSize: Int? = nil {
+        didSet { precondition(teacherSliceSize.map { $0 > 0 } ?? true, "teacherSliceSize must be positive") }
+    }
+
     /// When on, each ``loss(for:generator:)`` records its phase times in ``lastProfile`` and keeps
     /// the forward results it combined in ``lastForward`` (results are unchanged; off by default,
     /// since `lastForward` holds the step's graph until the next step).
@@ -115,7 +123,7 @@ public final class DistillationObjective: TrainingObjective {
             if needA && needB && teacherB === teacherA && c.teacherBInput == .degraded {
                 // One network, one input: a single forward serves both roles.
                 let started = Self.now()
-                let both = teacherA.forward(batch.degraded, features: tapsA.union(tapsB))
+                let both = forwardInSlices(teacherA, batch.degraded, features: tapsA.union(tapsB))
                 teacherForwardCount += 1
                 teacherSamplesForwarded += batch.batchSize
                 if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
@@ -125,7 +133,7 @@ public final class DistillationObjective: TrainingObjective {
                 // One network, two inputs: one forward over [degraded; B's input], split after.
                 let started = Self.now()
                 let n = batch.batchSize
-                let both = teacherA.forward(Tensor.concatenated([batch.degraded, bInput], axis: 0), features: tapsA.union(tapsB))
+                let both = forwardInSlices(teacherA, Tensor.concatenated([batch.degraded, bInput], axis: 0), features: tapsA.union(tapsB))
                 teacherForwardCount += 1
                 teacherSamplesForwarded += 2 * n
                 if profiling { lastProfile?.teacherA = Self.seconds(since: started); lastProfile?.sharedTeacherForward = true }
@@ -143,7 +151,7 @@ public final class DistillationObjective: TrainingObjective {
             } else {
                 if needA {
                     let started = Self.now()
-                    out.a = teacherA.forward(batch.degraded, features: tapsA)
+                    out.a = forwardInSlices(teacherA, batch.degraded, features: tapsA)
                     teacherForwardCount += 1
                     teacherSamplesForwarded += batch.batchSize
                     if profiling { lastProfile?.teacherA = Self.seconds(since: started) }
@@ -180,12 +188,26 @@ public final class DistillationObjective: TrainingObjective {
         }
         guard !distinct.isEmpty, distinct.count < n else {
             teacherSamplesForwarded += n
-            return model.forward(input, features: features)
+            return forwardInSlices(model, input, features: features)
         }
         teacherSamplesForwarded += distinct.count
-        let out = model.forward(Tensor.concatenated(distinct.map { sample(input, $0) }, axis: 0), features: features)
+        let out = forwardInSlices(model, Tensor.concatenated(distinct.map { sample(input, $0) }, axis: 0), features: features)
         func spread(_ t: Tensor) -> Tensor { Tensor.concatenated(slot.map { sample(t, $0) }, axis: 0) }
         return ModelOutput(image: spread(out.image), features: out.features.mapValues(spread))
+    }
+
+    /// `model` on `input`, at most ``teacherSliceSize`` samples per forward, outputs joined.
+    func forwardInSlices(_ model: any RestorationModel, _ input: Tensor, features: Set<String>) -> ModelOutput {
+        let n = input.shape[0]
+        guard let size = teacherSliceSize, size < n else { return model.forward(input, features: features) }
+        let parts = stride(from: 0, to: n, by: size).map { start in
+            model.forward(input.narrowed(axis: 0, start: start, length: Swift.min(size, n - start)), features: features)
+        }
+        var joined: [String: Tensor] = [:]
+        for name in parts[0].features.keys {
+            joined[name] = Tensor.concatenated(parts.map { $0.features[name]! }, axis: 0)
+        }
+        return ModelOutput(image: Tensor.concatenated(parts.map(\.image), axis: 0), features: joined)
     }
 
     public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {

@@ -33,6 +33,7 @@ struct Options {
     var steps = 1
     var batchedTeachers = false
     var teacherSlice: Int?
+    var memoryCache = true
 
     init(_ arguments: [String]) {
         var it = arguments.dropFirst().makeIterator()
@@ -48,9 +49,10 @@ struct Options {
             case "--steps": steps = Int(it.next() ?? "") ?? steps
             case "--batched-teachers": batchedTeachers = true
             case "--teacher-slice": teacherSlice = Int(it.next() ?? "")
+            case "--no-memory-cache": memoryCache = false
             case "-h", "--help":
                 print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
-                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--teacher-slice N] [--json out.json] [--threads N]")
+                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--teacher-slice N] [--no-memory-cache] [--json out.json] [--threads N]")
                 exit(0)
             default:
                 FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
@@ -307,6 +309,7 @@ if let threads = options.threads {
     // OpenBLAS itself stays at one thread: SLKD splits its products over this pool.
     Parallel.threadCount = threads
 }
+if !options.memoryCache { TensorMemoryCache.limit = 0 }
 if options.distillStep {
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
                                                  batchedTeachers: options.batchedTeachers, teacherSlice: options.teacherSlice,

@@ -276,9 +276,15 @@ enum NormKernels {
                         pn[o * inner + i + j] = Double(norm)
                         s[j] = 1 / norm
                     }
-                    for c in 0..<n {
-                        let r = px + base + c * inner, d = py + base + c * inner
-                        for j in 0..<m { d[j] = r[j] * s[j] }
+                    if inner == 1 {
+                        // One contiguous lane (attention's q and k over H·W): a loop that vectorises.
+                        let r = px + base, d = py + base, scale = s[0]
+                        for c in 0..<n { d[c] = r[c] * scale }
+                    } else {
+                        for c in 0..<n {
+                            let r = px + base + c * inner, d = py + base + c * inner
+                            for j in 0..<m { d[j] = r[j] * s[j] }
+                        }
                     }
                 }
             }
@@ -321,9 +327,14 @@ enum NormKernels {
                         }
                         for j in 0..<m where pn[o * inner + i + j] <= eps { dotGY[j] = 0 }
                     }
-                    for c in 0..<n {
-                        let gr = pg + base + c * inner, yr = py + base + c * inner, d = pgx + base + c * inner
-                        for j in 0..<m { d[j] = (gr[j] - yr[j] * dotGY[j]) * inv[j] }
+                    if inner == 1 {
+                        let gr = pg + base, yr = py + base, d = pgx + base, dot = dotGY[0], scale = inv[0]
+                        for c in 0..<n { d[c] = (gr[c] - yr[c] * dot) * scale }
+                    } else {
+                        for c in 0..<n {
+                            let gr = pg + base + c * inner, yr = py + base + c * inner, d = pgx + base + c * inner
+                            for j in 0..<m { d[j] = (gr[j] - yr[j] * dotGY[j]) * inv[j] }
+                        }
                     }
                 }
             }

@@ -2,7 +2,7 @@
 """Times one full SLKD training step in PyTorch, phase by phase, beside `slkd-bench --distill-step`.
 
     /work/torchenv/bin/python Scripts/bench/torch_distill_step.py [--batch 8] [--patch 128] [--steps 1]
-        [--ours ours.json] [--json torch.json]
+        [--ours ours.json] [--json torch.json] [--from-json torch.json]
 
 The same work as Sources/SLKDBenchmarks/DistillStepCases.swift: Res-SL student, Restormer teacher
 (teacher B = teacher A's weights on the clean batch, SPEC default), random init, float32,
@@ -19,7 +19,8 @@ copied here in float32 — the same operations, not an approximation. Models com
 torch_models.py (`build_model`), our own PyTorch Restormer with the official parameter names.
 Rows that exist on one side only (data loading, teacher-side extractor shares) show — on the other.
 
---ours reads the JSON written by `slkd-bench --distill-step --json` and prints both side by side.
+--ours reads the JSON written by `slkd-bench --distill-step --json` and prints both side by side;
+--from-json prints a PyTorch run saved earlier with --json instead of running again.
 """
 import argparse
 import json
@@ -271,7 +272,11 @@ def main():
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--json")
     ap.add_argument("--ours", help="JSON of `slkd-bench --distill-step --json` to print beside")
+    ap.add_argument("--from-json", help="print a PyTorch JSON written earlier by --json (beside --ours) instead of running")
     args = ap.parse_args()
+    if args.from_json:
+        print_report(json.load(open(args.from_json)), json.load(open(args.ours)) if args.ours else None)
+        return
     torch.manual_seed(0)
     b, p = args.batch, args.patch
 
@@ -356,12 +361,17 @@ def main():
     if args.json:
         json.dump(report, open(args.json, "w"), indent=2)
 
-    ours = None
-    if args.ours:
-        ours = {ph["name"]: ph["ms"] for ph in json.load(open(args.ours))["phases"]}
-        ours_report = json.load(open(args.ours))
+    print_report(report, json.load(open(args.ours)) if args.ours else None)
+
+
+def print_report(report, ours_report=None):
+    """The PyTorch phases, or both sides with the ratio when `ours_report` is given."""
+    b = report["batch"]
+    med = {ph["name"]: ph["ms"] for ph in report["phases"]}
+    order = [ph["name"] for ph in report["phases"]]
+    total = report["totalMs"]
     print()
-    if ours is None:
+    if ours_report is None:
         print("| phase | PyTorch ms | % |")
         print("|---|---:|---:|")
         for n in order:
@@ -369,6 +379,7 @@ def main():
         print("| **total step** | **%.0f** | 100 |" % total)
         print("| per image-step | %.0f | |" % (total / b))
     else:
+        ours = {ph["name"]: ph["ms"] for ph in ours_report["phases"]}
         print("| phase | ours ms | ours % | PyTorch ms | PyTorch % | ours / PyTorch |")
         print("|---|---:|---:|---:|---:|---:|")
         ours_total = ours_report["totalMs"]
@@ -383,8 +394,9 @@ def main():
                 "%.2f" % (o / q) if o is not None and q else "—"))
         print("| **total step** | **%.0f** | 100 | **%.0f** | 100 | **%.2f** |" % (ours_total, total, ours_total / total))
         print("| per image-step (total / %d) | %.0f | | %.0f | | %.2f |" % (b, ours_total / b, total / b, ours_total / total))
-    print("\nmax RSS %.2f GB" % (rss / 1e9))
-
+        print("\nmax RSS: ours %.2f GB, PyTorch %.2f GB" % (ours_report["maxRSSBytes"] / 1e9, report["maxRSSBytes"] / 1e9))
+        return
+    print("\nmax RSS %.2f GB" % (report["maxRSSBytes"] / 1e9))
 
 if __name__ == "__main__":
     main()

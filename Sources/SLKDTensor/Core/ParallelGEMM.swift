@@ -6,7 +6,7 @@ import CSLKDOpenBLAS
 /// Why not OpenBLAS's own pool: after each threaded call its workers spin in `sched_yield` for
 /// about 0.1 s waiting for the next one, and SLKD's own kernels (depthwise convolutions,
 /// normalisation, GELU), which run between products, then share the cores with them. On a
-/// 2-core machine, one batch-2 SLKD step spent a quarter of its CPU time in that spin (system
+/// 2-core machine, one batch-2 SLKD step spent a fifth of its CPU samples in that spin (system
 /// time 18 s → 6 s and the step 20 % faster without it). Splitting C into column (or row)
 /// blocks and calling serial `sgemm` per block keeps one pool — ours — and costs only a second
 /// packing of the shared operand.

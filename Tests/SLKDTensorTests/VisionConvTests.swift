@@ -115,3 +115,36 @@ struct VisionConvTests {
 
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 19) }
 }
+
+/// The GDFN's fused depthwise 3×3 + GELU gate gives the two-op result bit for bit, counts the
+/// convolution's MACs as conv2d does, and falls back to the two ops when a graph is recorded.
+@Suite("Fused depthwise 3×3 and GELU gate")
+struct DepthwiseGELUGateTests {
+    @Test(arguments: [(2, 6, 5, 7, true), (1, 8, 16, 19, false), (3, 4, 9, 2, true)])
+    func matchesTwoOps(shape: (Int, Int, Int, Int, Bool)) {
+        let (n, c, h, w, withBias) = shape
+        var g = RandomGenerator(seed: 7)
+        let x = Tensor.uniform([n, c, h, w], low: -2, high: 2, using: &g)
+        let weight = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &g)
+        let bias = withBias ? Tensor.uniform([c], low: -0.5, high: 0.5, using: &g) : nil
+        let twoOps = withoutGradients { Tensor.conv2d(x, weight: weight, bias: bias, padding: 1, groups: c).geluGateOverChannels() }
+        let (fused, report) = MACCounter.counting { withoutGradients { Tensor.depthwiseConv3x3GELUGate(x, weight: weight, bias: bias) } }
+        #expect(fused.shape == [n, c / 2, h, w])
+        #expect(fused.floats == twoOps.floats)
+        #expect(report.macs(.conv) == n * c * 9 * h * w)
+        // A transposed (non-contiguous) input reads the same values.
+        let strided = x.transposed(2, 3).contiguous().transposed(2, 3)
+        #expect(withoutGradients { Tensor.depthwiseConv3x3GELUGate(strided, weight: weight, bias: bias) }.floats == twoOps.floats)
+    }
+
+    @Test func recordsTheGraphThroughTheTwoOps() {
+        var g = RandomGenerator(seed: 8)
+        let x = Tensor.uniform([1, 4, 6, 6], using: &g).requiringGrad()
+        let weight = Tensor.uniform([4, 1, 3, 3], using: &g)
+        let y = Tensor.depthwiseConv3x3GELUGate(x, weight: weight)
+        #expect(y.requiresGrad)
+        let expected = Tensor.conv2d(x, weight: weight, padding: 1, groups: 4).geluGateOverChannels()
+        #expect(y.floats == expected.floats)
+        #expect(y.sum().gradients(wrt: [x])[0].floats == expected.sum().gradients(wrt: [x])[0].floats)
+    }
+}

@@ -58,7 +58,9 @@ public final class GatedDconvFeedForward: Module, UnaryLayer {
     public var hiddenChannels: Int { projectOut.inChannels }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        projectOut(dwconv(projectIn(x)).geluGateOverChannels())
+        // The depthwise convolution and the gate in one pass (the same values; two ops when a
+        // graph is recorded).
+        projectOut(Tensor.depthwiseConv3x3GELUGate(projectIn(x), weight: dwconv.weight, bias: dwconv.bias))
     }
 }
 

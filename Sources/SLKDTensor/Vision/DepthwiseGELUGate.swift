@@ -1,0 +1,54 @@
+// Restormer's GDFN middle — depthwise 3×3 over 2C channels, then gelu(first C)·(last C) — fused
+// for inference. Unfused, the depthwise output (2C channels, the largest activation of the
+// network: 255 channels at full resolution in Restormer) is written once and read back once;
+// fused, each pair of planes is computed into two L2-sized scratch planes and gated from there.
+
+extension Tensor {
+    /// `conv2d(input, weight, bias, padding: 1, groups: 2C).geluGateOverChannels()` for an NCHW
+    /// `input` with 2C channels, `weight` [2C, 1, 3, 3] and an optional `bias` [2C]: the GDFN's
+    /// depthwise convolution and gate in one pass when no graph is recorded, with the same result
+    /// bit for bit. When gradients are recorded, or for other element types, it runs the two ops.
+    public static func depthwiseConv3x3GELUGate(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let channels = input.rank == 4 ? input.shape[1] : 0
+        precondition(channels > 0 && channels % 2 == 0 && weight.shape == [channels, 1, 3, 3]
+                     && (bias.map { $0.shape == [channels] } ?? true),
+                     "depthwiseConv3x3GELUGate needs N×2C×H×W input, [2C, 1, 3, 3] weight and [2C] bias; got \(input.shape), \(weight.shape), \(bias?.shape ?? [])")
+        let recording = GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
+        guard !recording, input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
+              input.shape[3] >= 2 else {
+            return conv2d(input, weight: weight, bias: bias, padding: 1, groups: channels).geluGateOverChannels()
+        }
+        let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        MACCounter.record(.conv, weight: weight, n * weight.count * h * w)   // as conv2d counts it
+        // The copies above may be the only owners of their buffers: keep them alive while read.
+        return withExtendedLifetime((x, k, b)) {
+            fusedDepthwiseGELUGate(x, k, b, batch: n, channels: channels, height: h, width: w)
+        }
+    }
+
+    private static func fusedDepthwiseGELUGate(_ x: Tensor, _ k: Tensor, _ b: Tensor?, batch n: Int, channels: Int,
+                                               height h: Int, width w: Int) -> Tensor {
+        let half = channels / 2, hw = h * w
+        let px = UnsafePointer(x.basePointer(Float.self)), pk = UnsafePointer(k.basePointer(Float.self))
+        let pb = b.map { UnsafePointer($0.basePointer(Float.self)) }
+        return Tensor.make([n, half, h, w], Float.self) { out in
+            let py = out.baseAddress!
+            Parallel.forChunks(n * half) { planes in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * hw + w)
+                defer { scratch.deallocate() }
+                let first = scratch, second = scratch + hw, zero = scratch + 2 * hw
+                zero.initialize(repeating: 0, count: w)
+                for p in planes {
+                    let image = p / half, c = p % half
+                    let base = px + image * channels * hw
+                    ConvKernels.depthwise3x3Plane(base + c * hw, pk + c * 9, pb?[c] ?? 0, first, height: h, width: w, zero: zero)
+                    ConvKernels.depthwise3x3Plane(base + (c + half) * hw, pk + (c + half) * 9, pb?[c + half] ?? 0, second,
+                                                  height: h, width: w, zero: zero)
+                    let y = py + p * hw
+                    for i in 0..<hw { y[i] = GELUGateFunction.apply(first[i], second[i]) }
+                }
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-@testable import SLKDDistill
+import SLKDDistill
 
 /// The named methods an experiment compares, and the settings files that name them.
 @Suite("Compared methods")

@@ -1,5 +1,5 @@
 import Testing
-@testable import SLKDTensor
+import SLKDTensor
 
 /// Large products are split into column or row blocks over threads; each block must land where
 /// the unsplit product puts it, for every transpose, leading dimension and ragged last block.

@@ -1,5 +1,5 @@
 import Testing
-@testable import SLKDTensor
+import SLKDTensor
 
 /// The cache's bookkeeping (`TensorMemoryCache.BlockPool`), driven directly so that no other
 /// test's tensors take part: hits by size, the limit, and which blocks a miss evicts.

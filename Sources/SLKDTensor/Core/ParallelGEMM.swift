@@ -11,13 +11,13 @@ import CSLKDOpenBLAS
 /// blocks and calling serial `sgemm` per block keeps one pool — ours — and costs only a second
 /// packing of the shared operand.
 @usableFromInline
-enum ParallelGEMM {
+package enum ParallelGEMM {
     /// Products with fewer multiply–adds run as one call (splitting would cost more than it gains).
-    @usableFromInline static let splitThreshold = 1 << 21
+    @usableFromInline package static let splitThreshold = 1 << 21
 
     /// C = α·op(A)·op(B) + β·C, row-major; `op` transposes when `transA`/`transB`.
     @inlinable
-    static func run<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+    package static func run<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
                                      a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         guard m > 0, n > 0 else { return }

@@ -58,21 +58,26 @@ public enum TensorMemoryCache {
     private static let pageBytes = 4096
 
     /// A free block; it belongs to no tensor, so it may cross threads.
-    struct Block: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+    package struct Block: @unchecked Sendable {
+        package let pointer: UnsafeMutableRawPointer
+        package init(pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+    }
 
     /// The bookkeeping behind the cache, without the lock or the system allocator: which free
     /// blocks to hand out, to keep and to evict.
-    struct BlockPool {
-        var limit = 8 << 30
+    package struct BlockPool {
+        package var limit = 8 << 30
         /// Free blocks by size; each stack's last element is the most recently freed.
         var blocks: [Int: [(block: Block, freedAt: Int)]] = [:]
-        var cachedBytes = 0
+        package private(set) var cachedBytes = 0
         /// Bytes of cacheable blocks handed out and not yet returned, and their high-water mark.
-        var liveBytes = 0
-        var peakLiveBytes = 0
-        var clock = 0
+        package private(set) var liveBytes = 0
+        package private(set) var peakLiveBytes = 0
+        private var clock = 0
 
-        mutating func take(_ size: Int) -> (Block?, [Block]) {
+        package init() {}
+
+        package mutating func take(_ size: Int) -> (Block?, [Block]) {
             liveBytes += size
             peakLiveBytes = Swift.max(peakLiveBytes, liveBytes)
             if let entry = blocks[size]?.popLast() {
@@ -95,7 +100,7 @@ public enum TensorMemoryCache {
             return (nil, evicted)
         }
 
-        mutating func put(_ block: Block, size: Int) -> Bool {
+        package mutating func put(_ block: Block, size: Int) -> Bool {
             liveBytes -= size
             guard cachedBytes + size <= limit else { return false }
             clock += 1
@@ -104,7 +109,7 @@ public enum TensorMemoryCache {
             return true
         }
 
-        mutating func takeAll() -> [Block] {
+        package mutating func takeAll() -> [Block] {
             let all = blocks.values.flatMap { $0.map(\.block) }
             blocks = [:]
             cachedBytes = 0

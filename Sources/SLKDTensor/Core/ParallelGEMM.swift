@@ -17,7 +17,7 @@ package enum ParallelGEMM {
 
     /// C = α·op(A)·op(B) + β·C, row-major; `op` transposes when `transA`/`transB`.
     @inlinable
-    package static func run<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+    package static func run<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T = 1,
                                      a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
         guard m > 0, n > 0 else { return }

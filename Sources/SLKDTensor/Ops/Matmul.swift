@@ -1,5 +1,3 @@
-import CSLKDOpenBLAS
-
 extension Tensor {
     /// Matrix product over the last two axes, with NumPy broadcasting of leading (batch) axes:
     /// `[…, M, K] · […, K, N] → […, M, N]`.
@@ -76,46 +74,39 @@ enum GEMM {
         let la = blasLayout(rows: m, cols: k, rowStride: a.strides[a.rank - 2], colStride: a.strides[a.rank - 1])!
         let lb = blasLayout(rows: k, cols: n, rowStride: b.strides[b.rank - 2], colStride: b.strides[b.rank - 1])!
 
-        func run<T>(_: T.Type, _ gemm: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> Tensor {
-            let pa = a.basePointer(T.self), pb = b.basePointer(T.self)
+        func run<T: TensorScalar>(_: T.Type) -> Tensor {
+            let pa = UnsafePointer(a.basePointer(T.self)), pb = UnsafePointer(b.basePointer(T.self))
             return Tensor.make(outShape, T.self, dtype: a.dtype) { out in
                 let pc = out.baseAddress!
                 if k == 0 {
                     UnsafeMutableRawPointer(pc).initializeMemory(as: UInt8.self, repeating: 0, count: out.count * MemoryLayout<T>.stride)
                     return
                 }
-                withoutActuallyEscaping(gemm) { gemm in
-                    let body = { (i: Int) in
-                        let (oa, ob) = offsets(i)
-                        gemm(pa + oa, pb + ob, pc + i * m * n)
-                    }
-                    // Batches in parallel, one serial product each, when they are small, or when
-                    // each output is a small tile and the batches split evenly over the threads:
-                    // splitting one product's M×N cannot use attention's 48×48 scores over
-                    // K = 16384 well (34 → 26 ms for [8,48,16384]·[8,16384,48] on 2 cores). Large
-                    // outputs are split one product at a time ([8,48,48]·[8,48,16384] is 2.5×
-                    // slower batch-parallel).
-                    let threads = Parallel.threadCount
-                    let smallTile = m * n <= 128 * 128 && batches % threads == 0
-                    if batches > 1 && (m * n * k < 1 << 22 || smallTile) {
-                        Parallel.forEachWithSerialBLAS(batches, body)
-                    } else {
-                        for i in 0..<batches { body(i) }
-                    }
+                let body = { (i: Int) in
+                    let (oa, ob) = offsets(i)
+                    ParallelGEMM.run(transA: la.transpose, transB: lb.transpose, m: m, n: n, k: k, a: pa + oa, lda: la.ld,
+                                     b: pb + ob, ldb: lb.ld, beta: 0, c: pc + i * m * n, ldc: Swift.max(n, 1))
+                }
+                // Batches in parallel, one serial product each, when they are small, or when
+                // each output is a small tile and the batches split evenly over the threads:
+                // splitting one product's M×N cannot use attention's 48×48 scores over
+                // K = 16384 well (34 → 26 ms for [8,48,16384]·[8,16384,48] on 2 cores). Large
+                // outputs are split one product at a time ([8,48,48]·[8,48,16384] is 2.5×
+                // slower batch-parallel).
+                let threads = Parallel.threadCount
+                let smallTile = m * n <= 128 * 128 && batches % threads == 0
+                if batches > 1 && (m * n * k < 1 << 22 || smallTile) {
+                    Parallel.forEachWithSerialBLAS(batches, body)
+                } else {
+                    for i in 0..<batches { body(i) }
                 }
             }
         }
         switch a.dtype {
         case .float32:
-            return run(Float.self) { pa, pb, pc in
-                ParallelGEMM.run(transA: la.transpose, transB: lb.transpose, m: m, n: n, k: k, alpha: 1, a: pa, lda: la.ld,
-                                 b: pb, ldb: lb.ld, beta: 0, c: pc, ldc: Swift.max(n, 1))
-            }
+            return run(Float.self)
         case .float64:
-            return run(Double.self) { pa, pb, pc in
-                ParallelGEMM.run(transA: la.transpose, transB: lb.transpose, m: m, n: n, k: k, alpha: 1, a: pa, lda: la.ld,
-                                 b: pb, ldb: lb.ld, beta: 0, c: pc, ldc: Swift.max(n, 1))
-            }
+            return run(Double.self)
         case .int64:
             preconditionFailure()
         }

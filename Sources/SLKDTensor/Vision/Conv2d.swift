@@ -105,10 +105,10 @@ enum ConvKernels {
             if geo.isPointwise {
                 for n in 0..<geo.batch {
                     for g in 0..<geo.groups {
-                        VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: ohw, k: rows,
-                                        a: pk + g * coutG * rows, lda: rows,
-                                        b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
-                                        beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
+                        ParallelGEMM.run(transA: false, transB: false, m: coutG, n: ohw, k: rows,
+                                         a: pk + g * coutG * rows, lda: rows,
+                                         b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
+                                         beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
                     }
                 }
             } else {
@@ -121,9 +121,9 @@ enum ConvKernels {
                             let band = start..<Swift.min(geo.outHeight, start + bandRows)
                             let cols = band.count * geo.outWidth
                             im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
-                            VisionBLAS.gemm(transA: false, transB: false, m: coutG, n: cols, k: rows,
-                                            a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
-                                            c: py + (n * geo.outChannels + g * coutG) * ohw + start * geo.outWidth, ldc: ohw)
+                            ParallelGEMM.run(transA: false, transB: false, m: coutG, n: cols, k: rows,
+                                             a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
+                                             c: py + (n * geo.outChannels + g * coutG) * ohw + start * geo.outWidth, ldc: ohw)
                         }
                     }
                 }
@@ -365,10 +365,10 @@ enum ConvKernels {
                 for n in 0..<geo.batch {
                     for grp in 0..<geo.groups {
                         // [Cin, H·W] = Wᵀ · G
-                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: ohw, k: coutG,
-                                        a: pk + grp * coutG * rows, lda: rows,
-                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
-                                        beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
+                        ParallelGEMM.run(transA: true, transB: false, m: rows, n: ohw, k: coutG,
+                                         a: pk + grp * coutG * rows, lda: rows,
+                                         b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
+                                         beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
                     }
                 }
                 return
@@ -383,10 +383,10 @@ enum ConvKernels {
                         let band = start..<Swift.min(geo.outHeight, start + bandRows)
                         let cols = band.count * geo.outWidth
                         // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
-                        VisionBLAS.gemm(transA: true, transB: false, m: rows, n: cols, k: coutG,
-                                        a: pk + grp * coutG * rows, lda: rows,
-                                        b: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, ldb: ohw,
-                                        beta: 0, c: column, ldc: cols)
+                        ParallelGEMM.run(transA: true, transB: false, m: rows, n: cols, k: coutG,
+                                         a: pk + grp * coutG * rows, lda: rows,
+                                         b: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, ldb: ohw,
+                                         beta: 0, c: column, ldc: cols)
                         col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
                     }
                 }
@@ -487,10 +487,10 @@ enum ConvKernels {
                 for n in 0..<geo.batch {
                     for grp in 0..<geo.groups {
                         // [Cout, Cin] += G · Xᵀ
-                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: ohw,
-                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
-                                        b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
-                                        beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+                        ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: ohw,
+                                         a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
+                                         b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
+                                         beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
                     }
                 }
                 return
@@ -505,10 +505,10 @@ enum ConvKernels {
                         let cols = band.count * geo.outWidth
                         im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
                         // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
-                        VisionBLAS.gemm(transA: false, transB: true, m: coutG, n: rows, k: cols,
-                                        a: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, lda: ohw,
-                                        b: column, ldb: cols,
-                                        beta: n == 0 && start == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+                        ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: cols,
+                                         a: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, lda: ohw,
+                                         b: column, ldb: cols,
+                                         beta: n == 0 && start == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
                     }
                 }
             }

@@ -1,19 +1,5 @@
-import CSLKDOpenBLAS
-
-// Small building blocks shared by the vision kernels: a GEMM that is generic over the scalar,
+// Small building blocks shared by the vision kernels (their products go through `ParallelGEMM`):
 // SIMD dot products and the "which outputs see in-range inputs" arithmetic of convolutions.
-
-/// OpenBLAS `sgemm`/`dgemm` behind one generic signature (row-major), split over threads when large.
-@usableFromInline
-enum VisionBLAS {
-    @inlinable
-    static func gemm<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T = 1,
-                                      a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
-        ParallelGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                         beta: beta, c: c, ldc: ldc)
-    }
-}
 
 @usableFromInline
 enum VisionMath {

@@ -519,8 +519,6 @@ enum ConvKernels {
     /// (input channel, tap, output row).
     static func directWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
                                                       _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
-        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
-        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
         if T.self == Float.self && directFloatApplies(geo) && !(geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2) {
             directWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
                                       UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
@@ -529,57 +527,68 @@ enum ConvKernels {
         let ranges = (0..<geo.kernelW).map {
             VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
         }
-        Parallel.forChunks(geo.outChannels) { channels in
-            ranges.withUnsafeBufferPointer { ranges in
-                for co in channels {
-                    let grp = co / coutG
-                    let kc = gw + co * cinG * taps
-                    kc.update(repeating: 0, count: cinG * taps)
-                    for n in 0..<geo.batch {
-                        let gp = g + (n * geo.outChannels + co) * ohw
-                        let xg = x + (n * geo.inChannels + grp * cinG) * hw
-                        for ci in 0..<cinG {
-                            let xp = xg + ci * hw
-                            if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
-                                // The common 3×3 "same" case: three taps per pass over each row pair.
-                                let last = geo.width - 1
-                                for kh in 0..<geo.kernelH {
-                                    var a0: T = 0, a1: T = 0, a2: T = 0
-                                    for ho in 0..<geo.outHeight {
-                                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
-                                        guard hi >= 0 && hi < geo.height else { continue }
-                                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
-                                        let (d0, d1, d2) = VisionMath.dot3(grow, xrow, geo.width)
-                                        a0 += d0 + grow[last] * xrow[last - 1]
-                                        a1 += d1 + grow[0] * xrow[0] + grow[last] * xrow[last]
-                                        a2 += d2 + grow[0] * xrow[1]
-                                    }
-                                    let kr = kc + (ci * geo.kernelH + kh) * 3
-                                    kr[0] += a0; kr[1] += a1; kr[2] += a2
-                                }
-                                continue
-                            }
-                            for kh in 0..<geo.kernelH {
-                                for kw in 0..<geo.kernelW {
-                                    let valid = ranges[kw]
-                                    if valid.isEmpty { continue }
-                                    let off = kw * geo.dilationW - geo.padW
-                                    var acc: T = 0
-                                    for ho in 0..<geo.outHeight {
-                                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
-                                        guard hi >= 0 && hi < geo.height else { continue }
-                                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
-                                        if geo.strideW == 1 {
-                                            acc += VisionMath.dot(grow + valid.lowerBound, xrow + valid.lowerBound + off, valid.count)
-                                        } else {
-                                            for wo in valid { acc += grow[wo] * xrow[wo * geo.strideW + off] }
-                                        }
-                                    }
-                                    kc[(ci * geo.kernelH + kh) * geo.kernelW + kw] += acc
-                                }
-                            }
+        let threeWideSame = geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2
+        forEachWeightGradientPlane(x, g, gw, geo) { gp, xp, kc in
+            if threeWideSame {
+                // The common 3×3 "same" case: three taps per pass over each row pair.
+                let last = geo.width - 1
+                for kh in 0..<geo.kernelH {
+                    var a0: T = 0, a1: T = 0, a2: T = 0
+                    for ho in 0..<geo.outHeight {
+                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                        guard hi >= 0 && hi < geo.height else { continue }
+                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
+                        let (d0, d1, d2) = VisionMath.dot3(grow, xrow, geo.width)
+                        a0 += d0 + grow[last] * xrow[last - 1]
+                        a1 += d1 + grow[0] * xrow[0] + grow[last] * xrow[last]
+                        a2 += d2 + grow[0] * xrow[1]
+                    }
+                    let kr = kc + kh * 3
+                    kr[0] += a0; kr[1] += a1; kr[2] += a2
+                }
+                return
+            }
+            for kh in 0..<geo.kernelH {
+                for kw in 0..<geo.kernelW {
+                    let valid = ranges[kw]
+                    if valid.isEmpty { continue }
+                    let off = kw * geo.dilationW - geo.padW
+                    var acc: T = 0
+                    for ho in 0..<geo.outHeight {
+                        let hi = ho * geo.strideH - geo.padH + kh * geo.dilationH
+                        guard hi >= 0 && hi < geo.height else { continue }
+                        let grow = gp + ho * geo.outWidth, xrow = xp + hi * geo.width
+                        if geo.strideW == 1 {
+                            acc += VisionMath.dot(grow + valid.lowerBound, xrow + valid.lowerBound + off, valid.count)
+                        } else {
+                            for wo in valid { acc += grow[wo] * xrow[wo * geo.strideW + off] }
                         }
                     }
+                    kc[kh * geo.kernelW + kw] += acc
+                }
+            }
+        }
+    }
+
+    /// The loop every direct weight-gradient kernel shares: output channels run in parallel, one
+    /// per task; each channel's kernel is zeroed, then `accumulate` adds the contribution of every
+    /// (image, input channel of the group) pair — the output-gradient plane, the input plane and
+    /// that input channel's `kernelH·kernelW` taps of the kernel.
+    static func forEachWeightGradientPlane<T: TensorScalar>(
+        _ x: UnsafePointer<T>, _ g: UnsafePointer<T>, _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry,
+        _ accumulate: (_ gradientPlane: UnsafePointer<T>, _ inputPlane: UnsafePointer<T>, _ taps: UnsafeMutablePointer<T>) -> Void
+    ) {
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
+        Parallel.forChunks(geo.outChannels) { channels in
+            for co in channels {
+                let grp = co / coutG
+                let kc = gw + co * cinG * taps
+                kc.update(repeating: 0, count: cinG * taps)
+                for n in 0..<geo.batch {
+                    let gp = g + (n * geo.outChannels + co) * ohw
+                    let xg = x + (n * geo.inChannels + grp * cinG) * hw
+                    for ci in 0..<cinG { accumulate(gp, xg + ci * hw, kc + ci * taps) }
                 }
             }
         }

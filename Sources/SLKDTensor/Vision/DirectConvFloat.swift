@@ -128,57 +128,43 @@ extension ConvKernels {
     static func directWeightGradientFloat(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
                                           _ gw: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry) {
         precondition(geo.strideH == 1 && geo.strideW == 1, "directWeightGradientFloat needs stride 1")
-        let h = geo.height, w = geo.width, hw = h * w, oh = geo.outHeight, ow = geo.outWidth, ohw = oh * ow
-        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, kH = geo.kernelH, kW = geo.kernelW, taps = geo.taps
+        let h = geo.height, w = geo.width, oh = geo.outHeight, ow = geo.outWidth
+        let kH = geo.kernelH, kW = geo.kernelW
         let dh = geo.dilationH, dw = geo.dilationW, ph = geo.padH, pw = geo.padW
         let ranges = (0..<kW).map { VisionMath.validRange(inCount: w, outCount: ow, stride: 1, offset: $0 * dw - pw) }
         typealias V = SIMD8<Float>
-        Parallel.forChunks(geo.outChannels, grain: 1) { channels in
-            ranges.withUnsafeBufferPointer { ranges in
-                for co in channels {
-                    let grp = co / coutG
-                    let kc = gw + co * cinG * taps
-                    kc.update(repeating: 0, count: cinG * taps)
-                    for n in 0..<geo.batch {
-                        let gp = g + (n * geo.outChannels + co) * ohw
-                        let xg = x + (n * geo.inChannels + grp * cinG) * hw
-                        for ci in 0..<cinG {
-                            let xp = xg + ci * hw
-                            for kh in 0..<kH {
-                                // Output rows whose input row ho − ph + kh·dh lies in [0, h).
-                                let hoLo = Swift.max(0, ph - kh * dh), hoHi = Swift.min(oh, h + ph - kh * dh)
-                                if hoLo >= hoHi { continue }
-                                for kw in 0..<kW {
-                                    let valid = ranges[kw]
-                                    if valid.isEmpty { continue }
-                                    let off = kw * dw - pw
-                                    var a0 = V(), a1 = V(), s: Float = 0
-                                    for ho in hoLo..<hoHi {
-                                        let grow = UnsafeRawPointer(gp + ho * ow)
-                                        let xrow = UnsafeRawPointer(xp + (ho - ph + kh * dh) * w + off)
-                                        var j = valid.lowerBound
-                                        while j + 16 <= valid.upperBound {
-                                            a0 += grow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
-                                                * xrow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
-                                            a1 += grow.loadUnaligned(fromByteOffset: j * 4 + 32, as: V.self)
-                                                * xrow.loadUnaligned(fromByteOffset: j * 4 + 32, as: V.self)
-                                            j += 16
-                                        }
-                                        while j + 8 <= valid.upperBound {
-                                            a0 += grow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
-                                                * xrow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
-                                            j += 8
-                                        }
-                                        while j < valid.upperBound {
-                                            s += grow.load(fromByteOffset: j * 4, as: Float.self) * xrow.load(fromByteOffset: j * 4, as: Float.self)
-                                            j += 1
-                                        }
-                                    }
-                                    kc[(ci * kH + kh) * kW + kw] += (a0 + a1).sum() + s
-                                }
-                            }
+        forEachWeightGradientPlane(x, g, gw, geo) { gp, xp, kc in
+            for kh in 0..<kH {
+                // Output rows whose input row ho − ph + kh·dh lies in [0, h).
+                let hoLo = Swift.max(0, ph - kh * dh), hoHi = Swift.min(oh, h + ph - kh * dh)
+                if hoLo >= hoHi { continue }
+                for kw in 0..<kW {
+                    let valid = ranges[kw]
+                    if valid.isEmpty { continue }
+                    let off = kw * dw - pw
+                    var a0 = V(), a1 = V(), s: Float = 0
+                    for ho in hoLo..<hoHi {
+                        let grow = UnsafeRawPointer(gp + ho * ow)
+                        let xrow = UnsafeRawPointer(xp + (ho - ph + kh * dh) * w + off)
+                        var j = valid.lowerBound
+                        while j + 16 <= valid.upperBound {
+                            a0 += grow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+                                * xrow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+                            a1 += grow.loadUnaligned(fromByteOffset: j * 4 + 32, as: V.self)
+                                * xrow.loadUnaligned(fromByteOffset: j * 4 + 32, as: V.self)
+                            j += 16
+                        }
+                        while j + 8 <= valid.upperBound {
+                            a0 += grow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+                                * xrow.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+                            j += 8
+                        }
+                        while j < valid.upperBound {
+                            s += grow.load(fromByteOffset: j * 4, as: Float.self) * xrow.load(fromByteOffset: j * 4, as: Float.self)
+                            j += 1
                         }
                     }
+                    kc[kh * kW + kw] += (a0 + a1).sum() + s
                 }
             }
         }

@@ -40,6 +40,9 @@ struct DemoReport {
         for method in outcome.methods {
             let url = folder.appendingPathComponent("weights").appendingPathComponent("\(method.name).safetensors")
             if method.name == "teacher" {
+                // A teacher trained in this run was saved as soon as it was trained
+                // (`DistillationExperiment.run(saveTrainedTeacher:)`); only a loaded one is copied here.
+                guard teacherSource != nil else { continue }
                 try DemoTeacher.save(method.model, settings: outcome.settings, to: url)
             } else {
                 try SafeTensors.write(method.model.stateDictionary(), to: url)

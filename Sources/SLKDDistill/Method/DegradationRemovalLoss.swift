@@ -15,7 +15,9 @@ import SLKDQuality
 /// The extractor runs on all B×C channels of a tap at once. A tap whose second scale would be
 /// smaller than ``minimumSecondScaleSide`` on a side uses the first scale only. The teacher side
 /// carries no gradient.
-public struct DegradationRemovalLoss: Sendable {
+public struct DegradationRemovalLoss: TapPairLoss {
+    public static let symbol = "L_nc"
+
     /// The extractor (SPEC: c = 1/255, ε = 1e-12, two scales).
     public var extractor: DifferentiableBRISQUE
     /// Second-scale maps smaller than this on a side drop the second scale (SPEC: 7, the window).
@@ -63,14 +65,5 @@ public struct DegradationRemovalLoss: Sendable {
         let fs = features(student, scales: s)
         let ft = withoutGradients { features(teacher.detached(), scales: s) }
         return (fs.natural - ft.natural).abs().mean() + (fs.colour - ft.colour).abs().mean()
-    }
-
-    /// L_nc over K tap pairs.
-    public func callAsFunction(student: [Tensor], teacher: [Tensor]) -> Tensor {
-        precondition(!student.isEmpty && student.count == teacher.count,
-                     "L_nc needs K ≥ 1 matched tap pairs, got \(student.count) and \(teacher.count)")
-        var total = tapLoss(student: student[0], teacher: teacher[0])
-        for k in 1..<student.count { total = total + tapLoss(student: student[k], teacher: teacher[k]) }
-        return total / Double(student.count)
     }
 }

@@ -11,7 +11,9 @@ import SLKDQuality
 ///
 /// Blocks are 16×16, or 8×8 on maps smaller than 32 on a side; maps are replicate-padded to a
 /// block multiple. All B×C channels of a tap run at once. The teacher side carries no gradient.
-public struct ImageReconstructionLoss: Sendable {
+public struct ImageReconstructionLoss: TapPairLoss {
+    public static let symbol = "L_et"
+
     /// Which block quantity is the edge feature.
     public enum EdgeFeature: String, Codable, Sendable, Hashable {
         /// w_ndc·(1 − v) + w_nc·v, as SPEC writes d (default).
@@ -67,14 +69,5 @@ public struct ImageReconstructionLoss: Sendable {
         let fs = features(student)
         let ft = withoutGradients { features(teacher.detached()) }
         return (fs.edge - ft.edge).abs().mean() + (fs.texture - ft.texture).abs().mean()
-    }
-
-    /// L_et over K tap pairs.
-    public func callAsFunction(student: [Tensor], teacher: [Tensor]) -> Tensor {
-        precondition(!student.isEmpty && student.count == teacher.count,
-                     "L_et needs K ≥ 1 matched tap pairs, got \(student.count) and \(teacher.count)")
-        var total = tapLoss(student: student[0], teacher: teacher[0])
-        for k in 1..<student.count { total = total + tapLoss(student: student[k], teacher: teacher[k]) }
-        return total / Double(student.count)
     }
 }

@@ -112,20 +112,12 @@ enum ConvKernels {
                     }
                 }
             } else {
-                let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
-                let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
-                defer { column.deallocate() }
-                for n in 0..<geo.batch {
-                    for g in 0..<geo.groups {
-                        for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
-                            let band = start..<Swift.min(geo.outHeight, start + bandRows)
-                            let cols = band.count * geo.outWidth
-                            im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
-                            ParallelGEMM.run(transA: false, transB: false, m: coutG, n: cols, k: rows,
-                                             a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
-                                             c: py + (n * geo.outChannels + g * coutG) * ohw + start * geo.outWidth, ldc: ohw)
-                        }
-                    }
+                forEachLoweredBand(geo, T.self) { n, g, band, column in
+                    let cols = band.count * geo.outWidth
+                    im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
+                    ParallelGEMM.run(transA: false, transB: false, m: coutG, n: cols, k: rows,
+                                     a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
+                                     c: py + (n * geo.outChannels + g * coutG) * ohw + band.lowerBound * geo.outWidth, ldc: ohw)
                 }
             }
             if let pb { addBias(py, pb, geo.batch, geo.outChannels, ohw) }
@@ -147,6 +139,24 @@ enum ConvKernels {
         let rows = geo.inPerGroup * geo.taps
         let budget = (16 << 20) / elementSize
         return Swift.max(1, Swift.min(geo.outHeight, budget / Swift.max(rows * geo.outWidth, 1)))
+    }
+
+    /// Visits every (image, group, band of output rows) the im2col lowering works through, in
+    /// order, with one column buffer of ``bandRows(_:elementSize:)`` rows reused by all of them.
+    static func forEachLoweredBand<T: TensorScalar>(
+        _ geo: Conv2dGeometry, _: T.Type,
+        _ body: (_ image: Int, _ group: Int, _ band: Range<Int>, _ column: UnsafeMutablePointer<T>) -> Void
+    ) {
+        let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
+        let column = UnsafeMutablePointer<T>.allocate(capacity: geo.inPerGroup * geo.taps * bandRows * geo.outWidth)
+        defer { column.deallocate() }
+        for n in 0..<geo.batch {
+            for grp in 0..<geo.groups {
+                for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                    body(n, grp, start..<Swift.min(geo.outHeight, start + bandRows), column)
+                }
+            }
+        }
     }
 
     /// Output rows `band` of one group of one image unfolded: row (ci·kH + kh)·kW + kw, column
@@ -374,22 +384,14 @@ enum ConvKernels {
                 return
             }
             out.update(repeating: 0)
-            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
-            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
-            defer { column.deallocate() }
-            for n in 0..<geo.batch {
-                for grp in 0..<geo.groups {
-                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
-                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
-                        let cols = band.count * geo.outWidth
-                        // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
-                        ParallelGEMM.run(transA: true, transB: false, m: rows, n: cols, k: coutG,
-                                         a: pk + grp * coutG * rows, lda: rows,
-                                         b: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, ldb: ohw,
-                                         beta: 0, c: column, ldc: cols)
-                        col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
-                    }
-                }
+            forEachLoweredBand(geo, T.self) { n, grp, band, column in
+                let cols = band.count * geo.outWidth
+                // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
+                ParallelGEMM.run(transA: true, transB: false, m: rows, n: cols, k: coutG,
+                                 a: pk + grp * coutG * rows, lda: rows,
+                                 b: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, ldb: ohw,
+                                 beta: 0, c: column, ldc: cols)
+                col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
             }
         }
     }
@@ -495,22 +497,14 @@ enum ConvKernels {
                 }
                 return
             }
-            let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
-            let column = UnsafeMutablePointer<T>.allocate(capacity: rows * bandRows * geo.outWidth)
-            defer { column.deallocate() }
-            for n in 0..<geo.batch {
-                for grp in 0..<geo.groups {
-                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
-                        let band = start..<Swift.min(geo.outHeight, start + bandRows)
-                        let cols = band.count * geo.outWidth
-                        im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
-                        // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
-                        ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: cols,
-                                         a: pg + (n * geo.outChannels + grp * coutG) * ohw + start * geo.outWidth, lda: ohw,
-                                         b: column, ldb: cols,
-                                         beta: n == 0 && start == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
-                    }
-                }
+            forEachLoweredBand(geo, T.self) { n, grp, band, column in
+                let cols = band.count * geo.outWidth
+                im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
+                // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
+                ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: cols,
+                                 a: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, lda: ohw,
+                                 b: column, ldb: cols,
+                                 beta: n == 0 && band.lowerBound == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
             }
         }
     }

@@ -204,8 +204,9 @@ struct DRSformerTests {
         let x = Tensor.uniform([1, 3, 16, 16], using: &g)
         let plain = withoutGradients { model(x) }
         let taps = withoutGradients { model.forwardWithTaps(x) }
-        // Same computation; only the thread split of float reductions may differ between calls (≤ 1 ulp seen).
-        #expect(maxAbsDifference(plain, taps.image) <= 1e-6)
+        // The same computation, bit for bit: kernels split work by size alone and BLAS runs serial,
+        // so recording taps may not change a single rounding.
+        #expect(maxAbsDifference(plain, taps.image) == 0, "\(maxAbsDifference(plain, taps.image))")
         #expect(taps.encoder.map(\.shape) == [[1, 8, 16, 16], [1, 16, 8, 8], [1, 32, 4, 4], [1, 64, 2, 2]])
         #expect(taps.decoder.map(\.shape) == [[1, 32, 4, 4], [1, 16, 8, 8], [1, 16, 16, 16], [1, 16, 16, 16]])
         #expect(model.forward(x, features: []).features.isEmpty)

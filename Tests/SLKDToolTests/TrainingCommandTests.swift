@@ -114,6 +114,31 @@ struct TrainingCommandTests {
         let twice = try ToolRunner.run(["demo", "--methods", "slkd,slkd"])
         #expect(twice.status != 0)
         #expect(twice.standardError.contains("twice"))
+        let testImage = try ToolRunner.run(["demo", "--validation-images", "chelsea.png,coffee.png"])
+        #expect(testImage.status != 0)
+        #expect(testImage.standardError.contains("coffee.png") && testImage.standardError.contains("test image"))
+        let negative = try ToolRunner.run(["demo", "--feature-weight=-0.5"])
+        #expect(negative.status != 0)
+        #expect(negative.standardError.contains("--feature-weight must be a finite number"))
+    }
+
+    @Test func demoValidationRunLeavesTheTestImagesOut() throws {
+        let out = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "1", "--steps", "1",
+                                         "--patches-per-image", "1", "--methods", "output_kd,slkd", "--feature-weight", "0.01",
+                                         "--validation-images", "chelsea.png,brick.png", "--output", out.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let data = try Data(contentsOf: out.appendingPathComponent("metrics.json"))
+        let metrics = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let run = try #require(metrics["run"] as? [String: Any])
+        #expect(run["held_out_images"] as? [String] == ["chelsea.png", "brick.png"])
+        #expect(Set(run["excluded_images"] as? [String] ?? []) == ["astronaut.png", "coffee.png", "gravel.png"])
+        let scored = ((metrics["slkd"] as? [String: Any])?["images"] as? [[String: Any]])?.compactMap { $0["image"] as? String }
+        #expect(Set(scored ?? []) == ["chelsea.png", "brick.png"])
+        // The weight reaches the SLKD arm only, and its label says so.
+        #expect((metrics["slkd"] as? [String: Any])?["label"] as? String == "SLKD student, λ₂ 0.01")
+        #expect((metrics["output_kd"] as? [String: Any])?["label"] as? String == "Output-only KD")
     }
 
     @Test func demoComparesTheMethodsItIsGiven() throws {

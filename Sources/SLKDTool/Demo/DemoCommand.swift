@@ -27,6 +27,7 @@ struct DemoCommand: ParsableCommand {
               slkd demo --quick --output /tmp/slkd-demo
               slkd demo --train-teacher --seed 3
               slkd demo --methods student_alone,slkd,slkd_gt_pixel,slkd_b_degraded
+              slkd demo --validation-images chelsea.png,brick.png --methods slkd --feature-weight 0.01
             """)
 
     @Option(name: .shortAndLong, help: "Folder for the report (created if missing).")
@@ -58,6 +59,27 @@ struct DemoCommand: ParsableCommand {
                                valueName: "names"))
     var methods: String?
 
+    @Option(help: ArgumentHelp("Score on these training images instead of the held-out ones, which then take no part at all (comma-separated).",
+                               discussion: "For choosing settings such as --feature-weight without looking at the test images.",
+                               valueName: "names"))
+    var validationImages: String?
+
+    @Option(help: "λ2, the weight of L_nc and L_et in every SLKD method (default: the SPEC's 0.1).")
+    var featureWeight: Double?
+
+    /// The names `--validation-images` gives, checked against the held-out (test) images.
+    func validationImageNames(testImages: [String]) throws -> [String]? {
+        guard let validationImages else { return nil }
+        let names = validationImages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains("") else {
+            throw ValidationError("--validation-images needs a comma-separated list of image names")
+        }
+        if let test = names.first(where: testImages.contains) {
+            throw ValidationError("--validation-images: \(test) is a held-out test image; validation images come from the training images")
+        }
+        return names
+    }
+
     /// The methods `--methods` names, in its order.
     func comparedMethods() throws -> [ComparedMethod]? {
         guard let methods else { return nil }
@@ -75,6 +97,10 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         _ = try comparedMethods()
+        _ = try validationImageNames(testImages: ExperimentSettings().heldOutImages)
+        if let featureWeight, !(featureWeight.isFinite && featureWeight >= 0) {
+            throw ValidationError("--feature-weight must be a finite number ≥ 0, got \(featureWeight)")
+        }
         if let patchesPerImage, patchesPerImage < 1 {
             throw ValidationError("--patches-per-image must be at least 1, got \(patchesPerImage)")
         }
@@ -92,6 +118,26 @@ struct DemoCommand: ParsableCommand {
         if let teacherSteps { settings.teacherSteps = teacherSteps }
         if let patchesPerImage { settings.patchesPerImage = patchesPerImage }
         if let methods = try comparedMethods() { settings.methods = methods }
+        if let featureWeight {
+            settings.methods = settings.methods.map { method in
+                guard method.configuration.method == .slkd else { return method }
+                var method = method
+                method.configuration.degradationRemovalWeight = featureWeight
+                method.configuration.reconstructionWeight = featureWeight
+                method.label += ", λ₂ \(featureWeight)"
+                return method
+            }
+        }
+        // A validation run scores on some training images and leaves the test images out
+        // entirely; the bundled teacher (trained without the test images) still serves it.
+        let testSettings = settings
+        var images = SampleImages.urls
+        var excludedImages: [String] = []
+        if let validation = try validationImageNames(testImages: settings.heldOutImages) {
+            excludedImages = settings.heldOutImages
+            images.removeAll { excludedImages.contains($0.lastPathComponent) }
+            settings.heldOutImages = validation
+        }
         let folder = URL(fileURLWithPath: output, isDirectory: true)
         try ToolError.wrap(output) {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("weights"), withIntermediateDirectories: true)
@@ -103,14 +149,14 @@ struct DemoCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: teacherWeights) else {
                 throw ToolError("\(teacherWeights): no such file")
             }
-        } else if !trainTeacher, let bundled = DemoTeacher.weights(for: settings) {
+        } else if !trainTeacher, let bundled = DemoTeacher.weights(for: testSettings) {
             weights = bundled
         } else {
             weights = nil
         }
 
         let logger = Logger(label: "slkd.demo") { _ in SwiftLogNoOpLogHandler() }
-        let experiment = try ToolError.wrap("demo") { try DistillationExperiment(settings: settings, logger: logger) }
+        let experiment = try ToolError.wrap("demo") { try DistillationExperiment(settings: settings, images: images, logger: logger) }
         let totalSteps = (weights == nil ? settings.teacherSteps : 0) + settings.methods.count * settings.studentSteps
         let bar = ProgressBar(total: totalSteps)
         say("SLKD demo: teacher \(weights == nil ? "trained here" : "loaded from \(weights!.lastPathComponent)"), "
@@ -140,7 +186,8 @@ struct DemoCommand: ParsableCommand {
         bar.finish()
         let seconds = Date().timeIntervalSince(started)
         let report = try ToolError.wrap("demo") {
-            try DemoReport(outcome: outcome, seconds: seconds, teacherSource: weights?.lastPathComponent)
+            try DemoReport(outcome: outcome, seconds: seconds, teacherSource: weights?.lastPathComponent,
+                           excludedImages: excludedImages)
         }
         try ToolError.wrap(output) { try report.write(to: folder) }
         say(report.summaryTable)

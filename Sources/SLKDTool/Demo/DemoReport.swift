@@ -11,12 +11,15 @@ struct DemoReport {
     let seconds: Double
     /// The teacher's file name when it was loaded rather than trained.
     let teacherSource: String?
+    /// Sample images a validation run left out of training and scoring alike (the test images).
+    let excludedImages: [String]
 
     /// Scores of the degraded inputs themselves (the floor every method must beat), one per
     /// held-out image in order; computed once, read by the table, the JSON and every strip.
     let degradedScores: EvaluationReport
 
-    init(outcome: ExperimentOutcome, seconds: Double, teacherSource: String?) throws {
+    init(outcome: ExperimentOutcome, seconds: Double, teacherSource: String?, excludedImages: [String] = []) throws {
+        self.excludedImages = excludedImages
         self.outcome = outcome
         self.seconds = seconds
         self.teacherSource = teacherSource
@@ -74,7 +77,7 @@ struct DemoReport {
         root["degraded_input"] = ["psnr": degraded.mean.psnr, "ssim": degraded.mean.ssim]
         let s = outcome.settings
         root["run"] = [
-            "seed": s.seed, "seconds": seconds, "held_out_images": s.heldOutImages,
+            "seed": s.seed, "seconds": seconds, "held_out_images": s.heldOutImages, "excluded_images": excludedImages,
             "evaluation_crop": s.evaluationCrop.map { $0 as Any } ?? NSNull(),
             "patch_size": s.patchSize, "batch_size": s.batchSize, "student_steps": s.studentSteps,
             "teacher": teacherSource.map { "loaded from \($0)" } ?? "trained for \(s.teacherSteps) steps",
@@ -170,11 +173,12 @@ struct DemoReport {
         let s = outcome.settings
         let teacher = teacherSource.map { "loaded from `\($0)` (trained by this project, see `Resources/DemoTeacher/README.md`)" }
             ?? "trained here for \(s.teacherSteps) steps"
+        let excluded = excludedImages.isEmpty ? "" : " except \(excludedImages.joined(separator: ", ")) (a validation run: they take no part)"
         return """
             Sample images with synthetic rain streaks and Gaussian noise (σ \(s.noiseSigma.lowerBound)–\(s.noiseSigma.upperBound)). \
             Held out for evaluation: \(s.heldOutImages.joined(separator: ", ")) \
             (centre \(s.evaluationCrop.map { "\($0)×\($0)" } ?? "whole images")); trained on the other \
-            sample images in random \(s.patchSize)×\(s.patchSize) patches, batch \(s.batchSize). Teacher \(teacher). \
+            sample images\(excluded) in random \(s.patchSize)×\(s.patchSize) patches, batch \(s.batchSize). Teacher \(teacher). \
             Each student method: \(s.studentSteps) steps from the same initialisation and the same batches, Adam, \
             cosine learning rate \(s.learningRate) → \(s.minimumLearningRate), seed \(s.seed). PSNR/SSIM on RGB, 8-bit. \
             MACs for one \(outcome.methods.first?.macsInput.map(String.init).joined(separator: "×") ?? "") forward pass. \

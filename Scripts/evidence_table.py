@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Joins the metrics.json of several `slkd demo` runs (one per seed) into a Markdown table:
 per method, mean ± half-range (and min–max) of PSNR and SSIM over the runs, plus the number of
-seeds on which each student method beats the student trained alone. Standard library only."""
+seeds on which each student method beats the student trained alone and output-only KD.
+An argument may join several metrics.json of one seed with commas. Standard library only."""
 import json
 import sys
 
@@ -9,8 +10,22 @@ NOT_METHODS = {"run", "degraded_input"}
 FIRST = ["teacher", "student_alone", "output_kd", "slkd"]
 
 
+def load_run(arg):
+    """One seed's metrics: a metrics.json, or several joined by commas (runs of the same seed with
+    different arms; the first one's run settings are kept, and a method in two must agree)."""
+    merged = {}
+    for path in arg.split(","):
+        run = json.load(open(path))
+        for key, value in run.items():
+            scores = ("psnr", "ssim")  # training times may differ between runs; scores may not
+            if key in merged and key != "run" and any(merged[key].get(k) != value.get(k) for k in scores):
+                sys.exit(f"{path}: the scores of '{key}' differ from the run joined before it")
+            merged.setdefault(key, value)
+    return merged
+
+
 def main(paths):
-    runs = [json.load(open(p)) for p in paths]
+    runs = [load_run(p) for p in paths]
     rows = ["| method | parameters | PSNR (dB) mean ± half-range | PSNR min–max | SSIM mean ± half-range | "
             "beats student alone (PSNR / SSIM) | beats output KD (PSNR / SSIM) |", "|---|---:|---:|---:|---:|---:|---:|"]
     # The methods every run has: the teacher and the baselines first, then SLKD and its variants.
@@ -44,5 +59,5 @@ def main(paths):
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: evidence_table.py RUN/metrics.json ...")
+        sys.exit("usage: evidence_table.py RUN/metrics.json[,OTHER/metrics.json] ...")
     main(sys.argv[1:])

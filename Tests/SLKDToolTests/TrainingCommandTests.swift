@@ -134,10 +134,11 @@ struct TrainingCommandTests {
         let run = try #require(metrics["run"] as? [String: Any])
         #expect(run["held_out_images"] as? [String] == ["chelsea.png", "brick.png"])
         #expect(Set(run["excluded_images"] as? [String] ?? []) == ["astronaut.png", "coffee.png", "gravel.png"])
-        let scored = ((metrics["slkd"] as? [String: Any])?["images"] as? [[String: Any]])?.compactMap { $0["image"] as? String }
+        let slkd = try #require(metrics["slkd_fw0.01"] as? [String: Any], "the SLKD arm is named after its weight")
+        let scored = (slkd["images"] as? [[String: Any]])?.compactMap { $0["image"] as? String }
         #expect(Set(scored ?? []) == ["chelsea.png", "brick.png"])
         // The weight reaches the SLKD arm only, and its label says so.
-        #expect((metrics["slkd"] as? [String: Any])?["label"] as? String == "SLKD student, λ₂ 0.01")
+        #expect(slkd["label"] as? String == "SLKD student, λ₂ 0.01")
         #expect((metrics["output_kd"] as? [String: Any])?["label"] as? String == "Output-only KD")
     }
 

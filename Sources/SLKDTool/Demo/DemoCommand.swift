@@ -64,7 +64,8 @@ struct DemoCommand: ParsableCommand {
                                valueName: "names"))
     var validationImages: String?
 
-    @Option(help: "λ2, the weight of L_nc and L_et in every SLKD method (default: the SPEC's 0.1).")
+    @Option(help: ArgumentHelp("λ2, the weight of L_nc and L_et in every SLKD method (default: the SPEC's 0.1).",
+                               discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
 
     /// The names `--validation-images` gives, checked against the held-out (test) images.
@@ -124,6 +125,8 @@ struct DemoCommand: ParsableCommand {
                 var method = method
                 method.configuration.degradationRemovalWeight = featureWeight
                 method.configuration.reconstructionWeight = featureWeight
+                // Renamed too, so that runs with different weights can be joined in one table.
+                method.name += "_fw\(featureWeight)"
                 method.label += ", λ₂ \(featureWeight)"
                 return method
             }

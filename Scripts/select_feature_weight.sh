@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Chooses λ2, the weight of L_nc and L_et, without looking at the test images: `slkd demo
+# --validation-images` trains on five of the seven training images and scores on the other two
+# (chelsea.png, brick.png), leaving the three test images out entirely. One seed, the baselines
+# once, then SLKD at each weight; the table goes to OUTPUT_DIR/selection.md.
+#   bash Scripts/select_feature_weight.sh [OUTPUT_DIR] [SEED] [WEIGHTS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Scripts/ensure-dependencies.sh
+out="${1:-selection}"
+seed="${2:-0}"
+shift 2 || shift $#
+weights=("${@:-0.1 0.01 0.001}")
+read -r -a weights <<< "${weights[*]}"
+validation=chelsea.png,brick.png
+swift build -c release --product slkd
+.build/release/slkd demo --seed "$seed" --validation-images "$validation" --methods student_alone,output_kd \
+  --output "$out/baselines"
+runs="$out/baselines/metrics.json"
+for w in "${weights[@]}"; do
+  .build/release/slkd demo --seed "$seed" --validation-images "$validation" --methods slkd --feature-weight "$w" \
+    --output "$out/fw$w"
+  runs="$runs,$out/fw$w/metrics.json"
+done
+python3 Scripts/evidence_table.py "$runs" | tee "$out/selection.md"

@@ -2,7 +2,8 @@
 # Chooses λ2, the weight of L_nc and L_et, without looking at the test images: `slkd demo
 # --validation-images` trains on five of the seven training images and scores on the other two
 # (chelsea.png, brick.png), leaving the three test images out entirely. One seed, the baselines
-# once, then SLKD at each weight; the table goes to OUTPUT_DIR/selection.md.
+# once, then the SLKD arms (SPEC form, and teacher B on the degraded input) at each weight; the
+# table goes to OUTPUT_DIR/selection.md.
 #   bash Scripts/select_feature_weight.sh [OUTPUT_DIR] [SEED] [WEIGHTS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ swift build -c release --product slkd
   --output "$out/baselines"
 runs="$out/baselines/metrics.json"
 for w in "${weights[@]}"; do
-  .build/release/slkd demo --seed "$seed" --validation-images "$validation" --methods slkd --feature-weight "$w" \
+  .build/release/slkd demo --seed "$seed" --validation-images "$validation" --methods slkd,slkd_b_degraded --feature-weight "$w" \
     --output "$out/fw$w"
   runs="$runs,$out/fw$w/metrics.json"
 done

@@ -23,6 +23,9 @@ struct Conv2dGeometry {
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
     /// Direct kernels win when each output sees few input channels (no GEMM to amortise).
     var usesDirectKernel: Bool { !isPointwise && inPerGroup <= 8 && (groups > 1 || inPerGroup == 1) }
+    /// Rows convolved by a 3-wide, stride-1, undilated kernel with one column of padding: the
+    /// "same" case the direct kernels serve three taps per pass over each row pair.
+    var rowsAreThreeWideSame: Bool { strideW == 1 && kernelW == 3 && dilationW == 1 && padW == 1 && width >= 2 }
     var inputShape: [Int] { [batch, inChannels, height, width] }
     var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
     var weightShape: [Int] { [outChannels, inPerGroup, kernelH, kernelW] }
@@ -259,7 +262,7 @@ enum ConvKernels {
                             for ci in 0..<cinG {
                                 let src = xg + ci * hw + hi * geo.width
                                 let kr = kc + (ci * geo.kernelH + kh) * geo.kernelW
-                                if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                if geo.rowsAreThreeWideSame {
                                     // The common 3×3 "same" row, fused: one pass instead of three.
                                     let w0 = kr[0], w1 = kr[1], w2 = kr[2], last = geo.width - 1
                                     row[0] += w1 * src[0] + w2 * src[1]
@@ -438,7 +441,7 @@ enum ConvKernels {
                                 guard hi >= 0 && hi < geo.height else { continue }
                                 let dst = plane + hi * geo.width
                                 let kr = kc + kh * geo.kernelW
-                                if geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2 {
+                                if geo.rowsAreThreeWideSame {
                                     // x[wi] receives g[wi+1]·w0 + g[wi]·w1 + g[wi−1]·w2.
                                     let w0 = kr[0], w1 = kr[1], w2 = kr[2], last = geo.width - 1
                                     dst[0] += w0 * grow[1] + w1 * grow[0]
@@ -513,7 +516,7 @@ enum ConvKernels {
     /// (input channel, tap, output row).
     static func directWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
                                                       _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
-        if T.self == Float.self && directFloatApplies(geo) && !(geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2) {
+        if T.self == Float.self && directFloatApplies(geo) && !geo.rowsAreThreeWideSame {
             directWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
                                       UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
             return
@@ -521,7 +524,7 @@ enum ConvKernels {
         let ranges = (0..<geo.kernelW).map {
             VisionMath.validRange(inCount: geo.width, outCount: geo.outWidth, stride: geo.strideW, offset: $0 * geo.dilationW - geo.padW)
         }
-        let threeWideSame = geo.strideW == 1 && geo.kernelW == 3 && geo.dilationW == 1 && geo.padW == 1 && geo.width >= 2
+        let threeWideSame = geo.rowsAreThreeWideSame
         forEachWeightGradientPlane(x, g, gw, geo) { gp, xp, kc in
             if threeWideSame {
                 // The common 3×3 "same" case: three taps per pass over each row pair.

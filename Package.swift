@@ -48,8 +48,9 @@ let package = Package(
             ],
             resources: [.copy("Resources/SampleImages"), .copy("Resources/DemoTeacher")]),
 
-        // Shared by the test targets: PyTorch reference vectors and tolerance checks.
-        .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport"),
+        // Shared by the test targets: PyTorch reference vectors and tolerance checks, and the
+        // official-code reference data (Vectors/Reference), read through #filePath, not bundled.
+        .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport", exclude: ["Vectors"]),
 
         .executableTarget(
             name: "SLKDTool",
@@ -71,7 +72,7 @@ let package = Package(
             name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels"]),
+            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels", "SLKDTestSupport"]),
         .testTarget(name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

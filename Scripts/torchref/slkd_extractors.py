@@ -6,7 +6,7 @@ written in torch (convolutions, torch.roll, unfold-free block views), not ported
 code. Every function works in the dtype of its input.
 
 Two scripts use it: `slkd_losses.py` (float64, the reference vectors of our loss tests; it first
-checks these extractors against /work/shared/reference/quality/differentiable.json) and
+checks these extractors against Tests/SLKDTestSupport/Vectors/Reference/quality/differentiable.json) and
 `../bench/torch_distill_step.py` (float32, the PyTorch side of the distillation-step benchmark).
 """
 import math

@@ -4,7 +4,7 @@ SPEC "Scale Conversion Module", "BRISQUE-based extractor φ_B (DRL) → L_nc" an
 extractor φ_P (IRL) → L_et" in float64 PyTorch: the extractors and losses are those of
 slkd_extractors.py, an independent torch implementation of the quality README §7.1 formulas, not
 a port of the Swift code. Before writing anything the script checks those extractors against
-/work/shared/reference/quality/differentiable.json (c = 1, 16×16 blocks), so the vectors below
+Tests/SLKDTestSupport/Vectors/Reference/quality/differentiable.json (c = 1, 16×16 blocks), so the vectors below
 rest on a checked extractor.
 
 Run from Scripts/torchref with /work/torchenv/bin/python.
@@ -15,7 +15,7 @@ import os
 
 import torch
 import torch.nn.functional as F
-from common import make_case, write_cases
+from common import ROOT, make_case, write_cases
 from slkd_extractors import brisque, l_et, l_nc, piqe_blocks
 
 torch.set_default_dtype(torch.float64)
@@ -23,7 +23,7 @@ torch.set_default_dtype(torch.float64)
 # ---------------------------------------------------------------------------------------------
 # Check the re-implementation against the quality reference before writing vectors.
 
-REF = "/work/shared/reference/quality/differentiable.json"
+REF = os.path.join(ROOT, "Tests/SLKDTestSupport/Vectors/Reference/quality/differentiable.json")
 if os.path.exists(REF):
     ref = json.load(open(REF))
     x = torch.tensor(ref["input"]["values"], dtype=torch.float64).reshape(ref["input"]["shape"]).requires_grad_(True)

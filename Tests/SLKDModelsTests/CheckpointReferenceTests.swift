@@ -2,16 +2,12 @@ import Foundation
 import Testing
 import SLKDModels
 
-/// The three official-format checkpoints in ../shared/reference/models/checkpoints against the
-/// golden safetensors holding the same weights. Skipped where ../shared is absent (a user's clone).
-private let sharedCheckpoints = SharedReference.url("models/checkpoints")
-
-@Suite("PyTorch checkpoints: shared reference files",
-       .enabled(if: FileManager.default.fileExists(atPath: sharedCheckpoints.path),
-                "needs ../shared/reference/models (not part of a user's clone)"))
+/// The three official-format checkpoints of the reference folder (models/checkpoints) against the
+/// golden safetensors holding the same weights.
+@Suite("PyTorch checkpoints: official-format reference files")
 struct CheckpointReferenceTests {
     static let models = SharedReference.url("models")
-    static let checkpoints = sharedCheckpoints
+    static let checkpoints = SharedReference.url("models/checkpoints")
 
     struct Case: Sendable, CustomStringConvertible {
         let file: String, golden: String, officialKeys: String, entry: String, count: Int

@@ -19,7 +19,6 @@ private func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Double {
     zip(a.doubles, b.doubles).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
 }
 
-private func maxAbs(_ a: Tensor) -> Double { a.doubles.reduce(0) { Swift.max($0, abs($1)) } }
 
 @Suite("DRSformer")
 struct DRSformerTests {
@@ -47,8 +46,7 @@ struct DRSformerTests {
         #expect(abs(Double(DRSformer(noMEFC).parameterCount) - 4.45e6) < 0.005e6)
     }
 
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage),
-          arguments: [("drsformer", DRSformer.Configuration.drsformer), ("drs_sl", DRSformer.Configuration.drsSL)])
+    @Test(arguments: [("drsformer", DRSformer.Configuration.drsformer), ("drs_sl", DRSformer.Configuration.drsSL)])
     func keysAndShapesEqualTheOfficialStateDict(_ name: String, _ configuration: DRSformer.Configuration) throws {
         let official = try officialKeys(name)
         let model = DRSformer(configuration)
@@ -57,7 +55,7 @@ struct DRSformerTests {
         #expect(ours.map(\.1) == official.map(\.shape), "shapes of \(name)")
     }
 
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))
+    @Test
     func withoutMEFCDropsExactlyTheTwoCells() throws {
         // DRSformer_arch_200L+SPA.py: the teacher less encoder_level0 and refinement (README: 32.61 M).
         let official = try officialKeys("drsformer").filter {
@@ -145,7 +143,7 @@ struct DRSformerTests {
 
     // MARK: Golden model
 
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))
+    @Test
     func goldenTinyModel() throws {
         let config = try JSONDecoder().decode(DRSformer.Configuration.self,
             from: Data(contentsOf: SharedReference.url("models/golden/drsformer_tiny.json")))
@@ -164,18 +162,13 @@ struct DRSformerTests {
         let input = golden["input"]!.requiringGrad()
         let out = model.forward(input, features: Set(model.featureNames))
         let reference = golden["output"]!
-        #expect(maxAbsDifference(out.image, reference) <= 1e-4 * max(1, maxAbs(reference)), "output")
+        GoldenComparison.expectValues(out.image, reference, "output")
         for name in model.featureNames {
             let want = try #require(golden["feat/\(name)"], "feat/\(name)")
             let got = try #require(out.features[name], "feature \(name)")
-            #expect(got.shape == want.shape, "shape of \(name)")
-            #expect(maxAbsDifference(got, want) <= 1e-4 * max(1, maxAbs(want)), "feature \(name)")
+            GoldenComparison.expectValues(got, want, "feature \(name)")
         }
 
-        if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] != nil {
-            print("output err", maxAbsDifference(out.image, reference))
-            for name in model.featureNames { print("feat", name, maxAbsDifference(out.features[name]!, golden["feat/\(name)"]!)) }
-        }
         let loss = (out.image - golden["target"]!).abs().mean()
         let wantLoss = golden["loss_l1"]!.item
         #expect(abs(loss.item - wantLoss) <= 1e-5 * abs(wantLoss), "loss \(loss.item) vs \(wantLoss)")
@@ -184,15 +177,10 @@ struct DRSformerTests {
         #expect(params.count == 238)
         let grads = loss.gradients(wrt: [input] + params.map(\.tensor))
         let wantInput = golden["grad/input"]!
-        #expect(maxAbsDifference(grads[0], wantInput) <= 1e-3 * maxAbs(wantInput), "grad/input")
-        var failures: [String] = []
+        GoldenComparison.expectGradient(grads[0], wantInput, "grad/input")
         for ((key, _), grad) in zip(params, grads.dropFirst()) {
-            let want = try #require(golden["grad/\(key)"], "grad/\(key)")
-            let err = maxAbsDifference(grad, want), scale = maxAbs(want)
-            if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] != nil { print("grad \(key) \(err / scale)") }
-            if !(err <= 1e-3 * scale) { failures.append("\(key): \(err) vs scale \(scale)") }
+            GoldenComparison.expectGradient(grad, try #require(golden["grad/\(key)"], "grad/\(key)"), "grad/\(key)")
         }
-        #expect(failures.isEmpty, "gradients off: \(failures.joined(separator: "; "))")
     }
 
     @Test func plainCallRecordsNoFeaturesAndTapsAreImageShaped() {

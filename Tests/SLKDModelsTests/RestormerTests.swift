@@ -3,29 +3,6 @@ import Testing
 import Yams
 import SLKDModels
 
-/// `max|a − b|` over two same-shaped tensors, and `max|b|`.
-private func deviation(_ a: Tensor, _ b: Tensor) -> (error: Double, scale: Double) {
-    precondition(a.shape == b.shape, "shapes differ: \(a.shape) vs \(b.shape)")
-    let x = a.doubles, y = b.doubles
-    var error = 0.0, scale = 0.0
-    for i in x.indices {
-        error = max(error, abs(x[i] - y[i]))
-        scale = max(scale, abs(y[i]))
-    }
-    return (error, scale)
-}
-
-/// The golden README's checks: values within 1e-4·max(1, max|b|), gradients within 1e-3·max|b|.
-private func expectValuesClose(_ a: Tensor, _ b: Tensor, _ name: String) {
-    let (error, scale) = deviation(a, b)
-    #expect(error <= 1e-4 * max(1, scale), "\(name): max|Δ| \(error), max|ref| \(scale)")
-}
-
-private func expectGradientClose(_ a: Tensor, _ b: Tensor, _ name: String) {
-    let (error, scale) = deviation(a, b)
-    #expect(error <= 1e-3 * scale, "\(name): max|Δ| \(error), max|ref| \(scale)")
-}
-
 /// The `network_g` section of a golden `.yml`.
 private func goldenConfiguration(_ stem: String) throws -> Restormer.Configuration {
     let text = try String(contentsOf: SharedReference.url("models/golden/\(stem).yml"), encoding: .utf8)
@@ -40,8 +17,7 @@ private func goldenWeights(_ contents: SafeTensors.Contents) -> [String: Tensor]
     return weights
 }
 
-@Suite("Restormer: golden models of the official code",
-       .enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))
+@Suite("Restormer: golden models of the official code")
 struct RestormerGoldenTests {
     @Test(arguments: ["restormer_tiny_withbias", "restormer_tiny_biasfree"])
     func outputFeaturesAndGradients(_ stem: String) throws {
@@ -55,12 +31,12 @@ struct RestormerGoldenTests {
 
         let input = golden["input"]!.requiringGrad()
         let result = model.forward(input, features: Set(model.featureNames))
-        expectValuesClose(result.image, golden["output"]!, "output")
+        GoldenComparison.expectValues(result.image, golden["output"]!, "output")
         let recorded = golden.names.filter { $0.hasPrefix("feat/") }
         #expect(recorded.count == (stem.hasSuffix("biasfree") ? 4 : 9))
         for name in recorded {
             let feature = try #require(result.features[String(name.dropFirst(5))], "feature \(name) not recorded")
-            expectValuesClose(feature, golden[name]!, name)
+            GoldenComparison.expectValues(feature, golden[name]!, name)
         }
 
         let loss = (result.image - golden["target"]!).abs().mean()
@@ -69,13 +45,13 @@ struct RestormerGoldenTests {
 
         let parameters = model.namedParameters()
         let gradients = loss.gradients(wrt: [input] + parameters.map(\.tensor))
-        expectGradientClose(gradients[0], golden["grad/input"]!, "grad/input")
+        GoldenComparison.expectGradient(gradients[0], golden["grad/input"]!, "grad/input")
         let goldenGradients = golden.names.filter { $0.hasPrefix("grad/") && $0 != "grad/input" }
         #expect(goldenGradients.count == parameters.count)
         #expect(parameters.count == (stem.hasSuffix("biasfree") ? 82 : 98))
         for (i, (key, _)) in parameters.enumerated() {
             let want = try #require(golden["grad/\(key)"], "no golden gradient for \(key)")
-            expectGradientClose(gradients[i + 1], want, "grad/\(key)")
+            GoldenComparison.expectGradient(gradients[i + 1], want, "grad/\(key)")
         }
     }
 
@@ -91,7 +67,7 @@ struct RestormerGoldenTests {
             #expect(tensor.floats.map(\.bitPattern) == golden["weight/\(key)"]!.floats.map(\.bitPattern), "\(key)")
         }
         let output = withoutGradients { model(golden["input"]!) }
-        expectValuesClose(output, golden["output"]!, "output")
+        GoldenComparison.expectValues(output, golden["output"]!, "output")
     }
 
     /// Every key and shape of the official full configurations (keys/*.txt, WithBias), in the

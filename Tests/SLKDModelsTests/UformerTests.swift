@@ -15,8 +15,7 @@ struct UformerTests {
         #expect(try Uformer(.uformerB, using: &g).parameterCount == 50_880_946)
     }
 
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage),
-          arguments: [("uformer_b", Uformer.Configuration.uformerB), ("ufor_sl", Uformer.Configuration.uforSL)])
+    @Test(arguments: [("uformer_b", Uformer.Configuration.uformerB), ("ufor_sl", Uformer.Configuration.uforSL)])
     func keysMatchTheOfficialStateDict(_ name: String, _ configuration: Uformer.Configuration) throws {
         let text = try String(contentsOf: SharedReference.url("models/keys/\(name).txt"), encoding: .utf8)
         var official: [String: (shape: [Int], dtype: String)] = [:]
@@ -91,31 +90,13 @@ struct UformerTests {
         return (model, contents)
     }
 
-    /// max|a − b| ≤ tol · max(1, max|b|) (outputs, features) or tol · max|b| (gradients).
-    static func expectClose(_ a: Tensor, _ b: Tensor, _ name: String, tol: Double, floorOne: Bool,
-                            mask: [Bool]? = nil) {
-        #expect(a.shape == b.shape, "shape of \(name): \(a.shape) vs \(b.shape)")
-        guard a.shape == b.shape else { return }
-        let x = a.doubles, y = b.doubles
-        var worst = 0.0, scale = 0.0
-        for i in y.indices where mask?[i] ?? true {
-            worst = max(worst, abs(x[i] - y[i]))
-            scale = max(scale, abs(y[i]))
-        }
-        let bound = tol * (floorOne ? max(1, scale) : scale)
-        if ProcessInfo.processInfo.environment["SLKD_VERBOSE"] == "1" {
-            print("\(name): max|a−b| = \(worst), scale \(scale), relative \(worst / max(scale, .leastNonzeroMagnitude))")
-        }
-        #expect(worst <= bound, "\(name): max|a−b| = \(worst), bound \(bound)")
-    }
-
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))
+    @Test
     func goldenForwardFeaturesAndGradients() throws {
         let (model, golden) = try Self.goldenModel()
         let input = try #require(golden["input"]).requiringGrad()
         let target = try #require(golden["target"])
         let out = model.forward(input, features: Set(model.featureNames))
-        Self.expectClose(out.image, try #require(golden["output"]), "output", tol: 1e-4, floorOne: true)
+        GoldenComparison.expectValues(out.image, try #require(golden["output"]), "output")
 
         // Golden features are token tensors [B, H·W, C]; ours are their image views.
         var compared = 0
@@ -123,7 +104,7 @@ struct UformerTests {
             let key = String(name.dropFirst(5))
             let ours = try #require(out.features[key], "feature \(key)")
             let (b, c, h, w) = (ours.shape[0], ours.shape[1], ours.shape[2], ours.shape[3])
-            Self.expectClose(ours.permuted([0, 2, 3, 1]).reshaped([b, h * w, c]), reference, name, tol: 1e-4, floorOne: true)
+            GoldenComparison.expectValues(ours.permuted([0, 2, 3, 1]).reshaped([b, h * w, c]), reference, name)
             compared += 1
         }
         #expect(compared == 6)
@@ -137,18 +118,17 @@ struct UformerTests {
         let residual = (out.image - target).detached().doubles
         let mask = residual.map { abs($0) >= 1e-4 }
         #expect(mask.filter { !$0 }.count == 3)
-        Self.expectClose(try #require(grads[input]), try #require(golden["grad/input"]), "grad/input",
-                         tol: 1e-3, floorOne: false, mask: mask)
+        GoldenComparison.expectGradient(try #require(grads[input]), try #require(golden["grad/input"]), "grad/input", mask: mask)
         var gradients = 0
         for (key, parameter) in model.namedParameters() {
             let reference = try #require(golden["grad/" + key], "golden gradient of \(key)")
-            Self.expectClose(try #require(grads[parameter], "gradient of \(key)"), reference, "grad/\(key)", tol: 1e-3, floorOne: false)
+            GoldenComparison.expectGradient(try #require(grads[parameter], "gradient of \(key)"), reference, "grad/\(key)")
             gradients += 1
         }
         #expect(gradients == 229)
     }
 
-    @Test(.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage))
+    @Test
     func officialTrainingCheckpointReproducesTheGoldenOutput() throws {
         let (reference, golden) = try Self.goldenModel()
         let state = try PyTorchCheckpoint.load(from: SharedReference.url("models/checkpoints/uformer_tiny_train.pth"))
@@ -162,7 +142,7 @@ struct UformerTests {
         }
         let input = try #require(golden["input"])
         let out = withoutGradients { model(input) }
-        Self.expectClose(out, try #require(golden["output"]), "output", tol: 1e-4, floorOne: true)
+        GoldenComparison.expectValues(out, try #require(golden["output"]), "output")
     }
 
     // MARK: Windows

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SLKDQuality
 
-@Suite("BRISQUE against the LIVE reference", .enabled(if: QualityReference.isAvailable, QualityReference.skipMessage))
+@Suite("BRISQUE against the LIVE reference")
 struct BRISQUEReferenceTests {
     /// Features in LIVE order: α entries (0, 2, 6, 10, 14 per scale) are grid values.
     static let alphaIndices: Set<Int> = Set([0, 2, 6, 10, 14].flatMap { [$0, $0 + 18] })
@@ -45,13 +45,26 @@ struct BRISQUEReferenceTests {
         let image = try QualityReference.image(try #require(entry["file"] as? String))
         let options = BRISQUE.Options(mscn: MSCN.Options(snapThreshold: 0))
         let features = try BRISQUE.features(image, options: options)
-        let expected = try live.doubles("features_nosnap")
-        // Without the snap the sign of rounding noise in flat windows decides σ_l/σ_r (README
-        // §4.5), which is not portable: compare only where the snap changes nothing.
-        guard expected == (try live.doubles("features")) else { return }
+        let expected = try live.doubles("features_nosnap"), snapped = try live.doubles("features")
+        try #require(expected.count == 36 && snapped.count == 36 && features.count == 36)
+        // Without the snap the sign of rounding noise in flat windows decides σ_l/σ_r (quality
+        // README §4.5), which is not portable. Where the snap changes nothing in the reference the
+        // feature must match exactly; where it does, ours must stay within the reference's own
+        // snap sensitivity of the reference's no-snap value.
+        var exact = 0
         for k in 0..<36 {
-            expectClose(features[k], expected[k], rtol: 1e-9, atol: 1e-15, "\(name) nosnap f\(k + 1)")
+            if expected[k] == snapped[k] {
+                expectClose(features[k], expected[k], rtol: 1e-9, atol: 1e-15, "\(name) nosnap f\(k + 1)")
+                exact += 1
+            } else {
+                let band = 2 * abs(snapped[k] - expected[k])
+                #expect(features[k].isFinite && abs(features[k] - expected[k]) <= band,
+                        "\(name) nosnap f\(k + 1): got \(features[k]), reference \(expected[k]) ± \(band)")
+            }
         }
+        // The GGD features (f1, f2, f19, f20) are snap-free in every reference image, and at
+        // least two more in each (camera_jpeg10 has the fewest: 6).
+        #expect(exact >= 6, "\(name): only \(exact) features are snap-independent")
     }
 
     @Test("per-scale image, MSCN and fit details", arguments: QualityReference.imageNames)

@@ -9,7 +9,7 @@ func weightedLoss(_ features: Tensor) -> Tensor {
     return (features * w).sum()
 }
 
-@Suite("Differentiable extractors against PyTorch", .enabled(if: QualityReference.isAvailable, QualityReference.skipMessage))
+@Suite("Differentiable extractors against PyTorch")
 struct DifferentiableReferenceTests {
     static func input() throws -> Tensor {
         let d = try QualityReference.json("differentiable.json").dict("input")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SLKDQuality
 
-@Suite("PSNR and SSIM against BasicSR", .enabled(if: QualityReference.isAvailable, QualityReference.skipMessage))
+@Suite("PSNR and SSIM against BasicSR")
 struct FullReferenceReferenceTests {
     @Test(arguments: QualityReference.imageNames.filter { !$0.hasSuffix("clean") })
     func basicSR(name: String) throws {

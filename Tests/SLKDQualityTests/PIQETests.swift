@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SLKDQuality
 
-@Suite("PIQE against the piqe.m reference", .enabled(if: QualityReference.isAvailable, QualityReference.skipMessage))
+@Suite("PIQE against the piqe.m reference")
 struct PIQEReferenceTests {
     @Test("score, block statistics, flags and masks", arguments: QualityReference.imageNames)
     func reference(name: String) throws {

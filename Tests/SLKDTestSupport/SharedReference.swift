@@ -1,26 +1,30 @@
 import Foundation
 import Testing
 
-/// The project's read-only reference material (`../shared/reference/` beside the repository:
-/// official-code vectors, golden models, checkpoints). A user's clone has none; tests that need
-/// it are skipped with `.enabled(if: SharedReference.isAvailable, SharedReference.skipMessage)`.
+/// The reference material from the official implementations (golden models, official-format
+/// checkpoints, parameter keys, quality vectors), vendored under
+/// `Tests/SLKDTestSupport/Vectors/Reference` so that every exactness test runs in any clone.
+/// Its README gives the provenance and licences of each folder.
 public enum SharedReference {
-    /// The reference folder: `$SLKD_SHARED_REFERENCE` if set, else `../shared/reference` next to
-    /// the package root.
+    /// The package root: this file is Tests/SLKDTestSupport/SharedReference.swift.
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The reference folder: `$SLKD_SHARED_REFERENCE` if set (another copy with the same layout),
+    /// else the copy in the repository.
     public static let root: URL = {
         if let override = ProcessInfo.processInfo.environment["SLKD_SHARED_REFERENCE"] {
             return URL(fileURLWithPath: override)
         }
-        // This file is Tests/SLKDTestSupport/SharedReference.swift: three levels below the package root.
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+        return vendoredRoot
     }()
 
-    /// Whether the reference folder exists on this machine.
-    public static var isAvailable: Bool { FileManager.default.fileExists(atPath: root.path) }
+    /// The copy committed in the repository.
+    public static let vendoredRoot = packageRoot.appendingPathComponent("Tests/SLKDTestSupport/Vectors/Reference")
 
-    public static let skipMessage: Comment = "../shared/reference is not present (a user's clone); reference tests skipped"
+    /// The original the copy was taken from, in the developers' workspace (`../shared/reference`
+    /// beside the package); absent in a user's clone.
+    public static let workspaceOriginal = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
 
     /// A file inside the reference folder.
     public static func url(_ relativePath: String) -> URL { root.appendingPathComponent(relativePath) }

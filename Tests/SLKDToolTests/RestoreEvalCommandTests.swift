@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SLKDTensor
 import SLKDModels
+import SLKDTestSupport
 
 /// `slkd restore` and `slkd eval`, driven through the built executable on a tiny Restormer.
 @Suite("slkd restore and eval", .serialized)
@@ -245,9 +246,7 @@ struct RestoreEvalCommandTests {
     }
 
     /// The official-code golden Restormer's BasicSR `.pth` loads through `--weights`.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: RestoreEvalCommandTests.sharedCheckpoints.path),
-                   "../shared/reference is not present (a user's clone)"))
-    func officialCheckpoint() throws {
+    @Test func officialCheckpoint() throws {
         let f = try Fixture()
         defer { f.remove() }
         let checkpoint = Self.sharedCheckpoints.appendingPathComponent("checkpoints/restormer_tiny_withbias.pth")
@@ -262,7 +261,7 @@ struct RestoreEvalCommandTests {
         #expect(Self.maxDifference(try #require(try SafeTensors.read(from: out)["image"]), expected) < 1e-5)
     }
 
-    static let sharedCheckpoints = ToolRunner.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/models")
+    static let sharedCheckpoints = SharedReference.url("models")
 
     // MARK: eval
 

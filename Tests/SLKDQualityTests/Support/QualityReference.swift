@@ -3,17 +3,11 @@ import Testing
 import SLKDQuality
 import SLKDTestSupport
 
-/// The quality reference vectors and images in `../shared/reference/quality` (or
-/// $SLKD_QUALITY_REFERENCE), read once; tests that need them are disabled when the folder is absent.
+/// The quality reference vectors and images (`quality/` of the reference folder, or
+/// $SLKD_QUALITY_REFERENCE), read once.
 enum QualityReference {
     static let directory: String = ProcessInfo.processInfo.environment["SLKD_QUALITY_REFERENCE"]
         ?? SharedReference.url("quality").path
-
-    static var isAvailable: Bool {
-        FileManager.default.fileExists(atPath: directory + "/reference.json")
-    }
-
-    static let skipMessage: Comment = "quality reference vectors not found (../shared/reference/quality is absent in a user's clone; set SLKD_QUALITY_REFERENCE to run these)"
 
     /// The 12 test images of reference.json.
     static let imageNames = ["camera", "astronaut", "coffee"].flatMap { base in

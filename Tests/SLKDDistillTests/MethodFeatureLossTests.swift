@@ -128,30 +128,3 @@ struct MethodFeatureLossTests {
         #expect(ungated.abs().max().item > 0.5)
     }
 }
-
-import Foundation
-
-/// Per-step cost of the feature losses at the SPEC's training size (set SLKD_TIMING=1): the
-/// Restormer teacher's taps for one 128×128 patch, student taps already mapped (the SCM's cost
-/// is a 1×1 convolution).
-@Suite("SLKD feature-loss timing", .enabled(if: ProcessInfo.processInfo.environment["SLKD_TIMING"] != nil))
-struct MethodFeatureLossTimingTests {
-    @Test func restormerTapsAt128() {
-        var g = RandomGenerator(seed: 1)
-        let encoder = [(48, 128), (96, 64), (192, 32), (384, 16)], decoder = [(192, 32), (96, 64), (96, 128), (96, 128)]
-        func maps(_ shapes: [(Int, Int)]) -> [Tensor] { shapes.map { Tensor.normal([1, $0.0, $0.1, $0.1], using: &g) } }
-        let (es, et, ds, dt) = (maps(encoder), maps(encoder), maps(decoder), maps(decoder))
-        for (name, run) in [("L_nc", { (s: [Tensor]) in DegradationRemovalLoss()(student: s, teacher: et) }),
-                            ("L_et", { (s: [Tensor]) in ImageReconstructionLoss()(student: s, teacher: dt) })] {
-            let inputs = (name == "L_nc" ? es : ds).map { $0.requiringGrad() }
-            var best = Double.infinity
-            for _ in 0..<2 {
-                let start = Date()
-                let loss = run(inputs)
-                _ = loss.gradients(wrt: inputs)
-                best = Swift.min(best, Date().timeIntervalSince(start))
-            }
-            print("\(name) forward+backward, Restormer taps, 1×128×128 patch: \(Int(best * 1000)) ms")
-        }
-    }
-}

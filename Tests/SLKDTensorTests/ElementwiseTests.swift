@@ -62,5 +62,5 @@ struct ElementwiseTests {
         #expect(report.passed, "\(report)")
     }
 
-    @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 20) }
+    @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 25) }
 }

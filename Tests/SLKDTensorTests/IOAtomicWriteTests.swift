@@ -67,14 +67,19 @@ struct IOAtomicWriteTests {
     }
 }
 
-/// Writes files for `Scripts/torchref/io_fixtures.py --check DIR` when SLKD_IO_EXPORT_DIR is set,
-/// so that Python's safetensors and Pillow can confirm they read what this writer produces.
+/// Writes the files that `Scripts/torchref/io_fixtures.py --check DIR` reads with Python's
+/// safetensors and Pillow, into $SLKD_IO_EXPORT_DIR when it is set (to run that check by hand) or a
+/// temporary folder, and reads each back through this package's readers against the values the
+/// export promises in expected.json.
 @Suite("IO interop export")
 struct IOInteropExportTests {
-    @Test("export files for the Python check", .enabled(if: ProcessInfo.processInfo.environment["SLKD_IO_EXPORT_DIR"] != nil))
+    @Test("export files for the Python check, each read back as promised")
     func export() throws {
-        let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["SLKD_IO_EXPORT_DIR"]!)
+        let exportDir = ProcessInfo.processInfo.environment["SLKD_IO_EXPORT_DIR"]
+        let dir = exportDir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("slkd-io-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { if exportDir == nil { try? FileManager.default.removeItem(at: dir) } }
         var expected: [String: [String: Any]] = ["safetensors": [:], "png": [:]]
         func record(_ t: Tensor, torchDType: String) -> [String: Any] {
             var r: [String: Any] = ["torch_dtype": torchDType, "shape": t.shape]
@@ -107,5 +112,34 @@ struct IOInteropExportTests {
         }
         let json = try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: dir.appendingPathComponent("expected.json"))
+        try Self.expectEachFileReadsBack(expected, from: dir)
+    }
+
+    /// Every exported tensor and image, read back, holds the values and shape recorded for it.
+    static func expectEachFileReadsBack(_ expected: [String: [String: Any]], from dir: URL) throws {
+        var checked = 0
+        for (file, entry) in try #require(expected["safetensors"]) {
+            let contents = try SafeTensors.read(from: dir.appendingPathComponent(file))
+            let tensors = try #require((entry as? [String: Any])?["tensors"] as? [String: [String: Any]])
+            for (name, record) in tensors {
+                let tensor = try #require(contents[name], "\(file) lacks \(name)")
+                #expect(tensor.shape == (record["shape"] as? [Int]), "\(file) \(name)")
+                if let ints = record["ints"] as? [Int] { #expect(tensor.integers == ints, "\(file) \(name)") }
+                else { #expect(tensor.doubles == (record["data"] as? [Double]), "\(file) \(name)") }
+                checked += 1
+            }
+        }
+        for (file, entry) in try #require(expected["png"]) {
+            let record = try #require(entry as? [String: Any])
+            let depth = try #require(record["bitDepth"] as? Int)
+            let png = try ImageIO.readPNG(at: dir.appendingPathComponent(file), channels: .storedWithAlpha, dtype: .float64)
+            #expect(png.info.bitDepth == depth, "\(file)")
+            #expect(png.pixels.shape == (record["shape"] as? [Int]), "\(file)")
+            let scale = Double((1 << depth) - 1)
+            #expect(png.pixels.doubles.map { Int(($0 * scale).rounded()) } == (record["ints"] as? [Int]), "\(file)")
+            checked += 1
+        }
+        // 3 tensors of the mixed file, one in each half-precision file, 6 images.
+        #expect(checked == 11)
     }
 }

@@ -153,6 +153,9 @@ struct LayerTests {
 
     static let linearCases = (try? loadReferenceCases("linear")) ?? []
 
+    /// The parameterised tests below run one case per vector: without the file they would run none.
+    @Test func linearVectorsArePresent() throws { #expect(try loadReferenceCases("linear").count == 4) }
+
     @Test("Linear matches PyTorch", arguments: linearCases.map(\.name))
     func linearMatchesPyTorch(name: String) throws {
         let c = try #require(Self.linearCases.first { $0.name == name })

@@ -63,7 +63,7 @@ struct ViewTests {
         #expect(report.passed, "\(report)")
     }
 
-    @Test func referenceVectorsArePresent() { #expect(Self.cases.count >= 20) }
+    @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 23) }
 
     @Test("views share storage and copy nothing")
     func viewsAreViews() {

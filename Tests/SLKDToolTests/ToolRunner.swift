@@ -1,22 +1,31 @@
 import Foundation
 
-/// Runs the built `slkd` executable (it sits beside the test bundle in the build folder).
+/// Runs the `slkd` executable built with this test bundle (it sits beside the bundle in the build
+/// folder). There is deliberately no fallback to another build folder: a binary left there by an
+/// earlier build could be stale, and a tool test must drive the code it was built from.
 struct ToolRunner {
+    struct ExecutableNotBuilt: Error, CustomStringConvertible {
+        var searched: [String]
+        var description: String { "slkd was not built beside the test bundle (looked in \(searched.joined(separator: ", ")))" }
+    }
+
     struct Result {
         var status: Int32
         var standardOutput: String
         var standardError: String
     }
 
-    static let executable: URL = {
+    static let executable: Swift.Result<URL, ExecutableNotBuilt> = {
         var folder = Bundle.main.bundleURL
+        var searched: [String] = []
         // swift-testing runs inside the .xctest bundle or its host; walk up to the build folder.
         for _ in 0..<4 {
             let candidate = folder.appendingPathComponent("slkd")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return .success(candidate) }
+            searched.append(folder.path)
             folder.deleteLastPathComponent()
         }
-        return URL(fileURLWithPath: ".build/release/slkd")
+        return .failure(ExecutableNotBuilt(searched: searched))
     }()
 
     /// The package root (for committed fixtures).
@@ -25,7 +34,7 @@ struct ToolRunner {
 
     static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = try executable.get()
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -190,14 +190,41 @@ struct TrainingCommandTests {
         #expect(distill.standardOutput.contains("nc ") && distill.standardOutput.contains("et "), "the SLKD terms are reported: \(distill.standardOutput)")
         #expect(FileManager.default.fileExists(atPath: studentRun.appendingPathComponent("models/net_g_latest.safetensors").path))
 
-        // Resuming a finished run takes no step and rewrites the same weights.
-        let before = try SafeTensors.read(from: studentRun.appendingPathComponent("models/net_g_latest.safetensors"))
-        let resumed = try ToolRunner.run(["distill", "--options", distillOptions.path, "--resume",
-                                          studentRun.appendingPathComponent("training_states/latest.safetensors").path])
-        #expect(resumed.status == 0, "\(resumed.standardError)")
-        #expect(resumed.standardOutput.contains("resumed from"))
-        let after = try SafeTensors.read(from: studentRun.appendingPathComponent("models/net_g_latest.safetensors"))
-        #expect(after.tensors["output.weight"]?.floats == before.tensors["output.weight"]?.floats)
+        try Self.expectMidRunResumeMatchesAnUninterruptedRun(distillText: text, root: root)
+    }
+
+    /// Stops a 6-step distillation after 3 steps, resumes it from its checkpoint, and compares
+    /// the final weights bit for bit with an uninterrupted 6-step run of the binary. The stopped
+    /// run ends through `total_iter: 3` on the 6-step schedule (`periods: [6]`, as BasicSR keeps
+    /// the schedule apart from `total_iter`), so its first 3 steps are those of the full run.
+    static func expectMidRunResumeMatchesAnUninterruptedRun(distillText: String, root: URL) throws {
+        func run(_ name: String, totalSteps: Int, resume: URL? = nil) throws -> (run: URL, output: String) {
+            let folder = root.appendingPathComponent(name)
+            var text = distillText.replacingOccurrences(of: "periods: [3]", with: "periods: [6]")
+                .replacingOccurrences(of: "total_iter: 3", with: "total_iter: \(totalSteps)")
+            text = text.replacingOccurrences(of: root.appendingPathComponent("student").path, with: folder.path)
+            let options = root.appendingPathComponent("\(name).yml")
+            try text.write(to: options, atomically: true, encoding: .utf8)
+            let result = try ToolRunner.run(["distill", "--options", options.path] + (resume.map { ["--resume", $0.path] } ?? []))
+            #expect(result.status == 0, "\(name): \(result.standardError)")
+            return (folder, result.standardOutput)
+        }
+        func weights(_ run: URL) throws -> [String: [UInt32]] {
+            let contents = try SafeTensors.read(from: run.appendingPathComponent("models/net_g_latest.safetensors"))
+            return contents.tensors.mapValues { $0.floats.map(\.bitPattern) }
+        }
+        let uninterrupted = try run("uninterrupted", totalSteps: 6)
+        let stopped = try run("stopped", totalSteps: 3)
+        let stoppedWeights = try weights(stopped.run)
+        #expect(stoppedWeights != (try weights(uninterrupted.run)), "3 and 6 steps must differ, or the comparison shows nothing")
+        // The resumed run writes into the stopped run's folder, as `--resume` does for a user.
+        let checkpoint = stopped.run.appendingPathComponent("training_states/latest.safetensors")
+        let resumed = try run("stopped", totalSteps: 6, resume: checkpoint)
+        #expect(resumed.output.contains("at step 3"), "\(resumed.output)")
+        #expect(resumed.output.contains("step 6"), "\(resumed.output)")
+        let resumedWeights = try weights(resumed.run)
+        #expect(resumedWeights.count == stoppedWeights.count && resumedWeights.count > 0)
+        #expect(resumedWeights == (try weights(uninterrupted.run)), "resumed run differs from the uninterrupted run")
     }
 
     @Test func optionsErrorsNameTheKeyOrFile() throws {

@@ -107,12 +107,13 @@ def archive(name, pickle_bytes, records=None, compress_pickle=False):
     """A torch-style zip: <stem>/data.pkl, <stem>/byteorder, <stem>/data/<key>."""
     stem = os.path.splitext(name)[0]
     buf = io.BytesIO()
+    # Every entry is a ZipInfo, whose timestamp is fixed (1980-01-01), so reruns are byte-identical.
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         z.writestr(zipfile.ZipInfo(stem + "/data.pkl"), pickle_bytes,
                    compress_type=zipfile.ZIP_DEFLATED if compress_pickle else zipfile.ZIP_STORED)
-        z.writestr(stem + "/byteorder", b"little")
+        z.writestr(zipfile.ZipInfo(stem + "/byteorder"), b"little")
         for key, data in (records or {}).items():
-            z.writestr(stem + "/data/" + key, data)
+            z.writestr(zipfile.ZipInfo(stem + "/data/" + key), data)
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(buf.getvalue())
 

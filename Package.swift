@@ -21,7 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev).
+        // System libraries, found through pkg-config (Debian: libopenblas-dev, liblapacke-dev, libpng-dev,
+        // libturbojpeg0-dev).
         .systemLibrary(
             name: "CSLKDOpenBLAS", path: "Sources/CSLKDOpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
@@ -31,11 +32,14 @@ let package = Package(
         .systemLibrary(
             name: "CSLKDPNG", path: "Sources/CSLKDPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CSLKDTurboJPEG", path: "Sources/CSLKDTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]),
 
         .target(
             name: "SLKDTensor",
             dependencies: [
-                "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG",
+                "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG", "CSLKDTurboJPEG",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]),
         .target(name: "SLKDModels", dependencies: ["SLKDTensor", .product(name: "Yams", package: "Yams")]),

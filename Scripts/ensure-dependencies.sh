@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system libraries SLKD links against when pkg-config cannot find them
-# (Debian/Ubuntu: libopenblas-dev, liblapacke-dev, libpng-dev, pkg-config).
+# (Debian/Ubuntu: libopenblas-dev, liblapacke-dev, libpng-dev, libturbojpeg0-dev, pkg-config).
 set -euo pipefail
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-for pair in openblas:libopenblas-dev lapacke:liblapacke-dev libpng:libpng-dev; do
+for pair in openblas:libopenblas-dev lapacke:liblapacke-dev libpng:libpng-dev libturbojpeg:libturbojpeg0-dev; do
     module=${pair%%:*}; package=${pair#*:}
     if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$module"; then
         missing+=("$package")
@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo_cmd apt-get update -qq >/dev/null || true
-    $sudo_cmd apt-get install -y -qq libopenblas-dev liblapacke-dev libpng-dev pkg-config >/dev/null
+    $sudo_cmd apt-get install -y -qq libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config >/dev/null
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -1,7 +1,7 @@
 /// An image file that cannot be read, or a tensor that cannot be written as an image.
 ///
-/// Corrupt, truncated and non-PNG input is reported as this error, with libpng's own message,
-/// never as a crash.
+/// Corrupt, truncated and unknown input is reported as this error, with libpng's or
+/// libjpeg-turbo's own message, never as a crash.
 public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public enum Reason: Equatable, Sendable {
@@ -9,6 +9,10 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         case unreadable(String)
         /// The bytes are not a valid PNG (libpng's message: bad signature, CRC error, truncation…).
         case invalidPNG(String)
+        /// The bytes are not a valid JPEG (libjpeg-turbo's message: truncation, corrupt data…).
+        case invalidJPEG(String)
+        /// The bytes are neither PNG nor JPEG.
+        case unknownFormat(String)
         /// The image's pixel count exceeds ``ImageIO/maximumPixelCount``.
         case imageTooLarge(width: Int, height: Int)
         /// The tensor cannot be written as an image of the requested kind.
@@ -35,10 +39,12 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         switch reason {
         case .unreadable(let why): return prefix + "cannot read: \(why)"
         case .invalidPNG(let why): return prefix + "not a valid PNG: \(why)"
+        case .invalidJPEG(let why): return prefix + "not a valid JPEG: \(why)"
+        case .unknownFormat(let why): return prefix + "neither PNG nor JPEG: \(why)"
         case .imageTooLarge(let w, let h):
             return prefix + "\(w)×\(h) pixels exceed the limit of \(ImageIO.maximumPixelCount)"
         case .unsupportedTensor(let why): return prefix + "cannot write tensor: \(why)"
-        case .encodingFailed(let why): return prefix + "PNG encoding failed: \(why)"
+        case .encodingFailed(let why): return prefix + "encoding failed: \(why)"
         case .writeFailed(let why): return prefix + "cannot write: \(why)"
         }
     }

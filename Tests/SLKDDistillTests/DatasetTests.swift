@@ -23,6 +23,9 @@ final class TemporaryFolder {
     }
 
     func writePNG(_ image: Tensor, _ relative: String) throws { try image.writePNG(to: file(relative)) }
+
+    /// Writes `image` as JPEG (quality 95) or PNG, as the name's extension says.
+    func writeImage(_ image: Tensor, _ relative: String) throws { try image.writeImage(to: file(relative)) }
 }
 
 /// An 8-bit RGB image whose pixels say where they are: R = y, G = x, B = (7y + 3x + seed) mod 256,
@@ -74,12 +77,12 @@ func datasetErrorReason(_ body: () throws(DatasetError) -> Void) -> DatasetError
 @Suite("Paired folder datasets")
 struct DatasetFolderTests {
     static let presets: [(String, PairedFolderLayout, String, String)] = [
-        ("rain13K", .rain13K, "input", "target"), ("rain100", .rain100, "input", "target"),
-        ("test1200", .test1200, "input", "target"), ("goPro", .goPro, "blur", "sharp"),
-        ("hide", .hide, "blur", "sharp"), ("sidd", .sidd, "noisy", "GT"),
+        ("rain13K", .rain13K, "input", "target"), ("rain100H", .rain100H, "input", "target"),
+        ("test1200", .test1200, "input", "target"), ("goProPrepared", .goProPrepared, "input", "target"),
+        ("hidePrepared", .hidePrepared, "input", "target"), ("sidd", .sidd, "input", "target"),
     ]
 
-    @Test("every preset layout resolves its folders and pairs files by name", arguments: 0..<6)
+    @Test("every input/target preset resolves its folders and pairs files by name", arguments: 0..<6)
     func presetsResolve(_ k: Int) throws {
         let (_, layout, degradedName, cleanName) = Self.presets[k]
         let folder = try TemporaryFolder()
@@ -150,18 +153,18 @@ struct DatasetFolderTests {
         #expect(message.contains("'only-rainy.png'") && message.contains("'only-clean.png'"))
     }
 
-    @Test("a missing or PNG-less folder is named in the error")
+    @Test("a missing or image-less folder is named in the error")
     func missingAndEmptyFolders() throws {
         let folder = try TemporaryFolder()
         try writePairs(folder, degraded: "blur", clean: "sharp", names: ["x.png"])
         let missing = datasetErrorReason { () throws(DatasetError) in _ = try FolderPairedDataset(root: folder.url, layout: .rain13K) }
         #expect(missing == .missingFolder(path: folder.url.appendingPathComponent("input").path))
 
-        try FileManager.default.createDirectory(at: folder.url.appendingPathComponent("noisy"), withIntermediateDirectories: true)
-        try Data("x".utf8).write(to: folder.file("noisy/readme.txt"))
-        try writePairs(folder, degraded: "", clean: "GT", names: ["x.png"])
+        try FileManager.default.createDirectory(at: folder.url.appendingPathComponent("input"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: folder.file("input/readme.txt"))
+        try writePairs(folder, degraded: "", clean: "target", names: ["x.png"])
         let empty = datasetErrorReason { () throws(DatasetError) in _ = try FolderPairedDataset(root: folder.url, layout: .sidd) }
-        #expect(empty == .emptyFolder(path: folder.url.appendingPathComponent("noisy").path))
+        #expect(empty == .emptyFolder(path: folder.url.appendingPathComponent("input").path))
     }
 
     @Test("a pair of different sizes and an unreadable PNG are reported by name")

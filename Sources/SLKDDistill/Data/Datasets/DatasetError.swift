@@ -8,6 +8,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible 
         case emptyFolder(path: String)
         /// Files with no partner on the other side, by name (relative to their folder).
         case unmatchedFiles(degradedOnly: [String], cleanOnly: [String])
+        /// Files on one side whose names differ only in extension (`7.png` and `7.jpg`), so
+        /// their partner cannot be told.
+        case ambiguousNames([String])
         /// The two images of a pair differ in shape (`C×H×W`).
         case sizeMismatch(name: String, degraded: [Int], clean: [Int])
         /// A PNG that could not be decoded, with the image reader's message.
@@ -32,7 +35,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String {
         switch reason {
         case .missingFolder(let path): return "dataset: folder '\(path)' does not exist"
-        case .emptyFolder(let path): return "dataset: folder '\(path)' holds no PNG files"
+        case .emptyFolder(let path): return "dataset: folder '\(path)' holds no PNG or JPEG files"
         case .unmatchedFiles(let degraded, let clean):
             var parts: [String] = []
             if !degraded.isEmpty { parts.append("degraded images without a clean partner: \(Self.list(degraded))") }
@@ -45,6 +48,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible 
             return "dataset: pair '\(name)' is \(w)×\(h) pixels, smaller than the \(p)×\(p) training patch"
         case .channelMismatch(let name, let expected, let actual):
             return "dataset: pair '\(name)' has \(actual) channels, the rest of its batch \(expected)"
+        case .ambiguousNames(let names):
+            return "dataset: \(names.joined(separator: ", ")) differ only in extension; keep one of them"
         case .emptyDataset: return "dataset: no image pairs"
         case .incompatibleState(let why): return "dataset: saved sampler state does not fit: \(why)"
         case .loaderStopped: return "dataset: the background loader was stopped"

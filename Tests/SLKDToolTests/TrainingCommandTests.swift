@@ -227,6 +227,44 @@ struct TrainingCommandTests {
         #expect(resumedWeights == (try weights(uninterrupted.run)), "resumed run differs from the uninterrupted run")
     }
 
+    /// What BasicSR users look for after `slkd train`: the log file, per-step metrics, weight
+    /// snapshots bounded by keep_checkpoints, TensorBoard events, and a warning for wandb.
+    @Test func trainWritesTheLogMetricsSnapshotsAndTensorBoardEvents() throws {
+        let root = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        try Self.makePairedFolder(in: data)
+        let run = root.appendingPathComponent("run")
+        let text = Self.options(data: data, experiments: run)
+            .replacingOccurrences(of: "total_iter: 3", with: "total_iter: 4")
+            .replacingOccurrences(of: "periods: [3]", with: "periods: [4]")
+            .replacingOccurrences(of: "  save_checkpoint_freq: 2", with: """
+                  save_checkpoint_freq: 2
+                  keep_checkpoints: 1
+                  use_tb_logger: true
+                  wandb: {project: slkd-demo, resume_id: ~}
+                """)
+        let options = root.appendingPathComponent("tiny.yml")
+        try text.write(to: options, atomically: true, encoding: .utf8)
+        let result = try ToolRunner.run(["train", "--options", options.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("logger.wandb: Weights & Biases logging is not supported"))
+
+        let files = try FileManager.default.contentsOfDirectory(atPath: run.path)
+        let log = try #require(files.first { $0.hasPrefix("train_tiny_") && $0.hasSuffix(".log") }, "\(files)")
+        let logText = try String(contentsOf: run.appendingPathComponent(log), encoding: .utf8)
+        #expect(logText.contains("INFO: step 4 · loss") && logText.contains("WARNING: logger.wandb"))
+
+        let rows = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 4 && rows[3].contains("\"step\":4"))
+        let models = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("models").path).sorted()
+        #expect(models == ["net_g_4.safetensors", "net_g_latest.safetensors"])
+        #expect(try SafeTensors.read(from: run.appendingPathComponent("models/net_g_4.safetensors")).tensors.keys.sorted()
+                == (try SafeTensors.read(from: run.appendingPathComponent("models/net_g_latest.safetensors")).tensors.keys.sorted()))
+        let events = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("tb_logger").path)
+        #expect(events.count == 1 && events[0].hasPrefix("events.out.tfevents."))
+    }
+
     @Test func optionsErrorsNameTheKeyOrFile() throws {
         let root = try ToolRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -68,6 +68,13 @@ public struct TrainingOptions {
     public var checkpointInterval: Int?
     /// `logger.print_freq`.
     public var printInterval: Int
+    /// `logger.keep_checkpoints`: how many `net_g_<step>.safetensors` snapshots to keep (all when absent).
+    public var keptSnapshots: Int?
+    /// `logger.use_tb_logger`: write TensorBoard events under `tb_logger/` of the experiments folder.
+    public var usesTensorBoard: Bool
+    /// Keys the options set that SLKD reads but does not act on, each with the reason (BasicSR's
+    /// `logger.wandb`), for the tool to warn about.
+    public var unsupportedSettings: [String]
     /// `path.experiments_root` (default `experiments/<name>` in the current folder).
     public var experimentsFolder: URL
     /// `path.pretrain_network_g`.
@@ -164,6 +171,20 @@ public struct TrainingOptions {
             try reader.int(l, "save_checkpoint_freq", key: "logger.save_checkpoint_freq")
         }
         printInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in try reader.int(l, "print_freq", key: "logger.print_freq") } ?? 100
+        keptSnapshots = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
+            try reader.int(l, "keep_checkpoints", key: "logger.keep_checkpoints")
+        }
+        if let kept = keptSnapshots, kept < 1 {
+            throw OptionsError(file: file, "'logger.keep_checkpoints' should be at least 1, got \(kept)")
+        }
+        usesTensorBoard = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
+            try reader.bool(l, "use_tb_logger", key: "logger.use_tb_logger")
+        } ?? false
+        unsupportedSettings = []
+        if let wandb = try logger.flatMap({ (l: [String: Any]) throws(OptionsError) in try reader.section(l, "wandb", key: "logger.wandb") }),
+           wandb["project"].map({ !($0 is NSNull) }) ?? false {
+            unsupportedSettings.append("logger.wandb: Weights & Biases logging is not supported; use_tb_logger and metrics.jsonl record the same values")
+        }
         let path = try reader.section(root, "path")
         experimentsFolder = try reader.url(path, "experiments_root", key: "path.experiments_root")
             ?? baseFolder.appendingPathComponent("experiments").appendingPathComponent(name)

@@ -31,8 +31,12 @@ struct OptionsFileArguments: ParsableArguments {
 /// trainer, validation, checkpoints, progress and the final weights.
 ///
 /// Files under the experiments folder (BasicSR's layout, safetensors instead of pickles):
-/// `training_states/latest.safetensors` (the full trainer state, for `--resume`) and
-/// `models/net_g_latest.safetensors` (the trained network only, official key names).
+/// `training_states/latest.safetensors` (the full trainer state, for `--resume`),
+/// `models/net_g_latest.safetensors` (the trained network only, official key names),
+/// `models/net_g_<step>.safetensors` every `logger.save_checkpoint_freq` steps (the newest
+/// `logger.keep_checkpoints` kept), `train_<name>_<time>.log` (the lines printed),
+/// `metrics.jsonl` (every step's rate, loss, terms and metrics) and, with
+/// `logger.use_tb_logger: true`, TensorBoard events under `tb_logger/`.
 struct OptionsTraining {
     let options: TrainingOptions
     /// The network whose weights are the result (the teacher trained, or the student).
@@ -56,11 +60,16 @@ struct OptionsTraining {
             try PairedDatasetBatchSource(dataset: pairs, batchSize: data.batchSize, augmentation: augmentation,
                                          shuffles: data.shuffle, seed: options.seed, prefetch: 2)
         }
-        let logger = Logger(label: "slkd.train") { _ in SwiftLogNoOpLogHandler() }
+        let logFile = try ToolError.wrap(options.experimentsFolder.path) {
+            try LogFile(url: options.experimentsFolder.appendingPathComponent(LogFile.trainingLogName(run: options.name)))
+        }
+        // Every line goes to the terminal and to the run's log file.
+        let logger = Logger(label: "slkd.train") { _ in PlainLogHandler(file: logFile, echo: true) }
+        for warning in options.unsupportedSettings { logger.warning("\(warning)") }
         let trainer = Trainer(objective: objective, data: source, configuration: options.trainer, logger: logger)
         if let resume {
             try ToolError.wrap(resume.path) { try trainer.loadCheckpoint(from: resume) }
-            print("resumed from \(resume.path) at step \(trainer.step)")
+            logger.info("resumed from \(resume.path) at step \(trainer.step)")
         }
         if let validation = options.validationData, let interval = options.validationInterval, interval > 0 {
             let validationPairs = try ToolError.wrap(validation.degradedFolder.path) { try validation.dataset() }
@@ -78,13 +87,22 @@ struct OptionsTraining {
                 try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             }
         }
-        print("training \(options.name): \(pairs.count) pairs from \(data.degradedFolder.path), "
-              + "batch \(data.batchSize) × \(augmentation.patchSize)², \(options.trainer.totalSteps) steps; "
-              + "checkpoints in \(checkpointURL.path)")
+        logger.info("""
+            training \(options.name): \(pairs.count) pairs from \(data.degradedFolder.path), \
+            batch \(data.batchSize) × \(augmentation.patchSize)², \(options.trainer.totalSteps) steps; \
+            checkpoints in \(checkpointURL.path)
+            """)
+        let checkpointInterval = options.checkpointInterval ?? max(options.trainer.totalSteps / 10, 1)
         var callbacks: [any TrainingCallback] = [
-            StepReporter(every: options.printInterval, total: options.trainer.totalSteps, startingAt: trainer.step)
+            StepReporter(every: options.printInterval, total: options.trainer.totalSteps, startingAt: trainer.step, logger: logger),
+            MetricsLog(url: options.experimentsFolder.appendingPathComponent("metrics.jsonl")),
+            WeightSnapshots(every: checkpointInterval, folder: weightsURL.deletingLastPathComponent(),
+                            keep: options.keptSnapshots, network: network),
         ]
-        callbacks.append(PeriodicCheckpoint(every: options.checkpointInterval ?? max(options.trainer.totalSteps / 10, 1), url: checkpointURL))
+        if options.usesTensorBoard {
+            callbacks.append(TensorBoardLog(folder: options.experimentsFolder.appendingPathComponent("tb_logger")))
+        }
+        callbacks.append(PeriodicCheckpoint(every: checkpointInterval, url: checkpointURL))
         network.train()
         do {
             _ = try trainer.run(callbacks: callbacks)
@@ -95,18 +113,20 @@ struct OptionsTraining {
         try ToolError.wrap(weightsURL.path) {
             try SafeTensors.write(network.stateDictionary(), to: weightsURL)
         }
-        print("wrote \(weightsURL.path)")
+        logger.info("wrote \(weightsURL.path)")
     }
 }
 
-/// Prints a line every `interval` steps (and the last), and draws a progress bar on a terminal.
+/// Logs a line every `interval` steps (and the last), and draws a progress bar on a terminal.
 final class StepReporter: TrainingCallback {
     let interval: Int
     let bar: ProgressBar
+    let logger: Logger
     private var started = Date()
 
-    init(every interval: Int, total: Int, startingAt step: Int) {
+    init(every interval: Int, total: Int, startingAt step: Int, logger: Logger) {
         self.interval = max(interval, 1)
+        self.logger = logger
         bar = ProgressBar(total: total)
         bar.advance(by: step, label: "resuming")
     }
@@ -123,7 +143,7 @@ final class StepReporter: TrainingCallback {
                 .map { "\($0.key) \(String(format: "%.4g", $0.value))" }
             if result.skipped { parts.append("SKIPPED (non-finite)") }
             parts.append(String(format: "%.1f s", Date().timeIntervalSince(started)))
-            print(parts.joined(separator: " · "))
+            logger.info("\(parts.joined(separator: " · "))")
         }
         return .continue
     }

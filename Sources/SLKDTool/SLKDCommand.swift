@@ -16,7 +16,8 @@ struct SLKDCommand: ParsableCommand {
               slkd profile res-sl --size 512 512
               slkd iqa photo.png --reference clean.png --json
               slkd convert net_g_latest.pth net_g_latest.safetensors
+              slkd weights list                           # trained weights that ship with SLKD
             """,
         subcommands: [DemoCommand.self, TrainCommand.self, DistillCommand.self, RestoreCommand.self, EvalCommand.self,
-                      ProfileCommand.self, IQACommand.self, ConvertCommand.self])
+                      ProfileCommand.self, IQACommand.self, ConvertCommand.self, WeightsCommand.self])
 }

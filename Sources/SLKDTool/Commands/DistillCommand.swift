@@ -11,7 +11,9 @@ struct DistillCommand: ParsableCommand {
         abstract: "Distill a student from frozen teachers with SLKD or a baseline, from a BasicSR-style options file.",
         discussion: """
             The options are those of `slkd train` (network_g is the student) plus:
-              network_teacher:    teacher A, same keys as network_g (type: Restormer, …)
+              network_teacher:    teacher A, same keys as network_g (type: Restormer, …), or
+                                  {type: bundled, name: demo-teacher} for weights that ship with
+                                  SLKD (slkd weights list), which need no pretrain path
               network_teacher_b:  optional separate teacher B (default: teacher A's weights)
               path.pretrain_network_teacher(_b): the teachers' weights (.pth or .safetensors)
               distill:            method (slkd, student_alone, output_kd, fitnets), pixel_weight,
@@ -40,12 +42,16 @@ struct DistillCommand: ParsableCommand {
             guard let section = parsed.teacher else {
                 throw ToolError("\(options): method '\(method.reportName)' needs a 'network_teacher' section")
             }
-            guard let weights = parsed.teacherWeights else {
-                throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
+            if let bundled = Self.bundledName(section) {
+                teacherA = try ToolError.wrap(options) { try BundledWeights.named(bundled).loadModel() }
+            } else {
+                guard let weights = parsed.teacherWeights else {
+                    throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
+                }
+                let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
+                try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher")
+                teacherA = a
             }
-            let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
-            try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher")
-            teacherA = a
             if let sectionB = parsed.teacherB {
                 guard let weightsB = parsed.teacherBWeights else {
                     throw ToolError("\(options): 'path.pretrain_network_teacher_b' (teacher B's weights) is missing")
@@ -64,5 +70,12 @@ struct DistillCommand: ParsableCommand {
             objective = SupervisedObjective(model: student, pixelLoss: parsed.pixelLoss)
         }
         try OptionsTraining(options: parsed, network: student, objective: objective).run(resume: arguments.resumeURL(parsed))
+    }
+
+    /// The name in `network_teacher: {type: bundled, name: demo-teacher}`, the form that takes
+    /// the network and its weights from ``BundledWeights``.
+    static func bundledName(_ section: [String: Any]) -> String? {
+        guard section["type"] as? String == "bundled" else { return nil }
+        return section["name"] as? String ?? ""
     }
 }

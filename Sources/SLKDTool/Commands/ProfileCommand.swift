@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SLKDDistill
 import SLKDModels
 
 /// `slkd profile`: parameters, MACs (fvcore convention), latency and peak memory, per stage.
@@ -8,7 +9,7 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Parameters, MACs (fvcore convention), latency and peak memory of a network, per stage.",
         discussion: """
-            NAME is one of: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).
+            NAME is one of: \(ProfileCommand.names), or bundled trained weights (\(BundledWeights.names.joined(separator: ", "))).
             MACs count one multiply-add once, as fvcore does (the paper's Table I uses 1×3×512×512).
 
             Examples:
@@ -17,8 +18,16 @@ struct ProfileCommand: ParsableCommand {
               slkd profile --options Options/Deraining_Restormer.yml
             """)
 
-    @Argument(help: "A preset name.")
+    @Argument(help: "A preset name or bundled weights' name (the same as --arch NAME).")
     var name: String?
+
+    @Option(help: ArgumentHelp("The same as NAME, as restore and eval spell it.", valueName: "name"))
+    var arch: String?
+
+    static var names: String { ModelPreset.allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// NAME or --arch.
+    var chosenName: String? { name ?? arch }
 
     @Option(help: "A BasicSR options file whose network_g section describes the network.")
     var options: String?
@@ -33,9 +42,10 @@ struct ProfileCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if (name == nil) == (options == nil) { throw ValidationError("give either a preset NAME or --options FILE") }
-        if let name, ModelPreset(rawValue: name) == nil {
-            throw ValidationError("unknown model '\(name)'; choose one of \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+        if name != nil && arch != nil { throw ValidationError("give the network once: NAME or --arch NAME") }
+        if (chosenName == nil) == (options == nil) { throw ValidationError("give either a preset NAME or --options FILE") }
+        if let name = chosenName, ModelPreset(rawValue: name) == nil, !BundledWeights.names.contains(name) {
+            throw ValidationError("unknown model '\(name)'; choose one of \(Self.names), \(BundledWeights.names.joined(separator: ", "))")
         }
         if size.count != 2 || size.contains(where: { $0 <= 0 }) { throw ValidationError("--size takes two positive numbers: H W") }
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
@@ -44,8 +54,11 @@ struct ProfileCommand: ParsableCommand {
     func run() throws {
         let model: any RestorationModel
         let label: String
-        if let name {
-            model = try ModelPreset(rawValue: name)!.build()
+        if let name = chosenName {
+            model = try ToolError.wrap(name) {
+                if let preset = ModelPreset(rawValue: name) { return try preset.build() }
+                return try BundledWeights.named(name).loadModel()
+            }
             label = name
         } else {
             model = try ToolError.wrap(options!) { try NetworkOptions.build(contentsOf: URL(fileURLWithPath: options!)) }

@@ -2,14 +2,16 @@ import ArgumentParser
 import Foundation
 import SLKDModels
 
-/// `slkd restore`: restore PNG images with a network, whole or tile by tile.
+/// `slkd restore`: restore PNG and JPEG images with a network, whole or tile by tile.
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore PNG images (derain, deblur, denoise…) with a network.",
+        abstract: "Restore PNG and JPEG images (derain, deblur, denoise…) with a network.",
         discussion: """
-            INPUT is a PNG file or a folder (every *.png in it, sorted). Each restored image is written \
-            as an 8-bit PNG under the input's file name in the output folder (created if needed). With \
+            INPUT is a PNG or JPEG file (told apart by content) or a folder (every *.png, *.jpg and \
+            *.jpeg in it, sorted). Each restored image is written as an 8-bit PNG named after the \
+            input (photo.jpg → photo.png, as the official test scripts do) in the output folder \
+            (created if needed). With \
             an output path ending in .safetensors and a single input, the float image is written \
             instead (key "image", 1×C×H×W float32, values unclamped).
 
@@ -33,7 +35,7 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup(title: "Network")
     var model: ModelSource
 
-    @Argument(help: ArgumentHelp("PNG files or folders of PNG files.", valueName: "input"))
+    @Argument(help: ArgumentHelp("PNG or JPEG files, or folders of them.", valueName: "input"))
     var inputs: [String] = []
 
     @Option(name: [.short, .long], help: ArgumentHelp("The output folder, or a .safetensors file for a single input.", valueName: "dir"))
@@ -46,7 +48,7 @@ struct RestoreCommand: ParsableCommand {
     var tileOverlap: Int?
 
     func validate() throws {
-        if inputs.isEmpty { throw ToolError("give at least one input PNG file or folder") }
+        if inputs.isEmpty { throw ToolError("give at least one input image file or folder") }
         if let tile, tile <= 0 { throw ToolError("--tile must be positive, got \(tile)") }
         if let tileOverlap {
             guard let tile else { throw ToolError("--tile-overlap needs --tile") }
@@ -68,7 +70,8 @@ struct RestoreCommand: ParsableCommand {
         if tensorOutput && files.count != 1 {
             throw ToolError("--output \(output): a .safetensors output holds one image, but \(files.count) inputs were given")
         }
-        let destinations = tensorOutput ? [outputURL] : files.map { outputURL.appendingPathComponent($0.lastPathComponent) }
+        let destinations = tensorOutput ? [outputURL]
+            : files.map { outputURL.appendingPathComponent($0.deletingPathExtension().lastPathComponent + ".png") }
         try Self.checkDestinations(files, destinations)
 
         let network = try model.makeModel()
@@ -78,7 +81,7 @@ struct RestoreCommand: ParsableCommand {
         let channels = Self.channels(for: network)
         // Decode every input first: a corrupt file fails the command before anything is written.
         for file in files {
-            _ = try ToolError.wrap(file.path) { try ImageIO.readPNG(at: file, channels: channels) }
+            _ = try ToolError.wrap(file.path) { try ImageIO.readImage(at: file, channels: channels) }
         }
         let folder = tensorOutput ? outputURL.deletingLastPathComponent() : outputURL
         try ToolError.wrap(folder.path) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
@@ -86,7 +89,7 @@ struct RestoreCommand: ParsableCommand {
         let progress = ProgressBar(total: files.count)
         defer { progress.finish() }  // clears the bar before any error message
         for (file, destination) in zip(files, destinations) {
-            let image = try ToolError.wrap(file.path) { try Tensor.readPNG(at: file, channels: channels) }
+            let image = try ToolError.wrap(file.path) { try Tensor.readImage(at: file, channels: channels) }
             let restored = try ToolError.wrap(file.path) { try restore(image: image, with: network, tiling: tiling) }
             try ToolError.wrap(destination.path) {
                 if tensorOutput {
@@ -111,8 +114,8 @@ struct RestoreCommand: ParsableCommand {
         }
     }
 
-    /// PNG files named on the command line, with folders replaced by their `*.png` files (sorted,
-    /// hidden files skipped).
+    /// Image files named on the command line, with folders replaced by their PNG and JPEG files
+    /// (sorted, hidden files skipped).
     static func expandInputs(_ inputs: [String]) throws -> [URL] {
         var files: [URL] = []
         for input in inputs {
@@ -125,11 +128,11 @@ struct RestoreCommand: ParsableCommand {
                 continue
             }
             let names = try ToolError.wrap(input) { try FileManager.default.contentsOfDirectory(atPath: input) }
-            let pngs = names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") }.sorted()
+            let images = names.filter { !$0.hasPrefix(".") && ImageIO.ImageFormat.isImageFileName($0) }.sorted()
                 .map { URL(fileURLWithPath: input).appendingPathComponent($0) }
                 .filter { !$0.hasDirectoryPath && !isFolder($0) }
-            if pngs.isEmpty { throw ToolError("input folder '\(input)' holds no PNG files") }
-            files += pngs
+            if images.isEmpty { throw ToolError("input folder '\(input)' holds no PNG or JPEG files") }
+            files += images
         }
         return files
     }

@@ -1,17 +1,19 @@
 import ArgumentParser
 import Foundation
+import SLKDDistill
 import SLKDModels
 
-/// Where a command's network comes from: a BasicSR options file (`--options`, its `network_g`)
-/// or a preset (`--arch`), optionally with trained weights (`--weights`, an official `.pth` or a
-/// `.safetensors` file with the official key names).
+/// Where a command's network comes from: a BasicSR options file (`--options`, its `network_g`),
+/// a preset (`--arch`), optionally with trained weights (`--weights`, an official `.pth` or a
+/// `.safetensors` file with the official key names), or bundled trained weights (`--arch
+/// demo-teacher`, which need no `--weights`).
 ///
 /// Commands embed it with `@OptionGroup var model: ModelSource` and call ``makeModel()``.
 struct ModelSource: ParsableArguments {
     @Option(help: ArgumentHelp("A BasicSR options file whose network_g section describes the network.", valueName: "file.yml"))
     var options: String?
 
-    @Option(help: ArgumentHelp("A preset network: \(ModelSource.presetNames).", valueName: "name"))
+    @Option(help: ArgumentHelp("A preset network (\(ModelSource.presetNames)) or bundled trained weights (\(BundledWeights.names.joined(separator: ", ")); see slkd weights list).", valueName: "name"))
     var arch: String?
 
     @Option(help: ArgumentHelp("Trained weights: an official PyTorch checkpoint (.pth; params, params_ema or state_dict) or a .safetensors file with the official key names. Without it the network is freshly initialised.", valueName: "file"))
@@ -29,12 +31,18 @@ struct ModelSource: ParsableArguments {
 
     static var presetNames: String { ModelPreset.allCases.map(\.rawValue).joined(separator: ", ") }
 
+    /// Whether `--arch` names bundled trained weights rather than an untrained preset.
+    var isBundled: Bool { arch.map(BundledWeights.names.contains) ?? false }
+
     /// One line per problem; thrown as ``ToolError`` so that the message is printed without usage.
     func validate() throws {
         if options != nil && arch != nil { throw ToolError("give either --options FILE or --arch NAME, not both") }
         if options == nil && arch == nil { throw ToolError("give the network with --options FILE.yml or --arch NAME (\(Self.presetNames))") }
-        if let arch, ModelPreset(rawValue: arch) == nil {
-            throw ToolError("--arch: unknown network '\(arch)'; choose one of \(Self.presetNames)")
+        if let arch, ModelPreset(rawValue: arch) == nil, !isBundled {
+            throw ToolError("--arch: unknown network '\(arch)'; choose one of \(Self.presetNames), \(BundledWeights.names.joined(separator: ", "))")
+        }
+        if isBundled, weights != nil {
+            throw ToolError("--arch \(arch ?? ""): bundled weights are loaded already; drop --weights or use a preset name")
         }
         if let weights {
             let ext = URL(fileURLWithPath: weights).pathExtension.lowercased()
@@ -59,6 +67,8 @@ struct ModelSource: ParsableArguments {
         if let options {
             try Self.requireFile(options, what: "options file")
             model = try ToolError.wrap(options) { try NetworkOptions.build(contentsOf: URL(fileURLWithPath: options)) }
+        } else if isBundled, let arch {
+            model = try ToolError.wrap("--arch \(arch)") { try BundledWeights.named(arch).loadModel() }
         } else {
             guard let arch, let preset = ModelPreset(rawValue: arch) else {
                 throw ToolError("--arch: unknown network '\(arch ?? "")'; choose one of \(Self.presetNames)")

@@ -57,7 +57,8 @@ public enum TestSetEvaluation {
     ///   - name: the test set's name for the report.
     ///   - options: how PSNR and SSIM are computed (Y channel, border crop, 8-bit quantisation).
     ///   - restoredImagesFolder: when given, each restored image is also written there as an 8-bit
-    ///     PNG under the pair's name (sub-folders created as needed).
+    ///     PNG under the pair's name with the extension `.png` (`rain/1.jpg` → `rain/1.png`;
+    ///     sub-folders created as needed), as the official test scripts save their results.
     ///   - progress: called after each image with its score.
     ///   - restore: the restoration of one degraded `C×H×W` image, run without recording gradients.
     public static func run(_ dataset: any PairedDataset, name: String? = nil, options: EvaluationOptions = .init(),
@@ -78,7 +79,7 @@ public enum TestSetEvaluation {
                 throw .wrongOutputShape(image: pair.name, expected: pair.clean.shape, actual: restored.shape)
             }
             if let folder = restoredImagesFolder {
-                let url = folder.appendingPathComponent(pair.name)
+                let url = folder.appendingPathComponent(pair.name).deletingPathExtension().appendingPathExtension("png")
                 do {
                     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                     try restored.writePNG(to: url)

@@ -65,6 +65,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("The report's path without extension, or a folder.", valueName: "prefix"))
     var output: String
 
+    @Option(help: ArgumentHelp("Also write each restored image into this folder, as <name>.png.", valueName: "dir"))
+    var saveImages: String?
+
     static let layouts = PairedFolderLayout.presets
     static var layoutNames: String { layouts.map(\.name).joined(separator: ", ") }
 
@@ -122,7 +125,9 @@ struct EvalCommand: ParsableCommand {
         let progress = ProgressBar(total: dataset.count)
         defer { progress.finish() }  // clears the bar before any error message
         let report = try naming(data) {
-            try TestSetEvaluation.run(dataset, name: setName, options: options, progress: { progress.advance(label: $0.image) }) { image in
+            try TestSetEvaluation.run(dataset, name: setName, options: options,
+                                      restoredImagesFolder: saveImages.map { URL(fileURLWithPath: $0) },
+                                      progress: { progress.advance(label: $0.image) }) { image in
                 try restore(image: image, with: network, tiling: tiling)
             }
         }
@@ -134,7 +139,7 @@ struct EvalCommand: ParsableCommand {
         try ToolError.wrap(csv.path) { try report.writeCSV(to: csv) }
         try ToolError.wrap(json.path) { try report.writeJSON(to: json) }
         print(Self.table(report, network: model.label))
-        print("wrote \(csv.path) and \(json.path)")
+        print("wrote \(csv.path) and \(json.path)" + (saveImages.map { "; restored images in \($0)" } ?? ""))
     }
 
     /// Runs `body`, prefixing a dataset or evaluation error with the test folder unless the message

@@ -9,8 +9,9 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         case unreadable(String)
         /// The bytes are not a valid PNG (libpng's message: bad signature, CRC error, truncation…).
         case invalidPNG(String)
-        /// The image's pixel count exceeds ``ImageIO/maximumPixelCount``.
-        case imageTooLarge(width: Int, height: Int)
+        /// The image's pixel count exceeds the limit it was read under (by default
+        /// ``ImageIO/maximumPixelCount``; commands pass their own pixel budget).
+        case imageTooLarge(width: Int, height: Int, limit: Int)
         /// The tensor cannot be written as an image of the requested kind.
         case unsupportedTensor(String)
         /// libpng refused to encode the image.
@@ -35,8 +36,8 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         switch reason {
         case .unreadable(let why): return prefix + "cannot read: \(why)"
         case .invalidPNG(let why): return prefix + "not a valid PNG: \(why)"
-        case .imageTooLarge(let w, let h):
-            return prefix + "\(w)×\(h) pixels exceed the limit of \(ImageIO.maximumPixelCount)"
+        case .imageTooLarge(let w, let h, let limit):
+            return prefix + "\(w)×\(h) is \(w.multipliedReportingOverflow(by: h).partialValue) pixels, over the limit of \(limit)"
         case .unsupportedTensor(let why): return prefix + "cannot write tensor: \(why)"
         case .encodingFailed(let why): return prefix + "PNG encoding failed: \(why)"
         case .writeFailed(let why): return prefix + "cannot write: \(why)"

@@ -35,18 +35,49 @@ struct OptionsReader {
     func double(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Double? {
         guard let v = value(map, name) else { return nil }
         // YAML 1.1 reads `3e-4` without `!!float` as a string; BasicSR's files tag it, users may not.
-        if let d = v as? Double { return d }
-        if let i = v as? Int { return Double(i) }
-        if let s = v as? String, let d = Double(s) { return d }
-        throw fail(key ?? name, "a number", v)
+        let d: Double
+        if let x = v as? Double { d = x }
+        else if let i = v as? Int { d = Double(i) }
+        else if let s = v as? String, let x = Double(s) { d = x }
+        else { throw fail(key ?? name, "a number", v) }
+        // NaN and infinities reach schedules and sizes as traps; no option wants them.
+        guard d.isFinite else { throw fail(key ?? name, "a finite number", v) }
+        return d
+    }
+
+    /// A number that must lie in `range`; the error names the key and the range.
+    func double(_ map: [String: Any], _ name: String, key: String, in range: ClosedRange<Double>) throws(OptionsError) -> Double? {
+        guard let d = try double(map, name, key: key) else { return nil }
+        guard range.contains(d) else { throw outside(key, d, "\(range.lowerBound)...\(range.upperBound)") }
+        return d
     }
 
     func int(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Int? {
         guard let v = value(map, name) else { return nil }
         if let i = v as? Int { return i }
         // `!!float 4e3` (BasicSR's val_freq) is a whole number written as a float.
-        if let d = try double(map, name, key: key), d.rounded() == d, abs(d) < 1e15 { return Int(d) }
+        if let d = try double(map, name, key: key), d.rounded() == d, abs(d) < 9e15 { return Int(d) }
         throw fail(key ?? name, "an integer", v)
+    }
+
+    /// An integer that must lie in `range`; the error names the key and the range.
+    func int(_ map: [String: Any], _ name: String, key: String, in range: ClosedRange<Int>) throws(OptionsError) -> Int? {
+        guard let i = try int(map, name, key: key) else { return nil }
+        guard range.contains(i) else { throw outside(key, i, "\(range.lowerBound)...\(range.upperBound)") }
+        return i
+    }
+
+    /// A list of integers, each in `range`.
+    func ints(_ map: [String: Any], _ name: String, key: String, in range: ClosedRange<Int>) throws(OptionsError) -> [Int]? {
+        guard let v = value(map, name) else { return nil }
+        guard let list = v as? [Any] else { throw fail(key, "a list of integers", v) }
+        return try list.indices.map { (i: Int) throws(OptionsError) -> Int in
+            try int(["x": list[i]], "x", key: "\(key)[\(i)]", in: range) ?? 0
+        }
+    }
+
+    private func outside(_ key: String, _ value: Any, _ range: String) -> OptionsError {
+        OptionsError(file: file, "'\(key)' must be in \(range), got \(value)")
     }
 
     func bool(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> Bool? {
@@ -55,11 +86,13 @@ struct OptionsReader {
         return b
     }
 
-    func doubles(_ map: [String: Any], _ name: String, key: String? = nil) throws(OptionsError) -> [Double]? {
+    func doubles(_ map: [String: Any], _ name: String, key: String? = nil, in range: ClosedRange<Double>? = nil) throws(OptionsError) -> [Double]? {
         guard let v = value(map, name) else { return nil }
         guard let list = v as? [Any] else { throw fail(key ?? name, "a list of numbers", v) }
         return try list.enumerated().map { (i, element) throws(OptionsError) -> Double in
-            guard let d = try double(["x": element], "x", key: "\(key ?? name)[\(i)]") else { throw fail(key ?? name, "numbers", v) }
+            let elementKey = "\(key ?? name)[\(i)]"
+            guard let d = try double(["x": element], "x", key: elementKey) else { throw fail(key ?? name, "numbers", v) }
+            if let range, !range.contains(d) { throw outside(elementKey, d, "\(range.lowerBound)...\(range.upperBound)") }
             return d
         }
     }
@@ -78,12 +111,12 @@ struct OptionsReader {
         guard let clean = try url(section, "dataroot_gt", key: "\(key).dataroot_gt") else {
             throw OptionsError(file: file, "'\(key).dataroot_gt' (the clean images' folder) is missing")
         }
-        let patch = try int(section, "gt_size", key: "\(key).gt_size")
-        if training {
-            guard let patch, patch > 0 else { throw OptionsError(file: file, "'\(key).gt_size' (the patch side) must be a positive integer") }
+        let patch = try int(section, "gt_size", key: "\(key).gt_size", in: OptionsLimits.patchSide)
+        if training && patch == nil {
+            throw OptionsError(file: file, "'\(key).gt_size' (the patch side) must be given for training")
         }
-        let batch = try int(section, "batch_size_per_gpu", key: "\(key).batch_size_per_gpu") ?? (training ? 8 : 1)
-        guard batch > 0 else { throw OptionsError(file: file, "'\(key).batch_size_per_gpu' must be positive") }
+        let batch = try int(section, "batch_size_per_gpu", key: "\(key).batch_size_per_gpu", in: OptionsLimits.batchSize)
+            ?? (training ? 8 : 1)
         let geometric = try bool(section, "geometric_augs", key: "\(key).geometric_augs")
         let flips = try bool(section, "use_flip", key: "\(key).use_flip") ?? geometric ?? training
         let rotations = try bool(section, "use_rot", key: "\(key).use_rot") ?? geometric ?? training
@@ -98,22 +131,24 @@ struct OptionsReader {
         let type = try string(scheduler, "type", key: "train.scheduler.type") ?? "CosineAnnealingLR"
         switch type {
         case "CosineAnnealingLR":
-            if let tMax = try int(scheduler, "T_max", key: "train.scheduler.T_max"), tMax != trainer.totalSteps {
+            if let tMax = try int(scheduler, "T_max", key: "train.scheduler.T_max", in: OptionsLimits.steps), tMax != trainer.totalSteps {
                 throw OptionsError(file: file, "'train.scheduler.T_max' (\(tMax)) must equal 'train.total_iter' (\(trainer.totalSteps))")
             }
-            trainer.minimumLearningRate = try double(scheduler, "eta_min", key: "train.scheduler.eta_min") ?? 0
+            trainer.minimumLearningRate = try double(scheduler, "eta_min", key: "train.scheduler.eta_min", in: OptionsLimits.learningRate) ?? 0
         case "CosineAnnealingRestartLR", "CosineAnnealingRestartCyclicLR":
-            guard let periods = try doubles(scheduler, "periods", key: "train.scheduler.periods")?.map({ Int($0) }),
-                  !periods.isEmpty, periods.allSatisfy({ $0 > 0 }) else {
-                throw OptionsError(file: file, "'train.scheduler.periods' must list positive step counts")
+            guard let periods = try ints(scheduler, "periods", key: "train.scheduler.periods", in: OptionsLimits.steps),
+                  !periods.isEmpty, periods.count <= OptionsLimits.maximumPeriods else {
+                throw OptionsError(file: file, "'train.scheduler.periods' must list 1 to \(OptionsLimits.maximumPeriods) step counts")
             }
-            let weights = try doubles(scheduler, "restart_weights", key: "train.scheduler.restart_weights")
+            let weights = try doubles(scheduler, "restart_weights", key: "train.scheduler.restart_weights", in: OptionsLimits.restartWeight)
                 ?? Array(repeating: 1, count: periods.count)
             let minima: [Double]
             if type == "CosineAnnealingRestartCyclicLR" {
-                minima = try doubles(scheduler, "eta_mins", key: "train.scheduler.eta_mins") ?? Array(repeating: 0, count: periods.count)
+                minima = try doubles(scheduler, "eta_mins", key: "train.scheduler.eta_mins", in: OptionsLimits.learningRate)
+                    ?? Array(repeating: 0, count: periods.count)
             } else {
-                minima = Array(repeating: try double(scheduler, "eta_min", key: "train.scheduler.eta_min") ?? 0, count: periods.count)
+                minima = Array(repeating: try double(scheduler, "eta_min", key: "train.scheduler.eta_min", in: OptionsLimits.learningRate) ?? 0,
+                               count: periods.count)
             }
             guard weights.count == periods.count, minima.count == periods.count else {
                 throw OptionsError(file: file, "'train.scheduler' needs one restart weight and one minimum per period (\(periods.count))")
@@ -144,7 +179,9 @@ struct OptionsReader {
             }
             return v
         }
-        func number(_ name: String) throws(OptionsError) -> Double? { try double(section, name, key: "distill.\(name)") }
+        func number(_ name: String, in range: ClosedRange<Double> = OptionsLimits.lossWeight) throws(OptionsError) -> Double? {
+            try double(section, name, key: "distill.\(name)", in: range)
+        }
         if let m = try choice("method", ["slkd": DistillationConfiguration.Method.slkd, "student_alone": .studentAlone,
                                          "output_kd": .outputKD, "fitnets": .fitNets]) { c.method = m }
         if let v = try number("pixel_weight") { c.pixelWeight = v }
@@ -152,13 +189,13 @@ struct OptionsReader {
         if let v = try number("degradation_removal_weight") { c.degradationRemovalWeight = v }
         if let v = try number("reconstruction_weight") { c.reconstructionWeight = v }
         if let v = try number("fitnets_weight") { c.fitNetsWeight = v }
-        if let v = try number("kl_temperature") { c.klTemperature = v }
-        if let v = try number("mscn_constant") { c.mscnConstant = v }
-        if let v = try number("piqe_tau") { c.piqeTau = v }
-        if let v = try number("piqe_tau_min") { c.piqeTauMin = v }
-        if let v = try int(section, "piqe_block_size", key: "distill.piqe_block_size") { c.piqeBlockSize = v }
-        if let v = try int(section, "brisque_scales", key: "distill.brisque_scales") { c.brisqueScales = v }
-        if let v = try int(section, "scm_common_width", key: "distill.scm_common_width") { c.scmMode = .commonWidth(v) }
+        if let v = try number("kl_temperature", in: OptionsLimits.positiveScale) { c.klTemperature = v }
+        if let v = try number("mscn_constant", in: OptionsLimits.positiveScale) { c.mscnConstant = v }
+        if let v = try number("piqe_tau", in: -1e6...1e6) { c.piqeTau = v }
+        if let v = try number("piqe_tau_min", in: -1e6...1e6) { c.piqeTauMin = v }
+        if let v = try int(section, "piqe_block_size", key: "distill.piqe_block_size", in: 1...256) { c.piqeBlockSize = v }
+        if let v = try int(section, "brisque_scales", key: "distill.brisque_scales", in: 1...8) { c.brisqueScales = v }
+        if let v = try int(section, "scm_common_width", key: "distill.scm_common_width", in: 1...4096) { c.scmMode = .commonWidth(v) }
         if let v = try choice("teacher_b_input", ["clean": DistillationConfiguration.TeacherBInput.clean, "degraded": .degraded]) {
             c.teacherBInput = v
         }

@@ -86,35 +86,50 @@ public struct TrainingOptions {
     public var resumeState: URL?
 
     /// Reads the options file at `url`; relative paths in it are taken from the current folder.
+    ///
+    /// The file is read within ``BoundedYAML/Limits/options`` (size, nesting, aliases).
     public static func load(contentsOf url: URL) throws(OptionsError) -> TrainingOptions {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw OptionsError(file: url.path, "cannot read the options file")
+        let data: Data
+        do { data = try InputFile.read(url, maximumBytes: BoundedYAML.Limits.options.maximumBytes) } catch {
+            throw OptionsError(file: url.path, error.reason)
         }
+        guard let text = String(data: data, encoding: .utf8) else { throw OptionsError(file: url.path, "not UTF-8 text") }
         return try TrainingOptions(yaml: text, baseFolder: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
                                    file: url.path)
     }
 
     /// Parses options text; relative paths are resolved against `baseFolder`.
+    ///
+    /// Every numeric value is checked against ``OptionsLimits`` (and `network_g`,
+    /// `network_teacher`, `network_teacher_b` against ``ConfigurationLimits``), so that a value
+    /// read from a file ends in an ``OptionsError`` naming its dotted key, never in a trap.
     public init(yaml: String, baseFolder: URL, file: String = "options") throws(OptionsError) {
-        let root: [String: Any]
-        do {
-            guard let parsed = try Yams.load(yaml: yaml) as? [String: Any] else {
-                throw OptionsError(file: file, "the file is not a YAML mapping")
-            }
-            root = parsed
-        } catch let error as OptionsError {
-            throw error
-        } catch {
-            throw OptionsError(file: file, "not valid YAML: \(error)")
-        }
+        let parsed: Any?
+        do { parsed = try BoundedYAML.load(yaml, file: file) } catch { throw OptionsError(file: file, error.message) }
+        guard let root = parsed as? [String: Any] else { throw OptionsError(file: file, "the file is not a YAML mapping") }
         let reader = OptionsReader(file: file, base: baseFolder)
         name = try reader.string(root, "name") ?? "slkd_run"
-        seed = UInt64(try reader.int(root, "manual_seed") ?? 0)
+        seed = UInt64(try reader.int(root, "manual_seed", key: "manual_seed", in: OptionsLimits.seed) ?? 0)
         guard let network = root["network_g"] as? [String: Any] else { throw OptionsError(file: file, "no 'network_g' section") }
         self.network = network
-        teacher = root["network_teacher"] as? [String: Any]
-        teacherB = root["network_teacher_b"] as? [String: Any]
+        teacher = try reader.section(root, "network_teacher")
+        teacherB = try reader.section(root, "network_teacher_b")
+        var networkWidth = 0
+        let described: [(String, [String: Any]?)] = [("network_g", network), ("network_teacher", teacher), ("network_teacher_b", teacherB)]
+        for (section, description) in described {
+            guard let description else { continue }
+            // Bundled weights bring their own network, checked when the file is built.
+            if section != "network_g", description["type"] as? String == "bundled" {
+                let name = description["name"] as? String ?? ""
+                guard BundledWeights.names.contains(name) else {
+                    throw OptionsError(file: file, "'\(section).name' is '\(name)', not one of the bundled weights: \(BundledWeights.names.joined(separator: ", "))")
+                }
+                continue
+            }
+            do {
+                networkWidth = max(networkWidth, try NetworkOptions.validate(network: description, section: section).width)
+            } catch { throw OptionsError(file: file, error.description) }
+        }
 
         let datasets = try reader.section(root, "datasets")
         guard let train = datasets?["train"] as? [String: Any] else {
@@ -126,8 +141,15 @@ public struct TrainingOptions {
         }
 
         guard let trainSection = try reader.section(root, "train") else { throw OptionsError(file: file, "no 'train' section") }
-        guard let totalSteps = try reader.int(trainSection, "total_iter", key: "train.total_iter"), totalSteps > 0 else {
-            throw OptionsError(file: file, "'train.total_iter' must be a positive integer")
+        guard let totalSteps = try reader.int(trainSection, "total_iter", key: "train.total_iter", in: OptionsLimits.steps) else {
+            throw OptionsError(file: file, "'train.total_iter' must be given")
+        }
+        // Refuses absurd batch × patch × width combinations before anything is allocated.
+        let activation = OptionsLimits.activationBytes(batch: trainData.batchSize, patch: trainData.patchSize ?? 0, width: networkWidth)
+        guard activation <= OptionsLimits.maximumActivationBytes else {
+            throw OptionsError(file: file, "'datasets.train': batch \(trainData.batchSize) × patch \(trainData.patchSize ?? 0)² × width "
+                               + "\(networkWidth) needs about \(Int(activation / 1_073_741_824)) GiB of activations per step, over the "
+                               + "\(Int(OptionsLimits.maximumActivationBytes / 1_073_741_824)) GiB limit")
         }
         var trainer = TrainerConfiguration(totalSteps: totalSteps)
         trainer.seed = seed
@@ -138,9 +160,9 @@ public struct TrainingOptions {
             case "AdamW": trainer.decoupledWeightDecay = true
             default: throw OptionsError(file: file, "'train.optim_g.type' is '\(type)'; SLKD trains with Adam or AdamW")
             }
-            trainer.learningRate = try reader.double(optimizer, "lr", key: "train.optim_g.lr") ?? trainer.learningRate
-            trainer.weightDecay = try reader.double(optimizer, "weight_decay", key: "train.optim_g.weight_decay") ?? 0
-            if let betas = try reader.doubles(optimizer, "betas", key: "train.optim_g.betas") {
+            trainer.learningRate = try reader.double(optimizer, "lr", key: "train.optim_g.lr", in: OptionsLimits.learningRate) ?? trainer.learningRate
+            trainer.weightDecay = try reader.double(optimizer, "weight_decay", key: "train.optim_g.weight_decay", in: OptionsLimits.weightDecay) ?? 0
+            if let betas = try reader.doubles(optimizer, "betas", key: "train.optim_g.betas", in: OptionsLimits.beta) {
                 guard betas.count == 2 else { throw OptionsError(file: file, "'train.optim_g.betas' needs two numbers") }
                 (trainer.beta1, trainer.beta2) = (betas[0], betas[1])
             }
@@ -150,14 +172,16 @@ public struct TrainingOptions {
         }
         if try reader.bool(trainSection, "use_grad_clip", key: "train.use_grad_clip") == true {
             // Restormer's training code clips with max_norm 0.01.
-            trainer.gradientClipNorm = try reader.double(trainSection, "grad_clip_norm", key: "train.grad_clip_norm") ?? 0.01
+            trainer.gradientClipNorm = try reader.double(trainSection, "grad_clip_norm", key: "train.grad_clip_norm",
+                                                        in: OptionsLimits.positiveScale) ?? 0.01
         }
         self.trainer = trainer
         pixelLoss = .l1
         if let pixel = try reader.section(trainSection, "pixel_opt", key: "train.pixel_opt") {
             switch try reader.string(pixel, "type", key: "train.pixel_opt.type") ?? "L1Loss" {
             case "L1Loss": pixelLoss = .l1
-            case "CharbonnierLoss": pixelLoss = .charbonnier(epsilon: try reader.double(pixel, "eps", key: "train.pixel_opt.eps") ?? 1e-3)
+            case "CharbonnierLoss":
+                pixelLoss = .charbonnier(epsilon: try reader.double(pixel, "eps", key: "train.pixel_opt.eps", in: OptionsLimits.positiveScale) ?? 1e-3)
             case let other: throw OptionsError(file: file, "'train.pixel_opt.type' is '\(other)'; use L1Loss or CharbonnierLoss")
             }
         }
@@ -165,17 +189,14 @@ public struct TrainingOptions {
         distillation.pixelLoss = pixelLoss
 
         let val = try reader.section(root, "val")
-        validationInterval = try val.flatMap { (v: [String: Any]) throws(OptionsError) in try reader.int(v, "val_freq", key: "val.val_freq") }
+        validationInterval = try val.flatMap { (v: [String: Any]) throws(OptionsError) in try reader.int(v, "val_freq", key: "val.val_freq", in: OptionsLimits.steps) }
         let logger = try reader.section(root, "logger")
         checkpointInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
-            try reader.int(l, "save_checkpoint_freq", key: "logger.save_checkpoint_freq")
+            try reader.int(l, "save_checkpoint_freq", key: "logger.save_checkpoint_freq", in: OptionsLimits.steps)
         }
-        printInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in try reader.int(l, "print_freq", key: "logger.print_freq") } ?? 100
+        printInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in try reader.int(l, "print_freq", key: "logger.print_freq", in: OptionsLimits.steps) } ?? 100
         keptSnapshots = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
-            try reader.int(l, "keep_checkpoints", key: "logger.keep_checkpoints")
-        }
-        if let kept = keptSnapshots, kept < 1 {
-            throw OptionsError(file: file, "'logger.keep_checkpoints' should be at least 1, got \(kept)")
+            try reader.int(l, "keep_checkpoints", key: "logger.keep_checkpoints", in: OptionsLimits.keptSnapshots)
         }
         usesTensorBoard = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
             try reader.bool(l, "use_tb_logger", key: "logger.use_tb_logger")

@@ -40,36 +40,133 @@ public enum NetworkOptions {
     ///     distillation options also use `network_teacher` and `network_teacher_b`).
     ///   - seed: seeds the initialisation of the weights (before any are loaded).
     public static func build(yaml: String, section: String = "network_g", seed: UInt64 = 0) throws -> any RestorationModel {
-        guard let root = try Yams.load(yaml: yaml) as? [String: Any], let network = root[section] as? [String: Any] else {
+        let parsed: Any?
+        do { parsed = try BoundedYAML.load(yaml, file: "options") } catch { throw Error(description: error.message) }
+        guard let root = parsed as? [String: Any], let network = root[section] as? [String: Any] else {
             throw Error(description: "the options have no '\(section)' section")
         }
         return try build(network: network, section: section, seed: seed)
     }
 
-    /// Builds the network of one parsed options section (`{type: Restormer, dim: 48, …}`).
+    /// Builds the network of one parsed options section (`{type: Restormer, dim: 48, …}`), after
+    /// ``validate(network:section:)``.
     public static func build(network: [String: Any], section: String = "network_g", seed: UInt64 = 0) throws -> any RestorationModel {
-        guard let type = network["type"] as? String else { throw Error(description: "\(section) has no 'type'") }
-        let text = try Yams.dump(object: network)
         var generator = RandomGenerator(seed: seed)
-        let decoder = YAMLDecoder()
-        switch type {
-        case "Restormer":
-            let configuration = try decoder.decode(Restormer.Configuration.self, from: text)
-            try configuration.validate()
-            return Restormer(configuration, using: &generator)
-        case "Uformer": return try Uformer(try decoder.decode(Uformer.Configuration.self, from: text), using: &generator)
-        case "DRSformer": return DRSformer(try decoder.decode(DRSformer.Configuration.self, from: text), using: &generator)
-        default: throw Error(description: "\(section) type '\(type)' is not one of Restormer, Uformer, DRSformer")
+        switch try validate(network: network, section: section) {
+        case .restormer(let c): return Restormer(c, using: &generator)
+        case .uformer(let c): return try Uformer(c, using: &generator)
+        case .drsformer(let c): return DRSformer(c, using: &generator)
         }
     }
 
-    /// Builds the network of the options file at `url`.
-    public static func build(contentsOf url: URL, seed: UInt64 = 0) throws -> any RestorationModel {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw Error(description: "\(url.path): cannot read the options file")
+    /// A validated network description: what ``build(network:section:seed:)`` constructs.
+    public enum Configuration: Sendable, Hashable {
+        case restormer(Restormer.Configuration)
+        case uformer(Uformer.Configuration)
+        case drsformer(DRSformer.Configuration)
+
+        /// About how many parameters the network has.
+        public var estimatedParameterCount: Double {
+            switch self {
+            case .restormer(let c): c.estimatedParameterCount
+            case .uformer(let c): c.estimatedParameterCount
+            case .drsformer(let c): c.estimatedParameterCount
+            }
         }
-        do { return try build(yaml: text, seed: seed) } catch {
+
+        /// Channels of the first level (`dim` or `embed_dim`): full-resolution feature maps have this many.
+        public var width: Int {
+            switch self {
+            case .restormer(let c): c.dim
+            case .uformer(let c): c.embedDim
+            case .drsformer(let c): c.dim
+            }
+        }
+    }
+
+    /// Decodes and checks one `network_g`-style section without building it: every value is in
+    /// range (``ConfigurationLimits``) and fits the architecture, so that building cannot trap.
+    ///
+    /// - Throws: ``Error`` whose message names the dotted key (`network_g.dim`) and the allowed range.
+    public static func validate(network: [String: Any], section: String = "network_g") throws(Error) -> Configuration {
+        guard let type = network["type"] as? String else { throw Error(description: "'\(section).type' is missing (Restormer, Uformer or DRSformer)") }
+        // Yams decodes inf and nan into Double fields without complaint, so non-finite numbers are
+        // refused here for every key.
+        // Whole floats (`dim: 1e6`) become integers, so that their range is what gets reported.
+        var normalized = network
+        for (key, value) in network.sorted(by: { $0.key < $1.key }) {
+            let numbers = (value as? [Any] ?? [value]).compactMap { $0 as? Double }
+            if let bad = numbers.first(where: { !$0.isFinite }) {
+                throw Error(description: "'\(section).\(key)' must be a finite number, got \(bad)")
+            }
+            func whole(_ v: Any) -> Any {
+                guard let d = v as? Double, d.rounded() == d, abs(d) < 9e15 else { return v }
+                return Int(d)
+            }
+            normalized[key] = (value as? [Any]).map { $0.map(whole) } ?? whole(value)
+        }
+        let text: String
+        do { text = try Yams.dump(object: normalized) } catch { throw Error(description: "'\(section)' cannot be read: \(error)") }
+        let decoder = YAMLDecoder()
+        do {
+            switch type {
+            case "Restormer":
+                let c = try decoder.decode(Restormer.Configuration.self, from: text)
+                try c.validate()
+                return .restormer(c)
+            case "Uformer":
+                let c = try decoder.decode(Uformer.Configuration.self, from: text)
+                try c.validate()
+                return .uformer(c)
+            case "DRSformer":
+                let c = try decoder.decode(DRSformer.Configuration.self, from: text)
+                try c.validate()
+                return .drsformer(c)
+            default:
+                throw Error(description: "'\(section).type' is '\(type)', not one of Restormer, Uformer, DRSformer")
+            }
+        } catch let error as Error {
+            throw error
+        } catch let error as RestormerConfigurationError {
+            throw Error(description: "\(section).\(error.message)")
+        } catch let error as UformerConfigurationError {
+            throw Error(description: "\(section).\(error.message)")
+        } catch let error as DRSformerConfigurationError {
+            throw Error(description: "\(section).\(error.message)")
+        } catch let error as DecodingError {
+            throw Error(description: describe(error, section: section))
+        } catch {
+            throw Error(description: "'\(section)': \(error)")
+        }
+    }
+
+    /// A decoding error as one line naming the dotted key.
+    private static func describe(_ error: DecodingError, section: String) -> String {
+        func key(_ path: [any CodingKey]) -> String {
+            ([section] + path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }).joined()
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "'\(key(context.codingPath))' should be \(type == Int.self || type == [Int].self ? "an integer" : "a \(type)"): \(context.debugDescription)"
+        case .valueNotFound(_, let context), .keyNotFound(_, let context):
+            return "'\(key(context.codingPath))' is missing"
+        case .dataCorrupted(let context):
+            let path = key(context.codingPath)
+            return "'\(path)': \(context.debugDescription)"
+        @unknown default:
+            return "'\(section)': \(error)"
+        }
+    }
+
+    /// Builds the network of the options file at `url` (read within ``BoundedYAML/Limits/options``).
+    public static func build(contentsOf url: URL, seed: UInt64 = 0) throws -> any RestorationModel {
+        let parsed: Any?
+        do { parsed = try BoundedYAML.load(contentsOf: url) } catch { throw Error(description: error.description) }
+        guard let root = parsed as? [String: Any], let network = root["network_g"] as? [String: Any] else {
+            throw Error(description: "\(url.path): the options have no 'network_g' section")
+        }
+        do { return try build(network: network, seed: seed) } catch {
             throw Error(description: "\(url.path): \(error)")
         }
     }

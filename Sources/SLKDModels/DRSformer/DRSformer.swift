@@ -91,14 +91,49 @@ public final class DRSformer: Module, RestorationModel {
             layerNormType = try c.decodeIfPresent(LayerNormType.self, forKey: .layerNormType) ?? d.layerNormType
             mefcSteps = try c.decodeIfPresent(Int.self, forKey: .mefcSteps) ?? d.mefcSteps
             mefc = try c.decodeIfPresent(Bool.self, forKey: .mefc) ?? d.mefc
-            guard numBlocks.count == 4, heads.count == 4 else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
-                    debugDescription: "DRSformer needs 4 num_blocks and 4 heads, got \(numBlocks) and \(heads)"))
+            do { try validate() } catch {
+                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: error.message))
             }
-            guard dim > 0, mefcSteps >= 1, zip([1, 2, 4, 8], heads).allSatisfy({ dim * $0 % $1 == 0 }) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
-                    debugDescription: "DRSformer: dim \(dim), heads \(heads), mefc_steps \(mefcSteps) are inconsistent"))
+        }
+
+        /// Checks what the constructor assumes and the ranges of ``ConfigurationLimits``; the
+        /// message names the official key.
+        public func validate() throws(DRSformerConfigurationError) {
+            func fail(_ message: String) -> DRSformerConfigurationError { DRSformerConfigurationError(message: message) }
+            typealias L = ConfigurationLimits
+            // One check per key, in the official argument order (a list: a long ?? chain defeats the type checker).
+            let problems: [String?] = [
+                L.outside("inp_channels", inputChannels, L.channels),
+                L.outside("out_channels", outputChannels, L.channels),
+                L.outside("dim", dim, L.width),
+                L.outside("num_blocks", numBlocks, count: 4, L.blocks),
+                L.outside("heads", heads, count: 4, L.heads),
+                L.outside("ffn_expansion_factor", ffnExpansionFactor, L.expansion),
+                L.outside("mefc_steps", mefcSteps, 1...16),
+            ]
+            if let problem = problems.compactMap({ $0 }).first {
+                throw fail(problem)
             }
+            // Levels have dim, 2·dim, 4·dim, 8·dim channels; each splits into its heads.
+            for (level, (factor, h)) in zip([1, 2, 4, 8], heads).enumerated() where (dim * factor) % h != 0 {
+                throw fail("heads[\(level)]: level \(level + 1)'s \(dim * factor) channels do not split into \(h) heads")
+            }
+            // Top-k attention keeps int(c/2) entries of a head's c channels: at least one.
+            for (level, (factor, h)) in zip([1, 2, 4, 8], heads).enumerated() where (dim * factor) / h < 2 {
+                throw fail("heads[\(level)]: level \(level + 1)'s \(dim * factor) channels leave under 2 per head for \(h) heads")
+            }
+            guard (2 * dim) % heads[0] == 0 else { throw fail("heads[0]: decoder level 1's \(2 * dim) channels do not split into \(heads[0]) heads") }
+            guard Int(Double(dim) * ffnExpansionFactor) > 0 else {
+                throw fail("ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)")
+            }
+            if let problem = L.tooLarge(estimatedParameterCount) { throw fail(problem) }
+        }
+
+        /// About how many parameters the network has (its transformer blocks), for refusing absurd sizes.
+        public var estimatedParameterCount: Double {
+            let widths = [1, 2, 4, 8, 4, 2, 2].map { dim * $0 }
+            let counts = numBlocks + [numBlocks[2], numBlocks[1], numBlocks[0]]
+            return zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
         }
 
         /// The teacher: official defaults, MEFC with 4 steps (33,655,424 parameters).
@@ -225,4 +260,10 @@ public final class DRSformer: Module, RestorationModel {
         rec.record("refinement", d1)
         return ModelOutput(image: output(d1) + input, features: rec.features)
     }
+}
+
+/// A ``DRSformer/Configuration`` the constructor cannot (or should not) build.
+public struct DRSformerConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public var description: String { "invalid DRSformer configuration: \(message)" }
 }

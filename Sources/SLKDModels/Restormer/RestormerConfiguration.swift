@@ -82,23 +82,42 @@ extension Restormer {
             try validate()
         }
 
-        /// Checks what the official constructor would fail on (or silently mis-build).
+        /// Checks what the official constructor would fail on (or silently mis-build), and the ranges
+        /// of ``ConfigurationLimits``; the message names the official key.
         public func validate() throws(RestormerConfigurationError) {
             func fail(_ message: String) -> RestormerConfigurationError { RestormerConfigurationError(message: message) }
-            guard inputChannels > 0, outputChannels > 0 else { throw fail("inp_channels and out_channels must be positive") }
-            guard dim > 0, dim % 2 == 0 else { throw fail("dim must be a positive even number, got \(dim)") }
-            guard numBlocks.count == 4, numBlocks.allSatisfy({ $0 >= 0 }) else {
-                throw fail("num_blocks must list 4 non-negative block counts, got \(numBlocks)")
+            typealias L = ConfigurationLimits
+            // Ranges first: the divisibility checks below multiply, which must not overflow.
+            // One check per key, in the official argument order (a list: a long ?? chain defeats the type checker).
+            let problems: [String?] = [
+                L.outside("inp_channels", inputChannels, L.channels),
+                L.outside("out_channels", outputChannels, L.channels),
+                L.outside("dim", dim, L.width),
+                L.outside("num_blocks", numBlocks, count: 4, L.blocks),
+                L.outside("num_refinement_blocks", numRefinementBlocks, L.blocks),
+                L.outside("heads", heads, count: 4, L.heads),
+                L.outside("ffn_expansion_factor", ffnExpansionFactor, L.expansion),
+            ]
+            if let problem = problems.compactMap({ $0 }).first {
+                throw fail(problem)
             }
-            guard numRefinementBlocks >= 0 else { throw fail("num_refinement_blocks must be ≥ 0") }
-            guard heads.count == 4, heads.allSatisfy({ $0 > 0 }) else { throw fail("heads must list 4 positive head counts, got \(heads)") }
+            guard dim % 2 == 0 else { throw fail("dim must be even, got \(dim)") }
             for level in 0..<4 where (dim << level) % heads[level] != 0 {
-                throw fail("level \(level + 1): \(dim << level) channels do not split into \(heads[level]) heads")
+                throw fail("heads[\(level)]: level \(level + 1)'s \(dim << level) channels do not split into \(heads[level]) heads")
             }
-            guard (2 * dim) % heads[0] == 0 else { throw fail("decoder level 1: \(2 * dim) channels do not split into \(heads[0]) heads") }
-            guard ffnExpansionFactor > 0, Int(Double(dim) * ffnExpansionFactor) > 0 else {
+            guard (2 * dim) % heads[0] == 0 else { throw fail("heads[0]: decoder level 1's \(2 * dim) channels do not split into \(heads[0]) heads") }
+            guard Int(Double(dim) * ffnExpansionFactor) > 0 else {
                 throw fail("ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)")
             }
+            if let problem = L.tooLarge(estimatedParameterCount) { throw fail(problem) }
+        }
+
+        /// About how many parameters the network has (transformer blocks only; within a few
+        /// percent of the real count), for refusing absurd sizes before allocating them.
+        public var estimatedParameterCount: Double {
+            let widths = [1, 2, 4, 8, 4, 2, 2, 2].map { dim * $0 }
+            let counts = numBlocks + [numBlocks[2], numBlocks[1], numBlocks[0], numRefinementBlocks]
+            return zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
         }
 
         // MARK: Presets (README §2 / §5)

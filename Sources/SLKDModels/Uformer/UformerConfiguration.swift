@@ -121,22 +121,46 @@ extension Uformer {
             crossModulator = try c.decodeIfPresent(Bool.self, forKey: .crossModulator) ?? d.crossModulator
         }
 
-        /// Checks what this port can build; throws ``UformerConfigurationError`` naming the argument.
+        /// Checks what this port can build and the ranges of ``ConfigurationLimits``; throws
+        /// ``UformerConfigurationError`` naming the argument.
         public func validate() throws(UformerConfigurationError) {
             func fail(_ message: String) -> UformerConfigurationError { UformerConfigurationError(message: message) }
-            guard depths.count == 9, depths.allSatisfy({ $0 >= 0 }) else { throw fail("depths must list 9 non-negative block counts, got \(depths)") }
-            guard numHeads.count == 9, numHeads.allSatisfy({ $0 > 0 }) else { throw fail("num_heads must list 9 positive head counts, got \(numHeads)") }
-            guard embedDim > 0, inChans > 0, ddIn > 0, winSize > 0, imgSize > 0 else {
-                throw fail("embed_dim, in_chans, dd_in, win_size and img_size must be positive")
+            typealias L = ConfigurationLimits
+            // Ranges first: layer widths are 16·embed_dim, which must not overflow.
+            // One check per key, in the official argument order (a list: a long ?? chain defeats the type checker).
+            let problems: [String?] = [
+                L.outside("in_chans", inChans, L.channels),
+                L.outside("dd_in", ddIn, L.channels),
+                L.outside("embed_dim", embedDim, L.width),
+                L.outside("depths", depths, count: 9, L.blocks),
+                L.outside("num_heads", numHeads, count: 9, L.heads),
+                L.outside("win_size", winSize, 1...64),
+                L.outside("img_size", imgSize, 16...4096),
+                L.outside("mlp_ratio", mlpRatio, L.expansion),
+                L.outside("drop_rate", dropRate, 0.0...1.0),
+                L.outside("attn_drop_rate", attnDropRate, 0.0...1.0),
+                L.outside("drop_path_rate", dropPathRate, 0.0...1.0),
+                qkScale.flatMap({ L.outside("qk_scale", $0, 1e-12...1e12) }),
+            ]
+            if let problem = problems.compactMap({ $0 }).first {
+                throw fail(problem)
             }
-            guard mlpRatio > 0 else { throw fail("mlp_ratio must be positive, got \(mlpRatio)") }
             for (i, dim) in layerDims.enumerated() where dim % numHeads[i] != 0 {
-                throw fail("layer \(i) width \(dim) is not divisible by num_heads[\(i)] = \(numHeads[i])")
+                throw fail("num_heads[\(i)]: layer \(i) width \(dim) is not divisible by num_heads[\(i)] = \(numHeads[i])")
             }
-            guard imgSize >= 16 else { throw fail("img_size \(imgSize) leaves no 16× downsampled bottleneck") }
+            guard Int(Double(embedDim) * mlpRatio) > 0 else { throw fail("mlp_ratio must give at least one hidden channel, got \(mlpRatio)") }
             guard tokenProjection == "linear" else { throw fail("token_projection '\(tokenProjection)' is not supported (only 'linear')") }
             guard tokenMlp == "leff" else { throw fail("token_mlp '\(tokenMlp)' is not supported (only 'leff')") }
             guard !crossModulator else { throw fail("cross_modulator is not supported") }
+            if let problem = L.tooLarge(estimatedParameterCount) { throw fail(problem) }
+        }
+
+        /// About how many parameters the network has (its LeWin blocks), for refusing absurd sizes.
+        public var estimatedParameterCount: Double {
+            zip(layerDims, depths).reduce(0) { total, layer in
+                let d = Double(layer.0), hidden = (d * mlpRatio).rounded(.down)
+                return total + Double(layer.1) * (4 * d * d + 2 * d * hidden + 9 * hidden + 4 * d)
+            }
         }
 
         /// Widths of the nine layers: C, 2C, 4C, 8C, 16C (bottleneck), 16C, 8C, 4C, 2C.

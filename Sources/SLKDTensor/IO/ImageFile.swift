@@ -45,15 +45,18 @@ extension ImageIO {
     }
 
     /// Decodes a PNG or JPEG held in memory, chosen by its signature.
-    public static func decodeImage(_ data: Data, channels: Channels = .stored,
-                                   dtype: DType = .float32) throws(ImageIOError) -> DecodedImage {
+    ///
+    /// - Parameter maximumPixels: the pixel budget: larger images are refused from their header,
+    ///   before any pixel memory is allocated (at most ``maximumPixelCount``).
+    public static func decodeImage(_ data: Data, channels: Channels = .stored, dtype: DType = .float32,
+                                   maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> DecodedImage {
         switch ImageFormat(sniffing: data) {
         case .png:
-            let png = try decodePNG(data, channels: channels, dtype: dtype)
+            let png = try decodePNG(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
             return DecodedImage(pixels: png.pixels, format: .png, storedChannels: png.info.storedChannels,
                                 bitDepth: png.info.bitDepth, warning: png.warning)
         case .jpeg:
-            let jpeg = try decodeJPEG(data, channels: channels, dtype: dtype)
+            let jpeg = try decodeJPEG(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
             return DecodedImage(pixels: jpeg.pixels, format: .jpeg, storedChannels: jpeg.info.storedChannels,
                                 bitDepth: 8, warning: nil)
         case nil:
@@ -62,12 +65,18 @@ extension ImageIO {
         }
     }
 
-    /// Reads the PNG or JPEG file at `url`, chosen by its contents.
-    public static func readImage(at url: URL, channels: Channels = .stored,
-                                 dtype: DType = .float32) throws(ImageIOError) -> DecodedImage {
-        let data = try readFile(url)
+    /// Reads the PNG or JPEG file at `url`, chosen by its contents (see
+    /// ``decodeImage(_:channels:dtype:maximumPixels:)``).
+    public static func readImage(at url: URL, channels: Channels = .stored, dtype: DType = .float32,
+                                 maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> DecodedImage {
+        let data: Data
         do {
-            return try decodeImage(data, channels: channels, dtype: dtype)
+            data = try InputFile.read(url)
+        } catch {
+            throw ImageIOError(.unreadable(error.reason), path: url.path)
+        }
+        do {
+            return try decodeImage(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
         } catch {
             throw ImageIOError(error.reason, path: url.path)
         }
@@ -93,22 +102,6 @@ extension ImageIO {
             }
         }
     }
-
-    /// The bytes of `url`, with one-line errors for the common causes (no such file, a folder).
-    static func readFile(_ url: URL) throws(ImageIOError) -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw ImageIOError(.unreadable("no such file"), path: url.path)
-        }
-        guard !isDirectory.boolValue else {
-            throw ImageIOError(.unreadable("it is a folder, not an image file"), path: url.path)
-        }
-        do {
-            return try Data(contentsOf: url)
-        } catch {
-            throw ImageIOError(.unreadable((error as NSError).localizedFailureReason ?? "permission denied or I/O error"), path: url.path)
-        }
-    }
 }
 
 extension Tensor {
@@ -116,9 +109,9 @@ extension Tensor {
     ///
     /// - Throws: ``ImageIOError`` naming the file when it is missing, corrupt, truncated or of
     ///   another format.
-    public static func readImage(at url: URL, channels: ImageIO.Channels = .stored,
-                                 dtype: DType = .float32) throws(ImageIOError) -> Tensor {
-        try ImageIO.readImage(at: url, channels: channels, dtype: dtype).pixels
+    public static func readImage(at url: URL, channels: ImageIO.Channels = .stored, dtype: DType = .float32,
+                                 maximumPixels: Int = ImageIO.maximumPixelCount) throws(ImageIOError) -> Tensor {
+        try ImageIO.readImage(at: url, channels: channels, dtype: dtype, maximumPixels: maximumPixels).pixels
     }
 
     /// Writes this `C×H×W` (or `H×W`) tensor atomically: JPEG for `.jpg`/`.jpeg` names, else PNG.

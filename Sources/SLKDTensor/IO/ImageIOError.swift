@@ -13,8 +13,9 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         case invalidJPEG(String)
         /// The bytes are neither PNG nor JPEG.
         case unknownFormat(String)
-        /// The image's pixel count exceeds ``ImageIO/maximumPixelCount``.
-        case imageTooLarge(width: Int, height: Int)
+        /// The image's pixel count exceeds the limit it was read under (by default
+        /// ``ImageIO/maximumPixelCount``; commands pass their own pixel budget).
+        case imageTooLarge(width: Int, height: Int, limit: Int)
         /// The tensor cannot be written as an image of the requested kind.
         case unsupportedTensor(String)
         /// libpng refused to encode the image.
@@ -41,8 +42,8 @@ public struct ImageIOError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidPNG(let why): return prefix + "not a valid PNG: \(why)"
         case .invalidJPEG(let why): return prefix + "not a valid JPEG: \(why)"
         case .unknownFormat(let why): return prefix + "neither PNG nor JPEG: \(why)"
-        case .imageTooLarge(let w, let h):
-            return prefix + "\(w)×\(h) pixels exceed the limit of \(ImageIO.maximumPixelCount)"
+        case .imageTooLarge(let w, let h, let limit):
+            return prefix + "\(w)×\(h) is \(w.multipliedReportingOverflow(by: h).partialValue) pixels, over the limit of \(limit)"
         case .unsupportedTensor(let why): return prefix + "cannot write tensor: \(why)"
         case .encodingFailed(let why): return prefix + "encoding failed: \(why)"
         case .writeFailed(let why): return prefix + "cannot write: \(why)"

@@ -20,8 +20,12 @@ extension ImageIO {
     }
 
     /// Decodes a JPEG held in memory into a `C×H×W` tensor with values `sample / 255`.
-    public static func decodeJPEG(_ data: Data, channels: Channels = .stored,
-                                  dtype: DType = .float32) throws(ImageIOError) -> (pixels: Tensor, info: JPEGInfo) {
+    ///
+    /// - Parameter maximumPixels: refuse images with more pixels than this, from the header,
+    ///   before any pixel memory is allocated (at most ``maximumPixelCount``). Memory: the
+    ///   file's 8-bit samples once and the returned tensor.
+    public static func decodeJPEG(_ data: Data, channels: Channels = .stored, dtype: DType = .float32,
+                                  maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> (pixels: Tensor, info: JPEGInfo) {
         guard dtype.isFloatingPoint else {
             throw ImageIOError(.unsupportedTensor("images decode to float32 or float64, not \(dtype)"))
         }
@@ -29,7 +33,8 @@ extension ImageIO {
         defer { tjDestroy(handle) }
         let result: Result<(Tensor, JPEGInfo), ImageIOError> = data.withUnsafeBytes { raw in
             Result { () throws(ImageIOError) in
-                try decode(raw.bindMemory(to: UInt8.self), handle: handle, channels: channels, dtype: dtype)
+                try decode(raw.bindMemory(to: UInt8.self), handle: handle, channels: channels, dtype: dtype,
+                           limit: Swift.min(maximumPixels, maximumPixelCount))
             }
         }
         let (pixels, info) = try result.get()
@@ -37,7 +42,7 @@ extension ImageIO {
     }
 
     private static func decode(_ bytes: UnsafeBufferPointer<UInt8>, handle: tjhandle, channels: Channels,
-                               dtype: DType) throws(ImageIOError) -> (Tensor, JPEGInfo) {
+                               dtype: DType, limit: Int) throws(ImageIOError) -> (Tensor, JPEGInfo) {
         guard let base = bytes.baseAddress, bytes.count > 0, bytes.count <= Int(UInt32.max) else {
             throw ImageIOError(.invalidJPEG("empty or larger than 4 GiB"))
         }
@@ -47,8 +52,8 @@ extension ImageIO {
         }
         let w = Int(width), h = Int(height)
         let (pixelCount, overflow) = w.multipliedReportingOverflow(by: h)
-        guard w > 0, h > 0, !overflow, pixelCount <= maximumPixelCount else {
-            throw ImageIOError(.imageTooLarge(width: w, height: h))
+        guard w > 0, h > 0, !overflow, pixelCount <= limit else {
+            throw ImageIOError(.imageTooLarge(width: w, height: h, limit: limit))
         }
         let isGray = colorspace == Int32(TJCS_GRAY.rawValue)
         guard isGray || (colorspace != Int32(TJCS_CMYK.rawValue) && colorspace != Int32(TJCS_YCCK.rawValue)) else {

@@ -83,34 +83,40 @@ public enum ImageIO {
     ///   - url: the file.
     ///   - channels: which channels to return.
     ///   - dtype: `float32` or `float64`.
-    public static func readPNG(at url: URL, channels: Channels = .stored,
-                               dtype: DType = .float32) throws(ImageIOError) -> PNGImage {
+    ///   - maximumPixels: refuse images with more pixels than this, from the header, before any
+    ///     pixel memory is allocated (a pixel budget; at most ``maximumPixelCount``).
+    public static func readPNG(at url: URL, channels: Channels = .stored, dtype: DType = .float32,
+                               maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> PNGImage {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try InputFile.read(url)
         } catch {
-            throw ImageIOError(.unreadable(error.localizedDescription), path: url.path)
+            throw ImageIOError(.unreadable(error.reason), path: url.path)
         }
         do {
-            return try decodePNG(data, channels: channels, dtype: dtype)
+            return try decodePNG(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
         } catch {
             throw ImageIOError(error.reason, path: url.path)
         }
     }
 
-    /// Decodes a PNG held in memory.
-    public static func decodePNG(_ data: Data, channels: Channels = .stored,
-                                 dtype: DType = .float32) throws(ImageIOError) -> PNGImage {
+    /// Decodes a PNG held in memory (see ``readPNG(at:channels:dtype:maximumPixels:)``).
+    ///
+    /// Memory: the file's samples once (1 or 2 bytes each) and the returned tensor; no other
+    /// copy of the pixels is made.
+    public static func decodePNG(_ data: Data, channels: Channels = .stored, dtype: DType = .float32,
+                                 maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> PNGImage {
         precondition(dtype.isFloatingPoint, "images decode to float32 or float64, not \(dtype)")
         guard !data.isEmpty else { throw ImageIOError(.invalidPNG("empty file")) }
+        let limit = Swift.min(maximumPixels, maximumPixelCount)
         let result: Result<PNGImage, ImageIOError> = data.withUnsafeBytes { raw in
-            Result { () throws(ImageIOError) in try decode(raw, channels: channels, dtype: dtype) }
+            Result { () throws(ImageIOError) in try decode(raw, channels: channels, dtype: dtype, limit: limit) }
         }
         return try result.get()
     }
 
     private static func decode(_ raw: UnsafeRawBufferPointer, channels: Channels,
-                               dtype: DType) throws(ImageIOError) -> PNGImage {
+                               dtype: DType, limit: Int) throws(ImageIOError) -> PNGImage {
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         // Frees libpng's state on every exit; a no-op once finish_read has done so.
@@ -120,9 +126,9 @@ public enum ImageIO {
             throw ImageIOError(.invalidPNG(message(of: &image)))
         }
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maximumPixelCount,
-              !width.multipliedReportingOverflow(by: height).overflow else {
-            throw ImageIOError(.imageTooLarge(width: width, height: height))
+        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width > 0, height > 0, !overflow, pixelCount <= limit else {
+            throw ImageIOError(.imageTooLarge(width: width, height: height, limit: limit))
         }
 
         let stored = image.format
@@ -139,64 +145,41 @@ public enum ImageIO {
         image.flags = 0
         let n = width * height
         let c = info.storedChannels
-        let planes: [[Double]]
+        let layout = PNGSampleLayout(channels: c, pixels: n, hasColor: hasColor, hasAlpha: hasAlpha)
+        let pixels: Tensor
         if sixteen {
             var buffer = [UInt16](repeating: 0, count: n * c)
             guard buffer.withUnsafeMutableBytes({ png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }) != 0 else {
                 throw ImageIOError(.invalidPNG(message(of: &image)))
             }
-            planes = deinterleave16(buffer, channels: c, pixels: n, hasAlpha: hasAlpha)
+            if hasAlpha { unpremultiply16(&buffer, channels: c, pixels: n) }
+            pixels = buffer.withUnsafeBufferPointer { samples in
+                layout.tensor(channels, dtype: dtype, height: height, width: width) { Double(samples[$0]) / 65535 }
+            }
         } else {
             var buffer = [UInt8](repeating: 0, count: n * c)
             guard buffer.withUnsafeMutableBytes({ png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }) != 0 else {
                 throw ImageIOError(.invalidPNG(message(of: &image)))
             }
-            planes = (0..<c).map { k in (0..<n).map { Double(buffer[$0 * c + k]) / 255 } }
+            pixels = buffer.withUnsafeBufferPointer { samples in
+                layout.tensor(channels, dtype: dtype, height: height, width: width) { Double(samples[$0]) / 255 }
+            }
         }
         let warning = image.warning_or_error & 3 == 1 ? message(of: &image) : nil
-
-        let selected = select(channels, from: planes, hasColor: hasColor, hasAlpha: hasAlpha, count: n)
-        let shape = [selected.count, height, width]
-        let pixels: Tensor = dtype == .float64
-            ? Tensor.make(shape, Double.self) { out in
-                for (k, plane) in selected.enumerated() { for i in 0..<n { out[k * n + i] = plane[i] } } }
-            : Tensor.make(shape, Float.self) { out in
-                for (k, plane) in selected.enumerated() { for i in 0..<n { out[k * n + i] = Float(plane[i]) } } }
         return PNGImage(pixels: pixels, info: info, warning: warning)
     }
 
-    /// 16-bit samples as planes in [0, 1], undoing libpng's premultiplication of colour by alpha.
-    private static func deinterleave16(_ buffer: [UInt16], channels c: Int, pixels n: Int, hasAlpha: Bool) -> [[Double]] {
-        var planes = (0..<c).map { k in (0..<n).map { Int(buffer[$0 * c + k]) } }
-        if hasAlpha {
+    /// Undoes libpng's premultiplication of 16-bit colour by alpha, in place (exact where opaque).
+    private static func unpremultiply16(_ buffer: inout [UInt16], channels c: Int, pixels n: Int) {
+        buffer.withUnsafeMutableBufferPointer { s in
             for i in 0..<n {
-                let a = planes[c - 1][i]
+                let a = Int(s[i * c + c - 1])
                 guard a != 65535 else { continue }  // opaque: stored exactly
                 for k in 0..<(c - 1) {
-                    planes[k][i] = a == 0 ? 0 : Swift.min(65535, (planes[k][i] * 65535 + a / 2) / a)
+                    let v = Int(s[i * c + k])
+                    s[i * c + k] = UInt16(a == 0 ? 0 : Swift.min(65535, (v * 65535 + a / 2) / a))
                 }
             }
-        }
-        return planes.map { $0.map { Double($0) / 65535 } }
-    }
-
-    /// The requested channels from the stored planes (colour planes first, alpha last).
-    private static func select(_ channels: Channels, from planes: [[Double]], hasColor: Bool, hasAlpha: Bool,
-                               count n: Int) -> [[Double]] {
-        let color = Array(planes.prefix(hasColor ? 3 : 1))
-        let alpha = hasAlpha ? planes.last! : [Double](repeating: 1, count: n)
-        func gray() -> [Double] {
-            guard hasColor else { return color[0] }
-            return (0..<n).map { 0.299 * color[0][$0] + 0.587 * color[1][$0] + 0.114 * color[2][$0] }
-        }
-        func rgb() -> [[Double]] { hasColor ? color : [color[0], color[0], color[0]] }
-        switch channels {
-        case .stored: return color
-        case .storedWithAlpha: return hasAlpha ? color + [alpha] : color
-        case .gray: return [gray()]
-        case .grayAlpha: return [gray(), alpha]
-        case .rgb: return rgb()
-        case .rgba: return rgb() + [alpha]
         }
     }
 

@@ -71,7 +71,7 @@ let package = Package(
             name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels"]),
+            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels", "SLKDTestSupport"]),
         .testTarget(name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,8 +14,11 @@ struct ModelSource: ParsableArguments {
     @Option(help: ArgumentHelp("A preset network: \(ModelSource.presetNames).", valueName: "name"))
     var arch: String?
 
-    @Option(help: ArgumentHelp("Trained weights: an official PyTorch checkpoint (.pth; params, params_ema or state_dict) or a .safetensors file with the official key names. Without it the network is freshly initialised.", valueName: "file"))
+    @Option(help: ArgumentHelp("Trained weights: an official PyTorch checkpoint (.pth; params, params_ema or state_dict) or a .safetensors file with the official key names.", valueName: "file"))
     var weights: String?
+
+    @Flag(help: "Run a freshly initialised network instead of trained weights (for timing; the images are meaningless).")
+    var randomWeights = false
 
     init() {}
 
@@ -36,11 +39,21 @@ struct ModelSource: ParsableArguments {
         if let arch, ModelPreset(rawValue: arch) == nil {
             throw ToolError("--arch: unknown network '\(arch)'; choose one of \(Self.presetNames)")
         }
+        if weights != nil && randomWeights { throw ToolError("give either --weights FILE or --random-weights, not both") }
         if let weights {
             let ext = URL(fileURLWithPath: weights).pathExtension.lowercased()
             guard ["pth", "pt", "safetensors"].contains(ext) else {
                 throw ToolError("--weights: '\(weights)' must be a .pth or .safetensors file")
             }
+        }
+    }
+
+    /// Refuses to run without trained weights unless `--random-weights` asks for it: a random
+    /// network's output looks like a result and is not one.
+    func requireWeights(for command: String) throws {
+        if weights == nil && !randomWeights {
+            throw ToolError("\(command) needs trained weights: give --weights FILE (.pth or .safetensors), "
+                            + "or --random-weights to run an untrained network (for timing only)")
         }
     }
 

@@ -87,7 +87,7 @@ struct RestoreEvalCommandTests {
         let f = try Fixture()
         defer { f.remove() }
         let out = f.url("out/nested")
-        let r = try ToolRunner.run(["restore", "--options", f.options.path, f.image.path, "--output", out.path])
+        let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, f.image.path, "--output", out.path])
         #expect(r.status == 0, "\(r.standardError)")
         let written = try ImageIO.readPNG(at: out.appendingPathComponent("photo.png"))
         #expect(written.info.width == 37 && written.info.height == 29 && written.info.storedChannels == 3)
@@ -106,7 +106,7 @@ struct RestoreEvalCommandTests {
         defer { f.remove() }
         func run(_ extra: [String], _ name: String) throws -> Tensor {
             let out = f.url(name)
-            let r = try ToolRunner.run(["restore", "--options", f.options.path, f.image.path, "--output", out.path] + extra)
+            let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, f.image.path, "--output", out.path] + extra)
             #expect(r.status == 0, "\(r.standardError)")
             let contents = try SafeTensors.read(from: out)
             #expect(contents.names == ["image"])
@@ -134,7 +134,7 @@ struct RestoreEvalCommandTests {
         let f = try Fixture()
         defer { f.remove() }
         let out = f.url("out")
-        let r = try ToolRunner.run(["restore", "--options", f.options.path, f.image.path, "--output", out.path, "--tile", "12"])
+        let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, f.image.path, "--output", out.path, "--tile", "12"])
         Self.expectOneLineError(r, naming: "--tile 12")
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
@@ -151,7 +151,7 @@ struct RestoreEvalCommandTests {
             .writePNG(to: inputs.appendingPathComponent("a.png"))
         try "not an image".write(to: inputs.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
         let out = f.url("out")
-        let r = try ToolRunner.run(["restore", "--options", f.options.path, inputs.path, f.image.path, "--output", out.path])
+        let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, inputs.path, f.image.path, "--output", out.path])
         #expect(r.status == 0, "\(r.standardError)")
         #expect(r.standardOutput.contains("restored 3 images"))
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out.path)) == ["a.png", "b.png", "photo.png"])
@@ -164,7 +164,7 @@ struct RestoreEvalCommandTests {
         let f = try Fixture(channels: 1)
         defer { f.remove() }
         let out = f.url("out")
-        let r = try ToolRunner.run(["restore", "--options", f.options.path, f.image.path, "--output", out.path])
+        let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, f.image.path, "--output", out.path])
         #expect(r.status == 0, "\(r.standardError)")
         let written = try ImageIO.readPNG(at: out.appendingPathComponent("photo.png"))
         #expect(written.info.storedChannels == 1 && written.info.width == 37 && written.info.height == 29)
@@ -183,7 +183,7 @@ struct RestoreEvalCommandTests {
         try good.prefix(good.count / 2).write(to: inputs.appendingPathComponent("b.png"))  // truncated
         try good.write(to: inputs.appendingPathComponent("c.png"))
         let out = f.url("out")
-        let r = try ToolRunner.run(["restore", "--options", f.options.path, inputs.path, "--output", out.path])
+        let r = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, inputs.path, "--output", out.path])
         Self.expectOneLineError(r, naming: "b.png")
         let written = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
         #expect(written.isEmpty)
@@ -197,16 +197,16 @@ struct RestoreEvalCommandTests {
             try ToolRunner.run(["restore", "--options", f.options.path, "--weights", "/nonexistent/net_g.pth", f.image.path, "--output", out]),
             naming: "/nonexistent/net_g.pth")
         Self.expectOneLineError(
-            try ToolRunner.run(["restore", "--options", f.options.path, "--arch", "res-sl", f.image.path, "--output", out]),
+            try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, "--arch", "res-sl", f.image.path, "--output", out]),
             naming: "--arch")
-        let unknown = try ToolRunner.run(["restore", "--arch", "resnet50", f.image.path, "--output", out])
+        let unknown = try ToolRunner.run(["restore", "--random-weights", "--arch", "resnet50", f.image.path, "--output", out])
         Self.expectOneLineError(unknown, naming: "resnet50")
         #expect(unknown.standardError.contains("res-sl") && unknown.standardError.contains("drsformer"))
         Self.expectOneLineError(
-            try ToolRunner.run(["restore", "--options", f.url("absent.yml").path, f.image.path, "--output", out]),
+            try ToolRunner.run(["restore", "--random-weights", "--options", f.url("absent.yml").path, f.image.path, "--output", out]),
             naming: "absent.yml")
         Self.expectOneLineError(
-            try ToolRunner.run(["restore", "--options", f.options.path, f.url("absent.png").path, "--output", out]),
+            try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, f.url("absent.png").path, "--output", out]),
             naming: "absent.png")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
@@ -310,6 +310,29 @@ struct RestoreEvalCommandTests {
 
     /// With an untrained network, eval's PSNR equals 10·log10(255²/MSE) of the images `restore`
     /// writes, computed here from the PNG bytes (RGB, crop border 2).
+    /// A JPEG test set: eval reads it, and --save-images writes each restored image as
+    /// <name>.png, the same pixels `slkd restore` writes for that input.
+    @Test func evalSavesRestoredImagesOfAJPEGTestSet() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let clean = try Fixture.crop(top: 100, left: 150, height: 29, width: 37)
+        let data = f.url("jpeg-set")
+        for side in ["input", "target"] {
+            try FileManager.default.createDirectory(at: data.appendingPathComponent(side), withIntermediateDirectories: true)
+            try clean.writeImage(to: data.appendingPathComponent("\(side)/7.jpg"))
+        }
+        let saved = f.url("saved")
+        let r = try ToolRunner.run(["eval", "--options", f.options.path, "--random-weights", "--data", data.path, "--layout", "rain13k",
+                                    "--output", f.url("report").path, "--save-images", saved.path])
+        #expect(r.status == 0, "\(r.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: saved.path) == ["7.png"])
+        let restored = f.url("restored")
+        let rr = try ToolRunner.run(["restore", "--options", f.options.path, "--random-weights",
+                                     data.appendingPathComponent("input/7.jpg").path, "--output", restored.path])
+        #expect(rr.status == 0, "\(rr.standardError)")
+        #expect(try Data(contentsOf: saved.appendingPathComponent("7.png")) == (try Data(contentsOf: restored.appendingPathComponent("7.png"))))
+    }
+
     @Test func evalPSNRMatchesRestoredPNGs() throws {
         let f = try Fixture()
         defer { f.remove() }
@@ -319,11 +342,11 @@ struct RestoreEvalCommandTests {
         let data = try Self.pairedFolder(in: f, inputs: ["x.png": degraded], targets: ["x.png": clean])
 
         let reports = f.url("reports/")
-        let r = try ToolRunner.run(["eval", "--options", f.options.path, "--data", data.path, "--input-dir", "input",
+        let r = try ToolRunner.run(["eval", "--random-weights", "--options", f.options.path, "--data", data.path, "--input-dir", "input",
                                     "--target-dir", "target", "--crop-border", "2", "--output", reports.path + "/"])
         #expect(r.status == 0, "\(r.standardError)")
         let restoredFolder = f.url("restored")
-        let rr = try ToolRunner.run(["restore", "--options", f.options.path, data.appendingPathComponent("input/x.png").path,
+        let rr = try ToolRunner.run(["restore", "--random-weights", "--options", f.options.path, data.appendingPathComponent("input/x.png").path,
                                      "--output", restoredFolder.path])
         #expect(rr.status == 0, "\(rr.standardError)")
 
@@ -360,7 +383,7 @@ struct RestoreEvalCommandTests {
         let image = try Fixture.crop(top: 0, left: 0, height: 16, width: 16)
         let data = try Self.pairedFolder(in: f, inputs: ["a.png": image, "lonely.png": image], targets: ["a.png": image])
         let prefix = f.url("reports/run")
-        let r = try ToolRunner.run(["eval", "--options", f.options.path, "--data", data.path, "--output", prefix.path])
+        let r = try ToolRunner.run(["eval", "--random-weights", "--options", f.options.path, "--data", data.path, "--output", prefix.path])
         Self.expectOneLineError(r, naming: "lonely.png")
         #expect(r.standardError.contains(data.path))
         #expect(!FileManager.default.fileExists(atPath: f.url("reports").path))

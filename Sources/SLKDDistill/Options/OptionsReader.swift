@@ -62,6 +62,11 @@ struct OptionsReader {
 
     /// An integer that must lie in `range`; the error names the key and the range.
     func int(_ map: [String: Any], _ name: String, key: String, in range: ClosedRange<Int>) throws(OptionsError) -> Int? {
+        // A whole number too large for Int (`1e300`) is out of range rather than "not an integer".
+        if value(map, name) is Double || value(map, name) is String, let d = try double(map, name, key: key),
+           d.rounded() == d, abs(d) >= 9e15 {
+            throw outside(key, d, "\(range.lowerBound)...\(range.upperBound)")
+        }
         guard let i = try int(map, name, key: key) else { return nil }
         guard range.contains(i) else { throw outside(key, i, "\(range.lowerBound)...\(range.upperBound)") }
         return i

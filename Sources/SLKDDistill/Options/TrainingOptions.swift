@@ -114,8 +114,8 @@ public struct TrainingOptions {
         self.network = network
         teacher = try reader.section(root, "network_teacher")
         teacherB = try reader.section(root, "network_teacher_b")
-        var networkWidth = 0
         let described: [(String, [String: Any]?)] = [("network_g", network), ("network_teacher", teacher), ("network_teacher_b", teacherB)]
+        var configurations: [(section: String, configuration: NetworkOptions.Configuration)] = []
         for (section, description) in described {
             guard let description else { continue }
             // Bundled weights bring their own network, checked when the file is built.
@@ -126,16 +126,28 @@ public struct TrainingOptions {
                 }
                 continue
             }
-            do {
-                networkWidth = max(networkWidth, try NetworkOptions.validate(network: description, section: section).width)
-            } catch { throw OptionsError(file: file, error.description) }
+            do { configurations.append((section, try NetworkOptions.validate(network: description, section: section))) } catch {
+                throw OptionsError(file: file, error.description)
+            }
         }
+        // Teachers see the student's batches and are compared with its output.
+        let student = configurations[0].configuration.channels
+        for (section, c) in configurations.dropFirst() where c.channels != student {
+            throw OptionsError(file: file, "'\(section)' maps \(c.channels.input) to \(c.channels.output) channels, "
+                               + "'network_g' \(student.input) to \(student.output)")
+        }
+        let networkWidth = configurations.map(\.configuration.width).max() ?? 0
+        let sizeMultiple = configurations.map(\.configuration.sizeMultiple).max() ?? 1
 
         let datasets = try reader.section(root, "datasets")
         guard let train = datasets?["train"] as? [String: Any] else {
             throw OptionsError(file: file, "no 'datasets.train' section")
         }
         trainData = try reader.data(train, key: "datasets.train", training: true)
+        if let patch = trainData.patchSize, configurations.contains(where: { patch % $0.configuration.sizeMultiple != 0 }) {
+            throw OptionsError(file: file, "'datasets.train.gt_size' (\(patch)) must be a multiple of \(sizeMultiple), "
+                               + "the side multiple of the networks it trains")
+        }
         validationData = try (datasets?["val"] as? [String: Any]).map { (section: [String: Any]) throws(OptionsError) -> DataOptions in
             try reader.data(section, key: "datasets.val", training: false)
         }

@@ -92,6 +92,7 @@ extension Trainer {
         let optimizerState: OptimizerState
         do { optimizerState = try OptimizerState(flattened: optimizerTensors) } catch { throw fail("\(error)") }
         // Validate everything before changing anything.
+        if let problem = state.inconsistency(with: configuration, optimizerStep: optimizerState.step) { throw fail(problem) }
         let current = parameters.stateDictionary()
         for (key, tensor) in current where model[key]?.shape != tensor.shape {
             throw fail(model[key] == nil ? "missing weight '\(key)'" : "weight '\(key)' has shape \(model[key]!.shape), expected \(tensor.shape)")

@@ -42,6 +42,14 @@ public enum ConfigurationLimits {
             : "the network would have about \(Int(estimate.rounded())) parameters, over the limit of \(maximumParameters)"
     }
 
+    /// Parameters of the four-level U-Net's resampling and channel-reduction convolutions around
+    /// the blocks (Restormer and DRSformer): 3×3 down- and upsampling convolutions at every level
+    /// (the 8C → 16C one before the last pixel shuffle dominates) and the 1×1 reductions.
+    static func unetResamplingParameters(width c: Int) -> Double {
+        let c = Double(c)
+        return (9 * (0.5 + 2 + 8) + 9 * (128 + 32 + 8) + 32 + 8) * c * c
+    }
+
     /// Parameters of one Restormer-style transformer block of width `c` (attention: qkv, depthwise
     /// qkv, projection; feed-forward: in, depthwise, out), as a Double so that nothing overflows.
     static func transformerBlockParameters(width c: Int, expansion: Double) -> Double {

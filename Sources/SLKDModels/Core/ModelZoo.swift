@@ -74,6 +74,23 @@ public enum NetworkOptions {
             }
         }
 
+        /// Image channels in and out.
+        public var channels: (input: Int, output: Int) {
+            switch self {
+            case .restormer(let c): (c.inputChannels, c.outputChannels)
+            case .uformer(let c): (c.ddIn, c.inChans)
+            case .drsformer(let c): (c.inputChannels, c.outputChannels)
+            }
+        }
+
+        /// The side multiple the built network's ``RestorationModel/sizeMultiple`` will have.
+        public var sizeMultiple: Int {
+            switch self {
+            case .restormer, .drsformer: 8
+            case .uformer(let c): c.winSize * 16
+            }
+        }
+
         /// Channels of the first level (`dim` or `embed_dim`): full-resolution feature maps have this many.
         public var width: Int {
             switch self {
@@ -95,12 +112,15 @@ public enum NetworkOptions {
         // Whole floats (`dim: 1e6`) become integers, so that their range is what gets reported.
         var normalized = network
         for (key, value) in network.sorted(by: { $0.key < $1.key }) {
-            let numbers = (value as? [Any] ?? [value]).compactMap { $0 as? Double }
+            let numbers = (value as? [Any] ?? [value]).compactMap { $0 as? Double ?? ($0 as? String).flatMap { Double($0) } }
             if let bad = numbers.first(where: { !$0.isFinite }) {
                 throw Error(description: "'\(section).\(key)' must be a finite number, got \(bad)")
             }
             func whole(_ v: Any) -> Any {
-                guard let d = v as? Double, d.rounded() == d, abs(d) < 9e15 else { return v }
+                // YAML 1.1 reads `1e6` (no dot, unsigned exponent) as a string; take it as the number it means.
+                let number = v as? Double ?? (v as? String).flatMap { Double($0) }
+                guard let d = number else { return v }
+                guard d.rounded() == d, abs(d) < 9e15 else { return d }
                 return Int(d)
             }
             normalized[key] = (value as? [Any]).map { $0.map(whole) } ?? whole(value)
@@ -151,9 +171,11 @@ public enum NetworkOptions {
             return "'\(key(context.codingPath))' should be \(type == Int.self || type == [Int].self ? "an integer" : "a \(type)"): \(context.debugDescription)"
         case .valueNotFound(_, let context), .keyNotFound(_, let context):
             return "'\(key(context.codingPath))' is missing"
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            // A configuration's own validation: its message starts with the official key.
+            return "\(section).\(context.debugDescription)"
         case .dataCorrupted(let context):
-            let path = key(context.codingPath)
-            return "'\(path)': \(context.debugDescription)"
+            return "'\(key(context.codingPath))': \(context.debugDescription)"
         @unknown default:
             return "'\(section)': \(error)"
         }

@@ -133,7 +133,8 @@ public final class DRSformer: Module, RestorationModel {
         public var estimatedParameterCount: Double {
             let widths = [1, 2, 4, 8, 4, 2, 2].map { dim * $0 }
             let counts = numBlocks + [numBlocks[2], numBlocks[1], numBlocks[0]]
-            return zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
+            let blocks = zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
+            return blocks + ConfigurationLimits.unetResamplingParameters(width: dim)
         }
 
         /// The teacher: official defaults, MEFC with 4 steps (33,655,424 parameters).

@@ -170,7 +170,9 @@ private func blendTiles<T: TensorScalar>(_: T.Type, _ x: Tensor, _ rows: TileAxi
                                          _ blend: Tiling.Blend, _ run: (Tensor) throws -> Tensor) throws -> Tensor {
     let planes = x.shape[0] * x.shape[1], h = rows.length, w = cols.length
     let th = rows.tile, tw = cols.tile
-    var accumulator = [T](repeating: 0, count: planes * h * w)
+    // The result's own storage is the accumulator (a separate array would be copied into it).
+    let (result, accumulator) = Tensor.uninitialized(x.shape, T.self)
+    accumulator.initialize(repeating: 0)
     for (i, r0) in rows.starts.enumerated() {
         for (j, c0) in cols.starts.enumerated() {
             let patch = x.narrowed(axis: 2, start: r0, length: th).narrowed(axis: 3, start: c0, length: tw)
@@ -178,13 +180,11 @@ private func blendTiles<T: TensorScalar>(_: T.Type, _ x: Tensor, _ rows: TileAxi
             let ys = blend == .average ? r0..<(r0 + th) : rows.owned(i)
             let xs = blend == .average ? c0..<(c0 + tw) : cols.owned(j)
             output.withContiguousScalars(T.self) { out in
-                accumulator.withUnsafeMutableBufferPointer { acc in
-                    for p in 0..<planes {
-                        for y in ys {
-                            let src = out.baseAddress! + (p * th + y - r0) * tw + xs.lowerBound - c0
-                            let dst = acc.baseAddress! + (p * h + y) * w + xs.lowerBound
-                            for k in 0..<xs.count { dst[k] += src[k] }
-                        }
+                for p in 0..<planes {
+                    for y in ys {
+                        let src = out.baseAddress! + (p * th + y - r0) * tw + xs.lowerBound - c0
+                        let dst = accumulator.baseAddress! + (p * h + y) * w + xs.lowerBound
+                        for k in 0..<xs.count { dst[k] += src[k] }
                     }
                 }
             }
@@ -193,14 +193,12 @@ private func blendTiles<T: TensorScalar>(_: T.Type, _ x: Tensor, _ rows: TileAxi
     if blend == .average {
         // The weight map of demo.py is separable: coverage(y, x) = rows covering y × columns covering x.
         let rowCount = rows.coverage, colCount = cols.coverage
-        accumulator.withUnsafeMutableBufferPointer { acc in
-            for p in 0..<planes {
-                for y in 0..<h {
-                    let row = acc.baseAddress! + (p * h + y) * w
-                    for k in 0..<w where rowCount[y] * colCount[k] > 1 { row[k] /= T(rowCount[y] * colCount[k]) }
-                }
+        for p in 0..<planes {
+            for y in 0..<h {
+                let row = accumulator.baseAddress! + (p * h + y) * w
+                for k in 0..<w where rowCount[y] * colCount[k] > 1 { row[k] /= T(rowCount[y] * colCount[k]) }
             }
         }
     }
-    return Tensor(shape: x.shape, scalars: accumulator)
+    return result
 }

@@ -35,6 +35,8 @@ enum YAMLNestingScan {
                 indents.append(indent)
             }
             var indicators = 0
+            // The deepest flow level reached on the line: `[[[…]]]` closes on the line it opens.
+            var deepestFlow = flow
             var i = indent
             var previousIsSpace = true
             while i < bytes.count {
@@ -59,6 +61,7 @@ enum YAMLNestingScan {
                     quote = b
                 } else if b == UInt8(ascii: "[") || b == UInt8(ascii: "{") {
                     flow += 1
+                    deepestFlow = Swift.max(deepestFlow, flow)
                 } else if b == UInt8(ascii: "]") || b == UInt8(ascii: "}") {
                     flow = Swift.max(0, flow - 1)
                 } else if (b == UInt8(ascii: "-") || b == UInt8(ascii: "?")) && previousIsSpace && nextIsSpace {
@@ -69,7 +72,7 @@ enum YAMLNestingScan {
                 previousIsSpace = b == UInt8(ascii: " ") || b == UInt8(ascii: "\t")
                 i += 1
             }
-            let depth = indents.count + indicators + flow
+            let depth = indents.count + indicators + deepestFlow
             if depth > result.maximumDepth { result.maximumDepth = depth }
             if depth > limit && result.firstLineOverLimit == nil { result.firstLineOverLimit = lineNumber }
             // `key: |`, `- >-`, `|2`: the following more-indented lines are text.

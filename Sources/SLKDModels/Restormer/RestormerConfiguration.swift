@@ -79,7 +79,10 @@ extension Restormer {
                 bias: try c.decodeIfPresent(Bool.self, forKey: .bias) ?? d.bias,
                 layerNormType: try c.decodeIfPresent(LayerNormType.self, forKey: .layerNormType) ?? d.layerNormType,
                 dualPixelTask: try c.decodeIfPresent(Bool.self, forKey: .dualPixelTask) ?? d.dualPixelTask)
-            try validate()
+            // A DecodingError: decoders pass those through with their coding path.
+            do { try validate() } catch {
+                throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: error.message))
+            }
         }
 
         /// Checks what the official constructor would fail on (or silently mis-build), and the ranges
@@ -117,7 +120,8 @@ extension Restormer {
         public var estimatedParameterCount: Double {
             let widths = [1, 2, 4, 8, 4, 2, 2, 2].map { dim * $0 }
             let counts = numBlocks + [numBlocks[2], numBlocks[1], numBlocks[0], numRefinementBlocks]
-            return zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
+            let blocks = zip(widths, counts).reduce(0) { $0 + Double($1.1) * ConfigurationLimits.transformerBlockParameters(width: $1.0, expansion: ffnExpansionFactor) }
+            return blocks + ConfigurationLimits.unetResamplingParameters(width: dim)
         }
 
         // MARK: Presets (README §2 / §5)

@@ -9,7 +9,11 @@ public enum ColorConversion {
     public static func matlabGray(_ image: QualityImage) -> [Double] {
         let n = image.width * image.height
         return image.pixels.withUnsafeBufferPointer { p in
-            if image.channels == 1 { return (0..<n).map { uint8(p[$0]) } }
+            if image.channels == 1 {
+                // An 8-bit grey file is already uint8-valued: share its pixels rather than copy them.
+                if !p.contains(where: { $0 != uint8($0) }) { return image.pixels }
+                return (0..<n).map { uint8(p[$0]) }
+            }
             precondition(image.channels == 3, "matlabGray needs 1 or 3 channels")
             let w = matlabGrayWeights
             return (0..<n).map { i in

@@ -49,24 +49,28 @@ public enum BRISQUE {
         let m = MSCN.coefficients(plane, width: width, height: height, options: options.mscn)
         let ggd = DistributionFit.fitGGD(m, estimation: options.estimation)
         var out = [ggd.alpha, ggd.sigmaSquared]
-        var products = [Double](repeating: 0, count: m.count)
+        // One row of products at a time, summed in row order: the fit is the same as over an
+        // image-sized array of them, without its 8 bytes a pixel.
+        var row = [Double](repeating: 0, count: width)
         for (dy, dx) in shifts {
+            var sums = DistributionFit.AGGDSums()
             // circshift(m, [dy dx]): shifted(i, j) = m((i − dy) mod H, (j − dx) mod W).
             m.withUnsafeBufferPointer { src in
-                products.withUnsafeMutableBufferPointer { dst in
+                row.withUnsafeMutableBufferPointer { dst in
                     for i in 0..<height {
                         let si = ((i - dy) % height + height) % height
                         let a = src.baseAddress! + i * width, b = src.baseAddress! + si * width
-                        let out = dst.baseAddress! + i * width
+                        let out = dst.baseAddress!
                         // Columns j with j − dx inside the row, then the wrapped ones.
                         let lo = Swift.min(width, Swift.max(0, dx)), hi = Swift.max(lo, Swift.min(width, width + dx))
                         for j in lo..<hi { out[j] = a[j] * b[j - dx] }
                         for j in 0..<lo { out[j] = a[j] * b[((j - dx) % width + width) % width] }
                         for j in hi..<width { out[j] = a[j] * b[((j - dx) % width + width) % width] }
+                        sums.add(UnsafeBufferPointer(dst))
                     }
                 }
             }
-            let fit = DistributionFit.fitAGGD(products, estimation: options.estimation)
+            let fit = DistributionFit.fitAGGD(sums, estimation: options.estimation)
             out += [fit.alpha, fit.eta, fit.leftSigmaSquared, fit.rightSigmaSquared]
         }
         return out

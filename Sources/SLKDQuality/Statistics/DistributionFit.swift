@@ -118,16 +118,37 @@ public enum DistributionFit {
     /// Fits an AGGD to `x` (`estimateaggdparam.m`). Zeros count in neither side; an empty side
     /// has σ² = 0, and R̂ takes its limit r̂ there. All-zero samples give α = 0.2, η = 0.
     public static func fitAGGD(_ x: UnsafeBufferPointer<Double>, estimation: ShapeEstimation = .grid) -> AGGDFit {
+        var sums = AGGDSums()
+        sums.add(x)
+        return fitAGGD(sums, estimation: estimation)
+    }
+
+    /// The sums an AGGD fit needs, accumulated over samples given in pieces (in order, so that
+    /// the result equals one pass over the concatenation, bit for bit): BRISQUE feeds the paired
+    /// products row by row instead of holding an image-sized array of them.
+    public struct AGGDSums: Sendable {
         var leftSum = 0.0, rightSum = 0.0, absSum = 0.0
-        var leftCount = 0, rightCount = 0
-        for v in x {
-            let s = v * v
-            if v < 0 { leftSum += s; leftCount += 1 } else if v > 0 { rightSum += s; rightCount += 1 }
-            absSum += abs(v)
+        var leftCount = 0, rightCount = 0, count = 0
+
+        public init() {}
+
+        /// Adds the next samples.
+        public mutating func add(_ x: UnsafeBufferPointer<Double>) {
+            for v in x {
+                let s = v * v
+                if v < 0 { leftSum += s; leftCount += 1 } else if v > 0 { rightSum += s; rightCount += 1 }
+                absSum += abs(v)
+            }
+            count += x.count
         }
+    }
+
+    /// Fits an AGGD to the samples summed in `sums`, as the one-pass fit over a buffer does.
+    public static func fitAGGD(_ sums: AGGDSums, estimation: ShapeEstimation = .grid) -> AGGDFit {
+        let (leftSum, rightSum, absSum, leftCount, rightCount) = (sums.leftSum, sums.rightSum, sums.absSum, sums.leftCount, sums.rightCount)
         let leftSq = leftCount > 0 ? leftSum / Double(leftCount) : 0
         let rightSq = rightCount > 0 ? rightSum / Double(rightCount) : 0
-        let n = Double(Swift.max(x.count, 1))
+        let n = Double(Swift.max(sums.count, 1))
         let meanSquare = (leftSum + rightSum) / n
         guard meanSquare > 0 else {
             return AGGDFit(alpha: grid[0], eta: 0, leftSigmaSquared: 0, rightSigmaSquared: 0, rHatNormalised: .nan)

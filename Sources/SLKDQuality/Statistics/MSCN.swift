@@ -29,29 +29,49 @@ public enum MSCN {
     /// The window: `fspecial('gaussian', 7, 7/6)` as its normalised separable factor.
     public static let window = Filtering.gaussianKernel(size: 7, sigma: 7.0 / 6.0)
 
+    /// Rows computed together by ``coefficients(_:width:height:options:)``: its temporaries
+    /// (local mean, second moment and the filter's intermediate row pass, each 8 bytes a pixel)
+    /// cover one band plus a halo instead of the whole image.
+    package static let bandRows = 256
+
     /// MSCN coefficients of one plane (row-major, `width`×`height`).
+    ///
+    /// Computed in bands of ``bandRows`` rows, each with the window's half-height of neighbouring
+    /// rows above and below, so that memory beyond the input and the output is one band's worth.
+    /// Every output value sums the same products in the same order as a whole-image pass: the
+    /// result is identical, bit for bit.
     public static func coefficients(_ plane: [Double], width: Int, height: Int,
                                     options: Options = .brisque) -> [Double] {
-        let mu = Filtering.correlateSeparable(plane, width: width, height: height, kernel: window,
-                                              padding: options.padding)
-        let squares = plane.map { $0 * $0 }
-        let second = Filtering.correlateSeparable(squares, width: width, height: height, kernel: window,
-                                                  padding: options.padding)
         var out = [Double](repeating: 0, count: plane.count)
-        let c = options.c, snap = options.snapThreshold
-        plane.withUnsafeBufferPointer { x in
-            mu.withUnsafeBufferPointer { mu in
-                second.withUnsafeBufferPointer { second in
-                    out.withUnsafeMutableBufferPointer { out in
-                        for i in 0..<x.count {
-                            let sigma = sqrt(abs(second[i] - mu[i] * mu[i]))
-                            var centred = x[i] - mu[i]
-                            if abs(centred) < snap { centred = 0 }
-                            out[i] = centred / (sigma + c)
+        let halo = window.count / 2
+        var top = 0
+        while top < height {
+            let bottom = Swift.min(height, top + bandRows)
+            let lo = Swift.max(0, top - halo), hi = Swift.min(height, bottom + halo)
+            // Rows lo..<hi; the filter pads only at lo and hi, which are image borders or halo rows
+            // whose own outputs are not kept.
+            let band = Array(plane[(lo * width)..<(hi * width)])
+            let rows = hi - lo
+            let mu = Filtering.correlateSeparable(band, width: width, height: rows, kernel: window, padding: options.padding)
+            let second = Filtering.correlateSeparable(band.map { $0 * $0 }, width: width, height: rows, kernel: window,
+                                                      padding: options.padding)
+            let c = options.c, snap = options.snapThreshold
+            let first = (top - lo) * width, count = (bottom - top) * width
+            band.withUnsafeBufferPointer { x in
+                mu.withUnsafeBufferPointer { mu in
+                    second.withUnsafeBufferPointer { second in
+                        out.withUnsafeMutableBufferPointer { out in
+                            for i in first..<(first + count) {
+                                let sigma = sqrt(abs(second[i] - mu[i] * mu[i]))
+                                var centred = x[i] - mu[i]
+                                if abs(centred) < snap { centred = 0 }
+                                out[top * width + i - first] = centred / (sigma + c)
+                            }
                         }
                     }
                 }
             }
+            top = bottom
         }
         return out
     }

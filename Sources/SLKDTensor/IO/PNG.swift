@@ -209,7 +209,6 @@ public enum ImageIO {
               h.multipliedReportingOverflow(by: w).partialValue <= maximumPixelCount else {
             throw ImageIOError(.unsupportedTensor("\(w)×\(h) pixels cannot be written (limit \(maximumPixelCount))"))
         }
-        let values = tensor.detached().doubles  // C×H×W row-major
         let n = h * w
         let maxValue = bitDepth == .eight ? 255.0 : 65535.0
         func quantized(_ x: Double) -> Int {
@@ -225,14 +224,23 @@ public enum ImageIO {
             | (bitDepth == .sixteen ? PNG_FORMAT_FLAG_LINEAR : 0)
         defer { png_image_free(&image) }
 
-        // Interleave H×W×C as libpng wants it.
+        // Interleave H×W×C as libpng wants it, reading the tensor's own storage (C×H×W row-major):
+        // a Double copy of the pixels would cost 8 bytes a sample.
         var bytes8: [UInt8] = [], bytes16: [UInt16] = []
-        if bitDepth == .eight {
-            bytes8 = [UInt8](repeating: 0, count: n * c)
-            for k in 0..<c { for i in 0..<n { bytes8[i * c + k] = UInt8(quantized(values[k * n + i])) } }
+        func interleave(_ value: (Int) -> Double) {
+            if bitDepth == .eight {
+                bytes8 = [UInt8](repeating: 0, count: n * c)
+                for k in 0..<c { for i in 0..<n { bytes8[i * c + k] = UInt8(quantized(value(k * n + i))) } }
+            } else {
+                bytes16 = [UInt16](repeating: 0, count: n * c)
+                for k in 0..<c { for i in 0..<n { bytes16[i * c + k] = UInt16(quantized(value(k * n + i))) } }
+            }
+        }
+        let source = tensor.detached()
+        if source.dtype == .float32 {
+            source.withContiguousScalars(Float.self) { v in interleave { Double(v[$0]) } }
         } else {
-            bytes16 = [UInt16](repeating: 0, count: n * c)
-            for k in 0..<c { for i in 0..<n { bytes16[i * c + k] = UInt16(quantized(values[k * n + i])) } }
+            source.withContiguousScalars(Double.self) { v in interleave { v[$0] } }
         }
         func encode(into memory: UnsafeMutableRawPointer?, size: inout Int) -> Int32 {
             var bytes = png_alloc_size_t(size)

@@ -23,6 +23,9 @@ struct EvalCommand: ParsableCommand {
             report.csv and report.json when --output is a folder (an existing one, or a path ending \
             in '/'); the mean is printed.
 
+            Trained weights are required (--weights); --random-weights evaluates a freshly \
+            initialised network instead, for timing only.
+
             Examples:
               slkd eval --options Deraining_Restormer.yml --weights deraining.pth \\
                   --data Rain100H --y-channel --output results/rain100h
@@ -59,6 +62,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @OptionGroup var budget: PixelBudget
+
     @Option(help: ArgumentHelp("A name for the test set in the report (default: the folder's name).", valueName: "name"))
     var name: String?
 
@@ -72,6 +77,7 @@ struct EvalCommand: ParsableCommand {
     static var layoutNames: String { layouts.map(\.name).joined(separator: ", ") }
 
     func validate() throws {
+        try model.requireWeights(for: "slkd eval")
         if layout != nil && (inputDir != nil || targetDir != nil) {
             throw ToolError("give either --layout or --input-dir/--target-dir, not both")
         }
@@ -117,9 +123,10 @@ struct EvalCommand: ParsableCommand {
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
-        let dataset = try naming(data) {
+        var dataset = try naming(data) {
             try FolderPairedDataset(root: root, layout: folderLayout, channels: RestoreCommand.channels(for: network))
         }
+        dataset.maximumPixels = budget.maxPixels
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
         let progress = ProgressBar(total: dataset.count)

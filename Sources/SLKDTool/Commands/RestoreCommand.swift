@@ -20,8 +20,12 @@ struct RestoreCommand: ParsableCommand {
             channel take gray images (colour files are converted to luma). With --tile, large images \
             are restored tile by tile in bounded memory; overlapping tiles are averaged.
 
-            Every input is decoded before anything is written, and files are written atomically, so \
-            a corrupt input stops the command with nothing written.
+            Trained weights are required (--weights); --random-weights runs a freshly initialised \
+            network instead, for timing only. Images over --max-pixels are refused, naming their size.
+
+            Each input is decoded once. Outputs are staged beside their destinations and moved into \
+            place only when every input has been restored, so a corrupt input stops the command with \
+            nothing written.
 
             Examples:
               slkd restore --options Deraining_Restormer.yml --weights deraining.pth \\
@@ -47,7 +51,10 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @OptionGroup var budget: PixelBudget
+
     func validate() throws {
+        try model.requireWeights(for: "slkd restore")
         if inputs.isEmpty { throw ToolError("give at least one input image file or folder") }
         if let tile, tile <= 0 { throw ToolError("--tile must be positive, got \(tile)") }
         if let tileOverlap {
@@ -79,28 +86,31 @@ struct RestoreCommand: ParsableCommand {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
         let channels = Self.channels(for: network)
-        // Decode every input first: a corrupt file fails the command before anything is written.
-        for file in files {
-            _ = try ToolError.wrap(file.path) { try ImageIO.readImage(at: file, channels: channels) }
-        }
         let folder = tensorOutput ? outputURL.deletingLastPathComponent() : outputURL
         try ToolError.wrap(folder.path) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
 
+        // Each input is decoded once; its result waits in a staged file until all have succeeded.
+        var staging = OutputStaging()
+        defer { staging.discard() }
         let progress = ProgressBar(total: files.count)
         defer { progress.finish() }  // clears the bar before any error message
         for (file, destination) in zip(files, destinations) {
-            let image = try ToolError.wrap(file.path) { try Tensor.readImage(at: file, channels: channels) }
+            let image = try ToolError.wrap(file.path) {
+                try Tensor.readImage(at: file, channels: channels, maximumPixels: budget.maxPixels)
+            }
             let restored = try ToolError.wrap(file.path) { try restore(image: image, with: network, tiling: tiling) }
+            let staged = staging.stage(destination)
             try ToolError.wrap(destination.path) {
                 if tensorOutput {
                     let batched = restored.unsqueezed(axis: 0).cast(to: .float32).contiguous()
-                    try SafeTensors.write([("image", batched)], metadata: ["input": file.lastPathComponent], to: destination)
+                    try SafeTensors.write([("image", batched)], metadata: ["input": file.lastPathComponent], to: staged)
                 } else {
-                    try restored.writePNG(to: destination)
+                    try restored.writePNG(to: staged)
                 }
             }
             progress.advance(label: file.lastPathComponent)
         }
+        try staging.commit()
         progress.finish()
         print("restored \(files.count) image\(files.count == 1 ? "" : "s") into \(output)")
     }

@@ -16,8 +16,11 @@ struct ModelSource: ParsableArguments {
     @Option(help: ArgumentHelp("A preset network (\(ModelSource.presetNames)) or bundled trained weights (\(BundledWeights.names.joined(separator: ", ")); see slkd weights list).", valueName: "name"))
     var arch: String?
 
-    @Option(help: ArgumentHelp("Trained weights: an official PyTorch checkpoint (.pth; params, params_ema or state_dict) or a .safetensors file with the official key names. Without it the network is freshly initialised.", valueName: "file"))
+    @Option(help: ArgumentHelp("Trained weights: an official PyTorch checkpoint (.pth; params, params_ema or state_dict) or a .safetensors file with the official key names.", valueName: "file"))
     var weights: String?
+
+    @Flag(help: "Run a freshly initialised network instead of trained weights (for timing; the images are meaningless).")
+    var randomWeights = false
 
     init() {}
 
@@ -44,11 +47,24 @@ struct ModelSource: ParsableArguments {
         if isBundled, weights != nil {
             throw ToolError("--arch \(arch ?? ""): bundled weights are loaded already; drop --weights or use a preset name")
         }
+        if weights != nil && randomWeights { throw ToolError("give either --weights FILE or --random-weights, not both") }
         if let weights {
             let ext = URL(fileURLWithPath: weights).pathExtension.lowercased()
             guard ["pth", "pt", "safetensors"].contains(ext) else {
                 throw ToolError("--weights: '\(weights)' must be a .pth or .safetensors file")
             }
+        }
+    }
+
+    /// Refuses to run without trained weights unless `--random-weights` asks for it: a random
+    /// network's output looks like a result and is not one.
+    func requireWeights(for command: String) throws {
+        if isBundled && randomWeights {
+            throw ToolError("--arch \(arch ?? ""): bundled weights are trained; --random-weights would discard them")
+        }
+        if weights == nil && !randomWeights && !isBundled {
+            throw ToolError("\(command) needs trained weights: give --weights FILE (.pth or .safetensors), "
+                            + "or --random-weights to run an untrained network (for timing only)")
         }
     }
 

@@ -120,6 +120,9 @@ public struct FolderPairedDataset: PairedDataset {
     public let channels: ImageIO.Channels
     /// The matched pairs, sorted by name.
     public let entries: [Entry]
+    /// Images with more pixels than this are refused when read (a pixel budget; the default is
+    /// ``ImageIO/maximumPixelCount``).
+    public var maximumPixels = ImageIO.maximumPixelCount
 
     /// Scans `root` with `layout`.
     ///
@@ -192,8 +195,8 @@ public struct FolderPairedDataset: PairedDataset {
     public func pair(at index: Int, epoch: Int) throws(DatasetError) -> ImagePair {
         precondition(entries.indices.contains(index), "pair index \(index) out of range 0..<\(count)")
         let entry = entries[index]
-        let degraded = try Self.read(entry.degradedURL, channels: channels)
-        let clean = try Self.read(entry.cleanURL, channels: channels)
+        let degraded = try Self.read(entry.degradedURL, channels: channels, maximumPixels: maximumPixels)
+        let clean = try Self.read(entry.cleanURL, channels: channels, maximumPixels: maximumPixels)
         guard degraded.shape == clean.shape else {
             throw DatasetError(.sizeMismatch(name: entry.name, degraded: degraded.shape, clean: clean.shape))
         }
@@ -273,9 +276,10 @@ public struct FolderPairedDataset: PairedDataset {
         return folder + name.replacingCharacters(in: range, with: replacement)
     }
 
-    static func read(_ url: URL, channels: ImageIO.Channels) throws(DatasetError) -> Tensor {
+    static func read(_ url: URL, channels: ImageIO.Channels,
+                     maximumPixels: Int = ImageIO.maximumPixelCount) throws(DatasetError) -> Tensor {
         do {
-            return try Tensor.readImage(at: url, channels: channels, dtype: .float32)
+            return try Tensor.readImage(at: url, channels: channels, dtype: .float32, maximumPixels: maximumPixels)
         } catch {
             throw DatasetError(.unreadableImage(path: url.path, message: error.description))
         }

@@ -1,0 +1,53 @@
+/// The semantic checks of a training checkpoint before it is resumed: a file can be well formed and
+/// still describe a run that never happened (step 2⁶², a negative step, a learning rate the options
+/// do not give). Resuming such a state would train nothing, or train off the schedule, and still
+/// report success, so it is refused with the reason.
+extension TrainingState {
+    /// Why this state cannot be resumed by a trainer configured with `configuration`, or nil.
+    ///
+    /// - Parameter optimizerStep: the optimizer's update count stored beside the state.
+    public func inconsistency(with configuration: TrainerConfiguration, optimizerStep: Int) -> String? {
+        let total = configuration.totalSteps
+        guard step >= 0 else { return "step \(step) is negative" }
+        guard step <= total else { return "step \(step) is past train.total_iter (\(total))" }
+        guard (0...step).contains(optimizerStep) else {
+            return "the optimizer made \(optimizerStep) updates, but only \(step) steps were taken"
+        }
+        guard (0...min(step, configuration.maxConsecutiveNonFiniteSteps)).contains(consecutiveNonFiniteSteps) else {
+            return "\(consecutiveNonFiniteSteps) consecutive skipped steps is outside 0...\(min(step, configuration.maxConsecutiveNonFiniteSteps))"
+        }
+        // Every step either updated the weights or was skipped; the last good one is just before
+        // the run of skipped ones.
+        let expectedLastGood: Int? = step - consecutiveNonFiniteSteps > 0 ? step - consecutiveNonFiniteSteps - 1 : nil
+        guard lastGoodStep == expectedLastGood else {
+            return "the last good step \(lastGoodStep.map(String.init) ?? "none") does not follow from step \(step) "
+                + "with \(consecutiveNonFiniteSteps) skipped steps in a row"
+        }
+        guard data.epoch >= 0, data.position >= 0, data.batchesServed >= 0 else {
+            return "the sampler's epoch \(data.epoch), position \(data.position) and batch count \(data.batchesServed) must not be negative"
+        }
+        guard data.batchesServed == step else {
+            return "the sampler served \(data.batchesServed) batches, but \(step) steps were taken (one batch each)"
+        }
+        return scheduleMismatch(configuration)
+    }
+
+    /// Where the stored schedule differs from the options' (the learning rate at a step depends on
+    /// all of it, so resuming under another schedule would jump the learning rate).
+    private func scheduleMismatch(_ options: TrainerConfiguration) -> String? {
+        let stored = configuration
+        if stored.learningRate != options.learningRate {
+            return "its learning rate \(stored.learningRate) differs from the options' \(options.learningRate) (train.optim_g.lr)"
+        }
+        // With restart periods the schedule is the periods', not total_iter's, so a run may be
+        // lengthened or stopped early on resume as in BasicSR; a plain cosine spans total_iter.
+        if options.restarts == nil, stored.totalSteps != options.totalSteps {
+            return "it was written for \(stored.totalSteps) steps, the options give \(options.totalSteps) (train.total_iter), "
+                + "which changes the cosine schedule; give train.scheduler.periods to change the length"
+        }
+        if stored.minimumLearningRate != options.minimumLearningRate || stored.restarts != options.restarts {
+            return "its learning-rate schedule differs from the options' (train.scheduler)"
+        }
+        return nil
+    }
+}

@@ -18,8 +18,10 @@ struct DemoCommand: ParsableCommand {
             by output-only distillation, and by SLKD. All are scored on held-out images.
 
             The output folder receives report.md and report.html (PSNR/SSIM table, parameter and
-            MAC reductions, image strips, loss curves), metrics.json (per method: psnr, ssim,
-            parameters, macs), strips/*.png, curves.png and the trained weights as safetensors.
+            MAC reductions, labelled image strips, charts), metrics.json (per method: psnr, ssim,
+            parameters, macs), strips/*.png, the charts as SVG files (held-out-psnr.svg,
+            training-psnr.svg, loss-<method>.svg; report.html also inlines them) and the trained
+            weights as safetensors.
             Every file is written atomically.
 
             Examples:

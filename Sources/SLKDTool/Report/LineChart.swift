@@ -1,25 +1,28 @@
 import Foundation
 
-/// A line chart of training curves drawn into a ``Canvas``: axes, ticks with values, a title and
-/// a legend; each series smoothed by a trailing moving average so that per-batch noise does not
-/// hide the trend.
+/// A line chart of training curves as SVG: a title, axes with ticks and labels, and a legend to
+/// the right of the plot area (outside it, so that it never hides a curve). Each series is
+/// smoothed by a trailing moving average so that per-batch noise does not hide the trend.
 struct LineChart {
     struct Series {
         var label: String
-        var color: Canvas.Color
+        /// A CSS colour, e.g. `#1f77b4`.
+        var color: String
+        /// One value per step (step 1 first); non-finite values leave a gap.
         var values: [Double]
     }
 
     var title: String
+    var xLabel = "Step"
+    var yLabel: String
     var series: [Series]
-    /// Plot log10 of the values (for losses spanning decades).
+    /// Plot the values on a logarithmic axis (for losses spanning decades).
     var logarithmic = false
     /// Steps in the moving-average window (1: raw).
     var smoothing = 1
 
-    /// Colours that stay distinct for the report's few series.
-    static let palette: [Canvas.Color] = [(0.12, 0.47, 0.71), (1.0, 0.50, 0.05), (0.17, 0.63, 0.17),
-                                          (0.84, 0.15, 0.16), (0.58, 0.40, 0.74), (0.55, 0.34, 0.29)]
+    /// Colours that stay distinct for the report's few series (matplotlib's "tab10").
+    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
     /// Trailing moving average over `window` finite values.
     static func smoothed(_ values: [Double], window: Int) -> [Double] {
@@ -33,70 +36,77 @@ struct LineChart {
         return out
     }
 
-    /// Draws the chart in the rectangle (x, y, width, height) of `canvas`.
-    func draw(into canvas: inout Canvas, x: Int, y: Int, width: Int, height: Int) {
-        let transformed = series.map { s -> [Double] in
-            Self.smoothed(s.values, window: smoothing).map { logarithmic ? ($0 > 0 ? Foundation.log10($0) : .nan) : $0 }
-        }
-        let finite = transformed.flatMap { $0 }.filter(\.isFinite)
-        let steps = series.map(\.values.count).max() ?? 0
-        let grey: Canvas.Color = (0.55, 0.55, 0.55)
-        canvas.text(title, x: x + 4, y: y + 2, scale: 2)
-        let left = x + 64, right = x + width - 8, top = y + 24, bottom = y + height - 30
-        guard let low = finite.min(), let high = finite.max(), steps > 1, right > left, bottom > top else {
-            canvas.text("NO DATA", x: left + 8, y: top + 8, color: grey)
-            return
-        }
-        let pad = high > low ? (high - low) * 0.05 : 1
-        let (y0, y1) = (low - pad, high + pad)
-        func px(_ step: Int) -> Double { Double(left) + Double(step) / Double(steps - 1) * Double(right - left) }
-        func py(_ v: Double) -> Double { Double(bottom) - (v - y0) / (y1 - y0) * Double(bottom - top) }
-
-        // Axes, horizontal grid lines and their values.
-        for i in 0...4 {
-            let v = y0 + (y1 - y0) * Double(i) / 4
-            let yy = Int(py(v).rounded())
-            canvas.fill(x: left, y: yy, width: right - left, height: 1, color: (0.9, 0.9, 0.9))
-            let label = Self.format(logarithmic ? Foundation.pow(10, v) : v)
-            canvas.text(label, x: left - 6 - Canvas.textWidth(label), y: yy - 3, color: grey)
-        }
-        canvas.fill(x: left, y: top, width: 1, height: bottom - top + 1, color: grey)
-        canvas.fill(x: left, y: bottom, width: right - left + 1, height: 1, color: grey)
-        for i in 0...4 {
-            let step = (steps - 1) * i / 4
-            let label = "\(step + 1)"
-            let xx = Int(px(step).rounded())
-            canvas.fill(x: xx, y: bottom, width: 1, height: 4, color: grey)
-            canvas.text(label, x: xx - Canvas.textWidth(label) / 2, y: bottom + 7, color: grey)
-        }
-        canvas.text("STEP", x: right - Canvas.textWidth("STEP"), y: bottom + 18, color: grey)
-
-        for (s, values) in zip(series, transformed) {
-            var previous: (x: Double, y: Double)?
-            for (i, v) in values.enumerated() {
-                guard v.isFinite else { previous = nil; continue }
-                let point = (x: px(i), y: py(v))
-                if let previous { canvas.line(from: previous, to: point, color: s.color) }
-                previous = point
-            }
-        }
-        // Legend, top right.
-        var ly = top + 6
-        for s in series {
-            let lx = right - 8 - Canvas.textWidth(s.label) - 18
-            canvas.fill(x: lx, y: ly + 2, width: 12, height: 3, color: s.color)
-            canvas.text(s.label, x: lx + 18, y: ly, color: (0.15, 0.15, 0.15))
-            ly += 12
+    /// The values drawn: smoothed, and on a log axis only the positive ones.
+    var plotted: [[Double]] {
+        series.map { s in
+            Self.smoothed(s.values, window: smoothing).map { v in v.isFinite && (!logarithmic || v > 0) ? v : .nan }
         }
     }
 
-    /// A short tick label: three significant digits.
-    static func format(_ v: Double) -> String {
-        let magnitude = abs(v)
-        if magnitude >= 100 { return String(format: "%.0f", v) }
-        if magnitude >= 10 { return String(format: "%.1f", v) }
-        if magnitude >= 1 { return String(format: "%.2f", v) }
-        if magnitude >= 0.01 || magnitude == 0 { return String(format: "%.3f", v) }
-        return String(format: "%.1e", v)
+    /// The y axis for the plotted values (nil when there is nothing finite to plot).
+    var yAxis: AxisScale? {
+        let finite = plotted.flatMap { $0 }.filter(\.isFinite)
+        guard let low = finite.min(), let high = finite.max() else { return nil }
+        return logarithmic ? .logarithmic(low: low, high: high) : .linear(low: low, high: high)
+    }
+
+    /// The x axis: steps 1 to the longest series.
+    var xAxis: AxisScale {
+        .linear(low: 1, high: Double(Swift.max(series.map(\.values.count).max() ?? 1, 1)), minimumStep: 1)
+    }
+
+    static let fontSize = 12.0, titleSize = 14.0
+
+    /// The chart as an SVG document of the given size.
+    func svg(width: Int = 720, height: Int = 300) -> SVGDocument {
+        var doc = SVGDocument(width: width, height: height)
+        doc.text(title, x: 8, y: 8 + Self.titleSize, size: Self.titleSize, weight: "600")
+        guard let yAxis else {
+            doc.text("No data", x: Double(width) / 2, y: Double(height) / 2, anchor: .middle, fill: "#777")
+            return doc
+        }
+        let xAxis = self.xAxis
+        // Margins from the widest labels, so that tick values and the legend are never clipped.
+        let yTickWidth = yAxis.ticks.map { SVGDocument.textWidth(yAxis.label($0), size: Self.fontSize) }.max() ?? 0
+        let legendWidth = (series.map { SVGDocument.textWidth($0.label, size: Self.fontSize) }.max() ?? 0) + 36
+        let lastXTick = SVGDocument.textWidth(xAxis.label(xAxis.upper), size: Self.fontSize) / 2
+        let plot = (left: 28 + yTickWidth + 8, top: 36.0,
+                    right: Double(width) - Swift.max(legendWidth, lastXTick + 4) - 8, bottom: Double(height) - 44)
+        func px(_ x: Double) -> Double { plot.left + xAxis.fraction(x) * (plot.right - plot.left) }
+        func py(_ y: Double) -> Double { plot.bottom - yAxis.fraction(y) * (plot.bottom - plot.top) }
+
+        // Grid and y ticks.
+        for tick in yAxis.ticks {
+            let y = py(tick)
+            doc.line(x1: plot.left, y1: y, x2: plot.right, y2: y, stroke: "#e6e6e6")
+            doc.text(yAxis.label(tick), x: plot.left - 6, y: y + 4, anchor: .end, size: Self.fontSize, fill: "#555",
+                     cssClass: "y-tick")
+        }
+        for tick in xAxis.ticks {
+            let x = px(tick)
+            doc.line(x1: x, y1: plot.bottom, x2: x, y2: plot.bottom + 4, stroke: "#888")
+            doc.text(xAxis.label(tick), x: x, y: plot.bottom + 18, anchor: .middle, size: Self.fontSize, fill: "#555",
+                     cssClass: "x-tick")
+        }
+        doc.line(x1: plot.left, y1: plot.top, x2: plot.left, y2: plot.bottom, stroke: "#888")
+        doc.line(x1: plot.left, y1: plot.bottom, x2: plot.right, y2: plot.bottom, stroke: "#888")
+        doc.text(xLabel, x: (plot.left + plot.right) / 2, y: plot.bottom + 36, anchor: .middle, size: Self.fontSize,
+                 cssClass: "x-label")
+        doc.text(yLabel, x: 14, y: (plot.top + plot.bottom) / 2, anchor: .middle, size: Self.fontSize, rotate: -90,
+                 cssClass: "y-label")
+
+        for (s, values) in zip(series, plotted) {
+            let points = values.enumerated().map { i, v in v.isFinite ? (x: px(Double(i + 1)), y: py(v)) : nil }
+            doc.path(points, stroke: s.color, label: s.label)
+        }
+        // Legend, right of the plot area.
+        var ly = plot.top + 6
+        for s in series {
+            let lx = plot.right + 16
+            doc.line(x1: lx, y1: ly, x2: lx + 16, y2: ly, stroke: s.color, width: 3)
+            doc.text(s.label, x: lx + 22, y: ly + 4, size: Self.fontSize, cssClass: "legend")
+            ly += 18
+        }
+        return doc
     }
 }

@@ -30,6 +30,8 @@ struct DistillCommand: ParsableCommand {
 
     @OptionGroup var arguments: OptionsFileArguments
 
+    @OptionGroup var threads: ThreadOptions
+
     func run() throws {
         let (parsed, student) = try arguments.load()
         let options = arguments.options

@@ -65,6 +65,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("The report's path without extension, or a folder.", valueName: "prefix"))
     var output: String
 
+    @OptionGroup var threads: ThreadOptions
+
     static let layouts: [(name: String, layout: PairedFolderLayout)] = [
         ("rain13k", .rain13K), ("rain100", .rain100), ("test1200", .test1200), ("gopro", .goPro),
         ("hide", .hide), ("sidd", .sidd), ("sidd-medium", .siddMedium),

@@ -30,6 +30,8 @@ struct IQACommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup var threads: ThreadOptions
+
     struct Report: Encodable {
         struct Brisque: Encodable { var score: Double; var features: [Double] }
         struct Piqe: Encodable {

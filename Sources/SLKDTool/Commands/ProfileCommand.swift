@@ -32,6 +32,8 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var threads: ThreadOptions
+
     func validate() throws {
         if (name == nil) == (options == nil) { throw ValidationError("give either a preset NAME or --options FILE") }
         if let name, ModelPreset(rawValue: name) == nil {

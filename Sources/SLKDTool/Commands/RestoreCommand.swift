@@ -45,6 +45,8 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @OptionGroup var threads: ThreadOptions
+
     func validate() throws {
         if inputs.isEmpty { throw ToolError("give at least one input PNG file or folder") }
         if let tile, tile <= 0 { throw ToolError("--tile must be positive, got \(tile)") }

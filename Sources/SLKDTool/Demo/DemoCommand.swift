@@ -70,6 +70,8 @@ struct DemoCommand: ParsableCommand {
                                discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
 
+    @OptionGroup var threads: ThreadOptions
+
     /// The names `--validation-images` gives, checked against the held-out (test) images.
     func validationImageNames(testImages: [String]) throws -> [String]? {
         guard let validationImages else { return nil }

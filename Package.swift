@@ -60,7 +60,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
-            name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS"]),
+            name: "SLKDBenchmarks",
+            dependencies: [
+                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],

@@ -52,3 +52,58 @@ struct CLIBasicsTests {
         for word in ["distill", "restore", "threads"] { #expect(r.standardOutput.contains(word), "\(shell): \(word)") }
     }
 }
+
+/// slkd-bench's command line (ArgumentParser): numbers are checked, options documented.
+@Suite("slkd-bench arguments")
+struct BenchArgumentTests {
+    /// Runs the slkd-bench built beside slkd.
+    static func bench(_ arguments: [String]) throws -> ToolRunner.Result {
+        let process = Process()
+        process.executableURL = try ToolRunner.executable.get().deletingLastPathComponent().appendingPathComponent("slkd-bench")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, standardOutput: String(decoding: stdout, as: UTF8.self),
+                     standardError: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func badNumbersAreErrorsNotDefaults() throws {
+        for (arguments, message) in [(["--seconds", "abc"], "The value 'abc' is invalid for '--seconds <s>'"),
+                                     (["--batch", "8x"], "The value '8x' is invalid for '--batch <n>'"),
+                                     (["--threads", "0"], "--threads must be at least 1, got 0"),
+                                     (["--seconds", "0"], "--seconds must be a positive number of seconds, got 0.0"),
+                                     (["--frobnicate"], "Unknown option '--frobnicate'")] {
+            let r = try Self.bench(arguments)
+            #expect(r.status == 64, "\(arguments)")
+            #expect(r.standardError.hasPrefix("Error: \(message)"), "\(arguments): \(r.standardError)")
+        }
+    }
+
+    @Test func helpAndVersion() throws {
+        let version = try Self.bench(["--version"])
+        #expect(version.status == 0 && version.standardOutput == "0.1.0\n")
+        let help = try Self.bench(["--help"])
+        #expect(help.status == 0)
+        for option in ["--filter", "--json", "--seconds", "--threads", "--distill-step", "--batch", "--patch", "--steps",
+                       "--batched-teachers", "--teacher-slice", "--no-memory-cache"] {
+            #expect(help.standardOutput.contains(option), "--help lacks \(option)")
+        }
+    }
+
+    @Test func filterRunsOnlyTheNamedCases() throws {
+        let folder = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("bench.json")
+        let r = try Self.bench(["--filter", "sgemm_256,matmul_256", "--seconds", "0.01", "--threads", "1", "--json", json.path])
+        #expect(r.status == 0, "\(r.standardError)")
+        #expect(r.standardOutput.contains("slkd-bench: 1 threads"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        #expect(report["threads"] as? Int == 1)
+        let names = (report["results"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(names == ["sgemm_256", "matmul_256"])
+    }
+}

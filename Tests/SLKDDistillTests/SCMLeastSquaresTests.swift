@@ -74,3 +74,40 @@ struct SCMLeastSquaresTests {
         #expect(scm.student[0].bias!.doubles.elementsEqual(scm.teacher[0].bias!.doubles) { abs($0 - $1) < 1e-12 })
     }
 }
+
+/// `distill.scm_init: least_squares`: the objective fits the SCM on the first batch of a run.
+@Suite("SCM least-squares start in the objective")
+struct SCMLeastSquaresObjectiveTests {
+    @Test func firstBatchFitsTheSCMAndLaterBatchesDoNot() throws {
+        var configuration = DistillationConfiguration.slkd
+        configuration.scmInitialisation = .leastSquares
+        let o = MethodObjectiveTests.objective(configuration)
+        let random = MethodObjectiveTests.objective()  // same seeds, default start
+        let scm = try #require(o.scm)
+        let start = random.scm!.student.map(\.weight.doubles)
+        #expect(scm.student.map(\.weight.doubles) == start)
+
+        // The fit computed here, from the networks' taps, on a copy with the same start.
+        let b = MethodObjectiveTests.batch(id: 0)
+        let student = o.student as! TinyRestorer, teacher = o.teacherA as! TinyRestorer
+        let s = withoutGradients { student.forwardWithTaps(b.degraded) }
+        let a = withoutGradients { teacher.forwardWithTaps(b.degraded) }
+        let bClean = withoutGradients { teacher.forwardWithTaps(b.clean) }  // teacher B: A's weights, clean input
+        let expected = random.scm!
+        try expected.initialiseByLeastSquares(student: s.encoder, teacher: a.encoder)
+        try expected.initialiseByLeastSquares(student: s.decoder, teacher: bClean.decoder, offset: expected.decoderTapOffset)
+
+        var g = RandomGenerator(seed: 0)
+        _ = o.loss(for: b, generator: &g)
+        for (got, want) in zip(scm.student, expected.student) {
+            for (x, y) in zip(got.weight.doubles, want.weight.doubles) { #expect(abs(x - y) < 1e-12) }
+            for (x, y) in zip(got.bias!.doubles, want.bias!.doubles) { #expect(abs(x - y) < 1e-12) }
+        }
+        #expect(scm.student.map(\.weight.doubles) != start)
+
+        // A later batch (or the first batch of a resumed run, whose id is not 0) keeps the weights.
+        let fitted = scm.student.map(\.weight.doubles)
+        _ = o.loss(for: MethodObjectiveTests.batch(id: 1), generator: &g)
+        #expect(scm.student.map(\.weight.doubles) == fitted)
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SLKDTool
+import SLKDReport
 
 #if canImport(FoundationXML)
 import FoundationXML

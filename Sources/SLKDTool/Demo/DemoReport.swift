@@ -1,6 +1,7 @@
 import Foundation
 import SLKDDistill
 import SLKDModels
+import SLKDReport
 import SLKDTensor
 
 /// The files `slkd demo` leaves behind: `metrics.json`, `report.md`, `report.html`,

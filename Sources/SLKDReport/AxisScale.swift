@@ -3,18 +3,19 @@ import Foundation
 /// The range and ticks of one chart axis. Linear axes widen the data's range to whole multiples
 /// of a "nice" step (1, 2, 2.5 or 5 times a power of ten), so that the first and last ticks sit
 /// on the axis ends and every data point lies inside; logarithmic axes span whole decades.
-struct AxisScale: Equatable {
+public struct AxisScale: Equatable, Sendable {
     /// The axis ends, in data units.
-    let lower: Double, upper: Double
+    public let lower: Double, upper: Double
     /// Tick positions, in data units, ascending, from `lower` to `upper`.
-    let ticks: [Double]
-    let logarithmic: Bool
+    public let ticks: [Double]
+    /// Whether positions follow log10 of the values.
+    public let logarithmic: Bool
     /// Decimals that tell neighbouring tick labels apart (linear axes).
-    let decimals: Int
+    public let decimals: Int
 
     /// A linear axis covering `low...high` with about `count` intervals of at least `minimumStep`
     /// (1 for an axis of whole steps).
-    static func linear(low: Double, high: Double, count: Int = 5, minimumStep: Double = 0) -> AxisScale {
+    public static func linear(low: Double, high: Double, count: Int = 5, minimumStep: Double = 0) -> AxisScale {
         precondition(low.isFinite && high.isFinite && low <= high && count >= 1, "axis: bad range \(low)...\(high)")
         // A single value still needs a range: one unit around it (or a tenth of its size).
         let span = high > low ? high - low : Swift.max(abs(low) * 0.1, 1)
@@ -30,7 +31,7 @@ struct AxisScale: Equatable {
 
     /// A logarithmic axis over the decades that contain `low...high` (both positive); with two
     /// decades or fewer it also ticks 2× and 5× inside each decade.
-    static func logarithmic(low: Double, high: Double) -> AxisScale {
+    public static func logarithmic(low: Double, high: Double) -> AxisScale {
         precondition(low > 0 && high >= low && high.isFinite, "log axis: bad range \(low)...\(high)")
         var first = Int(log10(low).rounded(.down)), last = Int(log10(high).rounded(.up))
         if last == first { last += 1 }
@@ -45,14 +46,15 @@ struct AxisScale: Equatable {
     }
 
     /// 1, 2, 2.5 or 5 times a power of ten: the smallest such step at least `raw`.
-    static func niceStep(_ raw: Double) -> Double {
+    public static func niceStep(_ raw: Double) -> Double {
         let magnitude = Foundation.pow(10, log10(raw).rounded(.down))
         let fraction = raw / magnitude
         let nice: Double = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 2.5 ? 2.5 : fraction <= 5 ? 5 : 10
         return nice * magnitude
     }
 
-    static func decimals(for step: Double) -> Int {
+    /// Decimals that tell multiples of `step` apart.
+    public static func decimals(for step: Double) -> Int {
         // 2.5 × 10^k needs one decimal more than 10^k.
         let base = Swift.max(0, -Int(log10(step).rounded(.down)))
         let scaled = step * Foundation.pow(10, Double(base))
@@ -60,7 +62,7 @@ struct AxisScale: Equatable {
     }
 
     /// Rounds away the binary noise of a multiple of `step` (0.30000000000000004 → 0.3).
-    static func clean(_ v: Double, step: Double) -> Double {
+    public static func clean(_ v: Double, step: Double) -> Double {
         let places = Double(decimals(for: step) + 1)
         let factor = Foundation.pow(10, places)
         let r = (v * factor).rounded() / factor
@@ -68,13 +70,13 @@ struct AxisScale: Equatable {
     }
 
     /// Where `value` falls between the ends: 0 at `lower`, 1 at `upper`.
-    func fraction(_ value: Double) -> Double {
+    public func fraction(_ value: Double) -> Double {
         if logarithmic { return (log10(value) - log10(lower)) / (log10(upper) - log10(lower)) }
         return (value - lower) / (upper - lower)
     }
 
     /// The label of a tick.
-    func label(_ value: Double) -> String {
+    public func label(_ value: Double) -> String {
         if !logarithmic { return String(format: "%.\(decimals)f", value) }
         let l = log10(value)
         // log10 of a power of ten may land a hair below the integer.

@@ -3,29 +3,47 @@ import Foundation
 /// A line chart of training curves as SVG: a title, axes with ticks and labels, and a legend to
 /// the right of the plot area (outside it, so that it never hides a curve). Each series is
 /// smoothed by a trailing moving average so that per-batch noise does not hide the trend.
-struct LineChart {
-    struct Series {
-        var label: String
+public struct LineChart: Sendable {
+    /// One curve.
+    public struct Series: Sendable {
+        public var label: String
         /// A CSS colour, e.g. `#1f77b4`.
-        var color: String
+        public var color: String
         /// One value per step (step 1 first); non-finite values leave a gap.
-        var values: [Double]
+        public var values: [Double]
+
+        public init(label: String, color: String, values: [Double]) {
+            self.label = label
+            self.color = color
+            self.values = values
+        }
     }
 
-    var title: String
-    var xLabel = "Step"
-    var yLabel: String
-    var series: [Series]
+    public var title: String
+    public var xLabel = "Step"
+    /// The y axis's label, with its unit, e.g. "PSNR (dB)".
+    public var yLabel: String
+    public var series: [Series]
     /// Plot the values on a logarithmic axis (for losses spanning decades).
-    var logarithmic = false
+    public var logarithmic = false
     /// Steps in the moving-average window (1: raw).
-    var smoothing = 1
+    public var smoothing = 1
+
+    public init(title: String, xLabel: String = "Step", yLabel: String, series: [Series], logarithmic: Bool = false,
+                smoothing: Int = 1) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.logarithmic = logarithmic
+        self.smoothing = smoothing
+    }
 
     /// Colours that stay distinct for the report's few series (matplotlib's "tab10").
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    public static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
     /// Trailing moving average over `window` finite values.
-    static func smoothed(_ values: [Double], window: Int) -> [Double] {
+    public static func smoothed(_ values: [Double], window: Int) -> [Double] {
         guard window > 1 else { return values }
         var out: [Double] = [], queue: [Double] = [], sum = 0.0
         for v in values {
@@ -37,28 +55,29 @@ struct LineChart {
     }
 
     /// The values drawn: smoothed, and on a log axis only the positive ones.
-    var plotted: [[Double]] {
+    public var plotted: [[Double]] {
         series.map { s in
             Self.smoothed(s.values, window: smoothing).map { v in v.isFinite && (!logarithmic || v > 0) ? v : .nan }
         }
     }
 
     /// The y axis for the plotted values (nil when there is nothing finite to plot).
-    var yAxis: AxisScale? {
+    public var yAxis: AxisScale? {
         let finite = plotted.flatMap { $0 }.filter(\.isFinite)
         guard let low = finite.min(), let high = finite.max() else { return nil }
         return logarithmic ? .logarithmic(low: low, high: high) : .linear(low: low, high: high)
     }
 
     /// The x axis: steps 1 to the longest series.
-    var xAxis: AxisScale {
+    public var xAxis: AxisScale {
         .linear(low: 1, high: Double(Swift.max(series.map(\.values.count).max() ?? 1, 1)), minimumStep: 1)
     }
 
-    static let fontSize = 12.0, titleSize = 14.0
+    /// Font sizes of labels and of the title, in user units.
+    public static let fontSize = 12.0, titleSize = 14.0
 
     /// The chart as an SVG document of the given size.
-    func svg(width: Int = 720, height: Int = 300) -> SVGDocument {
+    public func svg(width: Int = 720, height: Int = 300) -> SVGDocument {
         var doc = SVGDocument(width: width, height: height)
         doc.text(title, x: 8, y: 8 + Self.titleSize, size: Self.titleSize, weight: "600")
         guard let yAxis else {

@@ -3,30 +3,46 @@ import Foundation
 /// A horizontal bar chart as SVG: one bar per category with its value written at the bar's end,
 /// category labels on the left (horizontal bars leave room for long method names). Bars start at
 /// zero so that their lengths compare honestly.
-struct BarChart {
-    struct Bar {
-        var label: String
-        var value: Double
+public struct BarChart: Sendable {
+    /// One category.
+    public struct Bar: Sendable {
+        public var label: String
+        public var value: Double
         /// A CSS colour.
-        var color: String
+        public var color: String
+
+        public init(label: String, value: Double, color: String) {
+            self.label = label
+            self.value = value
+            self.color = color
+        }
     }
 
-    var title: String
+    public var title: String
     /// The value axis's label, e.g. "PSNR (dB)".
-    var valueLabel: String
-    var bars: [Bar]
+    public var valueLabel: String
+    public var bars: [Bar]
     /// printf format of the value written beside each bar.
-    var valueFormat = "%.2f"
+    public var valueFormat = "%.2f"
 
-    static let fontSize = 12.0, rowHeight = 24.0
+    public init(title: String, valueLabel: String, bars: [Bar], valueFormat: String = "%.2f") {
+        self.title = title
+        self.valueLabel = valueLabel
+        self.bars = bars
+        self.valueFormat = valueFormat
+    }
+
+    /// Label size and the height of one bar's row, in user units.
+    public static let fontSize = 12.0, rowHeight = 24.0
 
     /// The value axis: zero to the largest value (or the smallest, when all are negative).
-    var axis: AxisScale {
+    public var axis: AxisScale {
         let values = bars.map(\.value).filter(\.isFinite)
         return .linear(low: Swift.min(0, values.min() ?? 0), high: Swift.max(0, values.max() ?? 1))
     }
 
-    func svg(width: Int = 720) -> SVGDocument {
+    /// The chart as SVG; its height follows from the number of bars.
+    public func svg(width: Int = 720) -> SVGDocument {
         let height = Int(56 + Double(bars.count) * Self.rowHeight + 44)
         var doc = SVGDocument(width: width, height: height)
         doc.text(title, x: 8, y: 8 + LineChart.titleSize, size: LineChart.titleSize, weight: "600")

@@ -58,15 +58,22 @@ let package = Package(
         // official-code reference data (Vectors/Reference), read through #filePath, not bundled.
         .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport", exclude: ["Vectors"]),
 
+        // The report's SVG charts (a library so that tests can reach them in release builds too).
+        .target(name: "SLKDReport"),
+
         .executableTarget(
             name: "SLKDTool",
             dependencies: [
-                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill",
+                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "SLKDReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
-            name: "SLKDBenchmarks", dependencies: ["SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS"]),
+            name: "SLKDBenchmarks",
+            dependencies: [
+                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "CSLKDOpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .testTarget(
             name: "SLKDTensorTests", dependencies: ["SLKDTensor", "SLKDTestSupport"],
@@ -78,7 +85,7 @@ let package = Package(
             name: "SLKDDistillTests", dependencies: ["SLKDDistill", "SLKDTestSupport", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Vectors")]),
         .testTarget(
-            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels", "SLKDTestSupport"]),
+            name: "SLKDToolTests", dependencies: ["SLKDTool", "SLKDTensor", "SLKDModels", "SLKDReport", "SLKDTestSupport"]),
         .testTarget(name: "SLKDQualityTests", dependencies: ["SLKDQuality", "SLKDTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,7 @@
 //   swift run -c release --package-path Examples RestoreImage INPUT.png OUTPUT.png
 //   swift run -c release --package-path Examples CustomStudent
 //   swift run -c release --package-path Examples FolderQuality FOLDER
+//   swift run -c release --package-path Examples ReadmeSnippet
 import PackageDescription
 
 let package = Package(
@@ -32,6 +33,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "CustomStudent", exclude: ["README.md"]),
+        // The README's Swift snippet, verbatim (Scripts/examples.sh checks that they are identical).
+        .executableTarget(
+            name: "ReadmeSnippet",
+            dependencies: [
+                .product(name: "SLKDModels", package: "SLKD"),
+                .product(name: "SLKDDistill", package: "SLKD"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "ReadmeSnippet", exclude: ["README.md"]),
         // BRISQUE and PIQE of every PNG in a folder.
         .executableTarget(
             name: "FolderQuality",

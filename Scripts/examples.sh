@@ -16,6 +16,19 @@ stage() {
     stage_start=$SECONDS
 }
 
+stage "README snippet"
+# The README's Swift snippet must be Examples/ReadmeSnippet/main.swift verbatim: the first
+# ```swift block after the README line that names that file.
+awk '/Examples\/ReadmeSnippet\/main\.swift/ { named = 1 }
+     named && /^```swift$/ { inside = 1; next }
+     inside && /^```$/ { exit }
+     inside { print }' README.md > "$work/readme-snippet.swift"
+if ! diff -u "$work/readme-snippet.swift" Examples/ReadmeSnippet/main.swift; then
+    echo "README.md's Swift snippet differs from Examples/ReadmeSnippet/main.swift (diff above)" >&2
+    exit 1
+fi
+echo "README snippet and Examples/ReadmeSnippet/main.swift are identical ($(wc -l < Examples/ReadmeSnippet/main.swift) lines)"
+
 stage "build"
 swift build -c release --package-path Examples
 bin=$(swift build -c release --package-path Examples --show-bin-path)
@@ -27,6 +40,9 @@ test -s "$work/restored/coins.png"
 
 stage "CustomStudent"
 "$bin/CustomStudent" --steps 4 --teacher-steps 4
+
+stage "ReadmeSnippet"
+"$bin/ReadmeSnippet"
 
 stage "FolderQuality"
 "$bin/FolderQuality" "$samples"

@@ -2,7 +2,7 @@
 // run — raw `cblas_sgemm` on the same buffers for matrix products, a plain `memcpy` of the same
 // bytes for memory-bound element-wise ops and reductions — and prints one table.
 //
-//   swift run -c release slkd-bench [--filter X] [--json out.json] [--seconds S]
+//   swift run -c release slkd-bench [--filter X] [--json out.json] [--seconds S]   (--help for all options)
 //
 // Scripts/bench/torch_bench.py times the same work in PyTorch under the same case names;
 // Scripts/bench/compare.py joins the two JSON files into the table of Docs/Benchmarks.md.
@@ -15,52 +15,6 @@ import SLKDTensor
 #if canImport(Glibc)
 import Glibc
 #endif
-
-// MARK: - Options
-
-struct Options {
-    /// Comma-separated substrings; a case runs if its name contains any of them.
-    var filter: [String]?
-    var jsonPath: String?
-    /// Time spent on each case's measured runs (the run count follows from it, 5…51).
-    var seconds = 1.0
-    /// Threads for our kernels and OpenBLAS (default: all cores).
-    var threads: Int?
-    /// `--distill-step`: profile one SLKD training step instead (DistillStepCases.swift).
-    var distillStep = false
-    var batch = 8
-    var patch = 128
-    var steps = 1
-    var batchedTeachers = false
-    var teacherSlice: Int?
-    var memoryCache = true
-
-    init(_ arguments: [String]) {
-        var it = arguments.dropFirst().makeIterator()
-        while let arg = it.next() {
-            switch arg {
-            case "--filter": filter = it.next()?.split(separator: ",").map(String.init)
-            case "--json": jsonPath = it.next()
-            case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
-            case "--threads": threads = Int(it.next() ?? "")
-            case "--distill-step": distillStep = true
-            case "--batch": batch = Int(it.next() ?? "") ?? batch
-            case "--patch": patch = Int(it.next() ?? "") ?? patch
-            case "--steps": steps = Int(it.next() ?? "") ?? steps
-            case "--batched-teachers": batchedTeachers = true
-            case "--teacher-slice": teacherSlice = Int(it.next() ?? "")
-            case "--no-memory-cache": memoryCache = false
-            case "-h", "--help":
-                print("usage: slkd-bench [--filter SUBSTRING[,SUBSTRING…]] [--json out.json] [--seconds S] [--threads N]")
-                print("       slkd-bench --distill-step [--batch 8] [--patch 128] [--steps 1] [--batched-teachers] [--teacher-slice N] [--no-memory-cache] [--json out.json] [--threads N]")
-                exit(0)
-            default:
-                FileHandle.standardError.write("unknown argument \(arg)\n".data(using: .utf8)!)
-                exit(2)
-            }
-        }
-    }
-}
 
 // MARK: - Measuring
 
@@ -304,12 +258,12 @@ func mlpCase() -> [Case] {
 
 // MARK: - Main
 
-let options = Options(CommandLine.arguments)
+let options = BenchOptions.parseOrExit()
 if let threads = options.threads {
     // OpenBLAS itself stays at one thread: SLKD splits its products over this pool.
     Parallel.threadCount = threads
 }
-if !options.memoryCache { TensorMemoryCache.limit = 0 }
+if options.noMemoryCache { TensorMemoryCache.limit = 0 }
 if options.distillStep {
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
                                                  batchedTeachers: options.batchedTeachers, teacherSlice: options.teacherSlice,
@@ -336,7 +290,7 @@ print(pad("case", 34, left: true), pad("median ms", 11), pad("min ms", 10), pad(
       pad("unit", 8), pad("% base", 8), pad("peak MB", 9), pad("RSS MB", 8))
 var results: [Result] = []
 for group in groups {
-    func wanted(_ name: String) -> Bool { options.filter?.contains { name.contains($0) } ?? true }
+    func wanted(_ name: String) -> Bool { options.filters?.contains { name.contains($0) } ?? true }
     if !group.names.contains(where: wanted) { continue }
     let rssBefore = maxRSSBytes()  // before the group's inputs and weights exist
     let cases = group.build()

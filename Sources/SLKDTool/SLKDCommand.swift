@@ -1,4 +1,5 @@
 import ArgumentParser
+import SLKDTensor
 
 /// `slkd`: SLKD for people who do not write Swift.
 @main
@@ -17,7 +18,10 @@ struct SLKDCommand: ParsableCommand {
               slkd iqa photo.png --reference clean.png --json
               slkd convert net_g_latest.pth net_g_latest.safetensors
               slkd weights list                           # trained weights that ship with SLKD
+              slkd demo --quick --threads 1                # one worker thread (every compute command)
+              slkd --generate-completion-script bash       # shell completion: bash, zsh or fish
             """,
+        version: SLKDVersion.current,
         subcommands: [DemoCommand.self, TrainCommand.self, DistillCommand.self, RestoreCommand.self, EvalCommand.self,
                       ProfileCommand.self, IQACommand.self, ConvertCommand.self, WeightsCommand.self])
 }

@@ -139,6 +139,7 @@ struct TrainingOptionsTests {
               kl_weight: 0.25
               teacher_b_input: degraded
               use_image_reconstruction: false
+              scm_init: least_squares
             """
         var text = yaml.replacingOccurrences(of: "pretrain_network_g: ~", with: "pretrain_network_g: ~\n  pretrain_network_teacher: teacher.pth")
         text = text.replacingOccurrences(of: "type: L1Loss", with: "type: CharbonnierLoss")
@@ -147,6 +148,7 @@ struct TrainingOptionsTests {
         #expect(options.distillation.klWeight == 0.25)
         #expect(options.distillation.teacherBInput == .degraded)
         #expect(!options.distillation.useImageReconstruction)
+        #expect(options.distillation.scmInitialisation == .leastSquares)
         #expect(options.distillation.pixelLoss == .charbonnier(epsilon: 1e-3))
         #expect(options.teacher?["type"] as? String == "Restormer")
         #expect(options.teacherWeights?.path == "/x/teacher.pth")

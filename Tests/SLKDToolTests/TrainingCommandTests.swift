@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import SLKDTensor
 import Testing
 
@@ -88,15 +91,35 @@ struct TrainingCommandTests {
         let studentParameters = (metrics["slkd"] as? [String: Any])?["parameters"] as? Int ?? 0
         #expect(studentParameters == (metrics["student_alone"] as? [String: Any])?["parameters"] as? Int)
         #expect(studentParameters * 4 < teacherParameters)
-        for file in ["report.md", "report.html", "curves.png", "strips/astronaut.png", "weights/slkd.safetensors",
+        for file in ["report.md", "report.html", "strips/astronaut.png", "weights/slkd.safetensors",
                      "weights/teacher.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
         }
-        // Strip: six 128-pixel panels (degraded, teacher, three students, clean) side by side.
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("curves.png").path))
+        // Strip: six 128-pixel panels (degraded, teacher, three students, clean) 6 pixels apart, no text.
         let strip = try Tensor.readPNG(at: out.appendingPathComponent("strips/astronaut.png"))
-        #expect(strip.shape[2] > 6 * 128 && strip.shape[1] > 128)
+        #expect(strip.shape == [3, 128 + 2 * 6, 6 * 128 + 7 * 6])
         let report = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(report.contains("SLKD student") && report.contains("strips/astronaut.png"))
+        #expect(report.contains("![Training PSNR of each student method](training-psnr.svg)"))
+
+        // The charts: SVG files beside report.html, each inlined in it, with their labels as text.
+        let svgs = ["held-out-psnr.svg", "training-psnr.svg", "loss-teacher.svg", "loss-student_alone.svg",
+                    "loss-output_kd.svg", "loss-slkd.svg"]
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        for name in svgs {
+            let file = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
+            #expect(XMLParser(data: Data(file.utf8)).parse(), "\(name) is not well-formed XML")
+            let element = try #require(file.range(of: "<svg ").map { String(file[$0.lowerBound...]) })
+            #expect(html.contains(element.trimmingCharacters(in: .newlines)), "report.html does not inline \(name)")
+            #expect(html.contains("href=\"\(name)\""))
+        }
+        #expect(html.components(separatedBy: "<svg ").count - 1 == svgs.count)
+        #expect(html.contains(">PSNR (dB)</text>") && html.contains(">Step</text>"))
+        // Strip labels are HTML, one per panel, over the PNG.
+        #expect(html.contains("<span>Degraded<br><span class=\"psnr\">"))
+        #expect(html.contains("<span>SLKD student<br>") && html.contains("<span>Clean</span>"))
+        #expect(html.contains("grid-template-columns:repeat(6,1fr)"))
     }
 
     @Test func demoRejectsBadArgumentsInOneLine() throws {

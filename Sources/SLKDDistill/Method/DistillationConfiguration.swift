@@ -15,6 +15,15 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
         case fitNets
     }
 
+    /// How the SCM's student projections start.
+    public enum SCMInitialisation: String, Codable, Sendable, Hashable {
+        /// PyTorch's default (Kaiming-uniform) initialisation of the 1×1 convolutions.
+        case random
+        /// Fitted by least squares to the teachers' features on the first batch of a run
+        /// (``ScaleConversionModule/initialiseByLeastSquares(student:teacher:offset:)``).
+        case leastSquares
+    }
+
     /// What teacher B sees (Table IV row 1: degraded; row 2: clean).
     public enum TeacherBInput: String, Codable, Sendable, Hashable { case clean, degraded }
 
@@ -44,6 +53,10 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
 
     // The SCM.
     public var scmMode: ScaleConversionModule.Mode = .teacherSpace
+    /// How the SCM starts (options key `distill.scm_init: random | least_squares`); nil means
+    /// ``SCMInitialisation-swift.enum/random``, the default. Optional so that configurations
+    /// saved before the key existed still decode.
+    public var scmInitialisation: SCMInitialisation? = nil
 
     // The extractors (SPEC: c = 1/255, ε = 1e-12; BRISQUE two scales, second scale only from
     // 7×7; PIQE τ 0.01, τ_m 0.002, 16×16 blocks, 8×8 below 32 pixels a side).

@@ -238,6 +238,7 @@ public final class DistillationObjective: TrainingObjective {
             teacherB: teachers.b?.image,
             teacherBDecoder: taps(teachers.b, teacherB.decoderTaps, c.needsTeacherBDecoderTaps),
             groundTruth: batch.clean)
+        if c.scmInitialisation == .leastSquares, batch.id == 0, let scm { fitSCM(scm, to: forward) }
         let criterionStarted = Self.now()
         let (total, terms) = criterion(forward, scm: scm)
         if profiling {

@@ -172,7 +172,7 @@ struct OptionsReader {
         guard let section else { return c }
         let known: Set<String> = ["method", "pixel_weight", "kl_weight", "degradation_removal_weight", "reconstruction_weight",
                                   "fitnets_weight", "teacher_b_input", "use_degradation_removal", "use_image_reconstruction",
-                                  "pixel_target", "kl_temperature", "scm_common_width", "mscn_constant", "piqe_tau",
+                                  "pixel_target", "kl_temperature", "scm_common_width", "scm_init", "mscn_constant", "piqe_tau",
                                   "piqe_tau_min", "piqe_block_size", "brisque_scales"]
         if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
             throw OptionsError(file: file, "'distill.\(unknown)' is not a distillation option (known: \(known.sorted().joined(separator: ", ")))")
@@ -201,6 +201,9 @@ struct OptionsReader {
         if let v = try int(section, "piqe_block_size", key: "distill.piqe_block_size", in: 1...256) { c.piqeBlockSize = v }
         if let v = try int(section, "brisque_scales", key: "distill.brisque_scales", in: 1...8) { c.brisqueScales = v }
         if let v = try int(section, "scm_common_width", key: "distill.scm_common_width", in: 1...4096) { c.scmMode = .commonWidth(v) }
+        if let v = try choice("scm_init", ["random": DistillationConfiguration.SCMInitialisation.random, "least_squares": .leastSquares]) {
+            c.scmInitialisation = v
+        }
         if let v = try choice("teacher_b_input", ["clean": DistillationConfiguration.TeacherBInput.clean, "degraded": .degraded]) {
             c.teacherBInput = v
         }

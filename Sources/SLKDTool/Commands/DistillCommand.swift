@@ -20,7 +20,9 @@ struct DistillCommand: ParsableCommand {
                                   kl_weight, degradation_removal_weight, reconstruction_weight,
                                   fitnets_weight, teacher_b_input (clean, degraded),
                                   use_degradation_removal, use_image_reconstruction,
-                                  pixel_target (teacher_b, ground_truth), kl_temperature, …
+                                  pixel_target (teacher_b, ground_truth), kl_temperature,
+                                  scm_init (random, least_squares: the SCM fitted to the
+                                  teachers' features on the first batch), …
             Defaults follow the SLKD spec: L = L1 + 0.5·KL + 0.1·(L_nc + L_et), teacher B on the
             clean image. Checkpoints hold the student, the scale conversion modules, optimizer,
             schedule, generators and data order; --resume continues exactly.
@@ -31,6 +33,8 @@ struct DistillCommand: ParsableCommand {
             """)
 
     @OptionGroup var arguments: OptionsFileArguments
+
+    @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         let (parsed, student) = try arguments.load()

@@ -73,6 +73,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write each restored image into this folder, as <name>.png.", valueName: "dir"))
     var saveImages: String?
 
+    @OptionGroup var threads: ThreadOptions
+
     static let layouts = PairedFolderLayout.presets
     static var layoutNames: String { layouts.map(\.name).joined(separator: ", ") }
 

@@ -32,6 +32,8 @@ struct IQACommand: ParsableCommand {
 
     @OptionGroup var budget: PixelBudget
 
+    @OptionGroup var threads: ThreadOptions
+
     struct Report: Encodable {
         struct Brisque: Encodable { var score: Double; var features: [Double] }
         struct Piqe: Encodable {

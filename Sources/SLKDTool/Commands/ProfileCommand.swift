@@ -41,6 +41,8 @@ struct ProfileCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var threads: ThreadOptions
+
     func validate() throws {
         if name != nil && arch != nil { throw ValidationError("give the network once: NAME or --arch NAME") }
         if (chosenName == nil) == (options == nil) { throw ValidationError("give either a preset NAME or --options FILE") }

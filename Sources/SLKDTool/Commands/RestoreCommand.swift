@@ -53,6 +53,8 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var budget: PixelBudget
 
+    @OptionGroup var threads: ThreadOptions
+
     func validate() throws {
         try model.requireWeights(for: "slkd restore")
         if inputs.isEmpty { throw ToolError("give at least one input image file or folder") }

@@ -27,6 +27,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var arguments: OptionsFileArguments
 
+    @OptionGroup var threads: ThreadOptions
+
     func run() throws {
         let (parsed, model) = try arguments.load()
         let objective = SupervisedObjective(model: model, pixelLoss: parsed.pixelLoss)

@@ -18,8 +18,10 @@ struct DemoCommand: ParsableCommand {
             by output-only distillation, and by SLKD. All are scored on held-out images.
 
             The output folder receives report.md and report.html (PSNR/SSIM table, parameter and
-            MAC reductions, image strips, loss curves), metrics.json (per method: psnr, ssim,
-            parameters, macs), strips/*.png, curves.png and the trained weights as safetensors.
+            MAC reductions, labelled image strips, charts), metrics.json (per method: psnr, ssim,
+            parameters, macs), strips/*.png, the charts as SVG files (held-out-psnr.svg,
+            training-psnr.svg, loss-<method>.svg; report.html also inlines them) and the trained
+            weights as safetensors.
             Every file is written atomically.
 
             Examples:
@@ -67,6 +69,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("λ2, the weight of L_nc and L_et in every SLKD method (default: the SPEC's 0.1).",
                                discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
+
+    @OptionGroup var threads: ThreadOptions
 
     /// The names `--validation-images` gives, checked against the held-out (test) images.
     func validationImageNames(testImages: [String]) throws -> [String]? {

@@ -1,10 +1,12 @@
 import Foundation
 import SLKDDistill
 import SLKDModels
+import SLKDReport
 import SLKDTensor
 
 /// The files `slkd demo` leaves behind: `metrics.json`, `report.md`, `report.html`,
-/// `strips/<image>.png`, `curves.png` and `weights/<method>.safetensors`.
+/// `strips/<image>.png`, the charts as SVG (`held-out-psnr.svg`, `training-psnr.svg`,
+/// `loss-<method>.svg`) and `weights/<method>.safetensors`.
 struct DemoReport {
     let outcome: ExperimentOutcome
     /// Wall-clock seconds of the whole run.
@@ -39,7 +41,9 @@ struct DemoReport {
         for (index, pair) in outcome.heldOut.enumerated() {
             try strip(for: index).writePNG(to: folder.appendingPathComponent("strips").appendingPathComponent(pair.name))
         }
-        try curves().writePNG(to: folder.appendingPathComponent("curves.png"))
+        for chart in charts() {
+            try AtomicFile.write(Data(chart.chart.file.utf8), to: folder.appendingPathComponent(chart.file))
+        }
         for method in outcome.methods {
             let url = folder.appendingPathComponent("weights").appendingPathComponent("\(method.name).safetensors")
             if method.name == "teacher" {
@@ -88,57 +92,66 @@ struct DemoReport {
 
     // MARK: Figures
 
-    /// Degraded · teacher · each method · clean, side by side with labels and PSNR.
-    func strip(for index: Int) -> Tensor {
+    /// The gap between and around the panels of a strip, in pixels.
+    static let stripGap = 6
+
+    /// The panels of the strip for held-out image `index`, left to right: degraded, teacher, each
+    /// method, clean; with PSNR against the clean image (none for the clean image itself).
+    func panels(for index: Int) -> [(label: String, image: Tensor, psnr: Double?)] {
         let pair = outcome.heldOut[index]
-        var panels: [(label: String, image: Tensor, psnr: Double?)] = [("DEGRADED", pair.degraded, degradedScores.images[index].psnr)]
+        var panels: [(label: String, image: Tensor, psnr: Double?)] = [("Degraded", pair.degraded, degradedScores.images[index].psnr)]
         for method in outcome.methods {
             panels.append((method.label, method.restored[index], method.evaluation.images[index].psnr))
         }
-        panels.append(("CLEAN", pair.clean, nil))
-        let (h, w) = (pair.clean.shape[1], pair.clean.shape[2])
-        let gap = 6, header = 16, footer = 16
-        var canvas = Canvas(width: panels.count * w + (panels.count + 1) * gap, height: h + header + footer + 2 * gap)
+        panels.append(("Clean", pair.clean, nil))
+        return panels
+    }
+
+    /// The panels side by side on white, without text: report.html and report.md label them.
+    func strip(for index: Int) -> Tensor {
+        let panels = panels(for: index)
+        let (h, w) = (outcome.heldOut[index].clean.shape[1], outcome.heldOut[index].clean.shape[2])
+        let gap = Self.stripGap
+        var canvas = Canvas(width: panels.count * w + (panels.count + 1) * gap, height: h + 2 * gap)
         for (i, panel) in panels.enumerated() {
-            let x = gap + i * (w + gap)
-            canvas.text(Self.fit(panel.label, width: w), x: x, y: gap)
-            canvas.paste(panel.image, x: x, y: gap + header)
-            if let psnr = panel.psnr {
-                canvas.text(String(format: "%.2f DB", psnr), x: x, y: gap + header + h + 5, color: (0.35, 0.35, 0.35))
-            }
+            canvas.paste(panel.image, x: gap + i * (w + gap), y: gap)
         }
         return canvas.tensor
     }
 
-    /// Training PSNR of every student method overlaid, then each method's loss.
-    func curves() -> Tensor {
-        let students = outcome.methods.filter { !$0.losses.isEmpty && $0.name != "teacher" }
-        let teacher = outcome.methods.first { $0.name == "teacher" && !$0.losses.isEmpty }
-        let panelWidth = 640, panelHeight = 260
-        let panels = 1 + students.count + (teacher == nil ? 0 : 1)
-        var canvas = Canvas(width: panelWidth, height: panels * panelHeight)
-        let window = max(1, (students.map(\.losses.count).max() ?? 1) / 25)
-        let colors = Dictionary(uniqueKeysWithValues: outcome.methods.enumerated().map {
+    /// Each method's colour, the same in every chart.
+    var colors: [String: String] {
+        Dictionary(uniqueKeysWithValues: outcome.methods.enumerated().map {
             ($0.element.name, LineChart.palette[$0.offset % LineChart.palette.count])
         })
-        LineChart(title: "TRAINING PSNR (DB, BATCH VS CLEAN)",
-                  series: students.map { .init(label: $0.label, color: colors[$0.name]!, values: $0.trainingPSNR) },
-                  smoothing: window)
-            .draw(into: &canvas, x: 0, y: 0, width: panelWidth, height: panelHeight)
-        var row = 1
-        for method in (teacher.map { [$0] } ?? []) + students {
-            LineChart(title: "\(method.label) LOSS", series: [.init(label: method.label, color: colors[method.name]!, values: method.losses)],
-                      logarithmic: true, smoothing: max(1, method.losses.count / 25))
-                .draw(into: &canvas, x: 0, y: row * panelHeight, width: panelWidth, height: panelHeight)
-            row += 1
-        }
-        return canvas.tensor
     }
 
-    /// `label`, shortened to fit `width` pixels of the 5×7 font.
-    static func fit(_ label: String, width: Int) -> String {
-        let characters = max(1, (width + 1) / 6)
-        return label.count <= characters ? label : String(label.prefix(characters))
+    /// The report's charts, by file name, in the order the report shows them: held-out PSNR per
+    /// method, training PSNR of the students, then each trained network's loss.
+    func charts() -> [(file: String, caption: String, chart: SVGDocument)] {
+        let colors = self.colors
+        var charts: [(file: String, caption: String, chart: SVGDocument)] = []
+        let bars = [BarChart.Bar(label: "Degraded input", value: degradedScores.mean.psnr, color: "#999999")]
+            + outcome.methods.map { BarChart.Bar(label: $0.label, value: $0.evaluation.mean.psnr, color: colors[$0.name]!) }
+        charts.append(("held-out-psnr.svg", "PSNR on the held-out images, mean over the images",
+                       BarChart(title: "Held-out PSNR", valueLabel: "PSNR (dB)", bars: bars).svg()))
+        let students = outcome.methods.filter { !$0.losses.isEmpty && $0.name != "teacher" }
+        if !students.isEmpty {
+            let window = max(1, (students.map(\.losses.count).max() ?? 1) / 25)
+            let chart = LineChart(title: "Training PSNR (batch vs clean, moving average of \(window))", yLabel: "PSNR (dB)",
+                                  series: students.map { .init(label: $0.label, color: colors[$0.name]!, values: $0.trainingPSNR) },
+                                  smoothing: window)
+            charts.append(("training-psnr.svg", "Training PSNR of each student method", chart.svg()))
+        }
+        let teacher = outcome.methods.first { $0.name == "teacher" && !$0.losses.isEmpty }
+        for method in (teacher.map { [$0] } ?? []) + students {
+            let window = max(1, method.losses.count / 25)
+            let chart = LineChart(title: "\(method.label): training loss (moving average of \(window))", yLabel: "Loss",
+                                  series: [.init(label: method.label, color: colors[method.name]!, values: method.losses)],
+                                  logarithmic: true, smoothing: window)
+            charts.append(("loss-\(method.name).svg", "Training loss of \(method.label)", chart.svg()))
+        }
+        return charts
     }
 
     // MARK: Text reports
@@ -186,44 +199,72 @@ struct DemoReport {
             """
     }
 
+    /// A panel's caption: its label and, for restored and degraded images, PSNR.
+    static func caption(_ panel: (label: String, image: Tensor, psnr: Double?)) -> String {
+        panel.psnr.map { panel.label + String(format: " (%.2f dB)", $0) } ?? panel.label
+    }
+
     func markdown() -> String {
         var lines = ["# SLKD demo report", "", settingsSentence, ""]
         lines.append("| " + Self.header.joined(separator: " | ") + " |")
         lines.append("|" + Self.header.map { _ in "---" }.joined(separator: "|") + "|")
         for row in rows { lines.append("| " + row.joined(separator: " | ") + " |") }
-        lines += ["", "## Held-out images", "",
-                  "Left to right: degraded input, teacher, " + outcome.methods.dropFirst().map(\.label).joined(separator: ", ")
-                  + ", clean. PSNR under each.", ""]
-        for pair in outcome.heldOut { lines.append("![\(pair.name)](strips/\(pair.name))") }
-        lines += ["", "## Training curves", "", "![training curves](curves.png)", "",
-                  "Files: `metrics.json` (per method: psnr, ssim, parameters, macs), `weights/*.safetensors`.", ""]
+        lines += ["", "## Held-out images", ""]
+        for (index, pair) in outcome.heldOut.enumerated() {
+            lines += ["![\(pair.name)](strips/\(pair.name))", "",
+                      "Left to right: " + panels(for: index).map(Self.caption).joined(separator: ", ") + ".", ""]
+        }
+        lines += ["## Charts", ""]
+        for chart in charts() { lines += ["![\(chart.caption)](\(chart.file))", ""] }
+        lines += ["Files: `metrics.json` (per method: psnr, ssim, parameters, macs), the charts as SVG, `weights/*.safetensors`.", ""]
         return lines.joined(separator: "\n")
     }
 
     func html() -> String {
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
+        func escape(_ s: String) -> String { SVGDocument.escape(s) }
         let head = Self.header.map { "<th>\(escape($0))</th>" }.joined()
         let body = rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>" }.joined(separator: "\n")
-        let strips = outcome.heldOut.map { "<figure><img src=\"strips/\(escape($0.name))\" alt=\"\(escape($0.name))\"><figcaption>\(escape($0.name))</figcaption></figure>" }
-            .joined(separator: "\n")
+        let strips = outcome.heldOut.indices.map(stripHTML).joined(separator: "\n")
+        let charts = charts().map {
+            "<figure class=\"chart\">\($0.chart.inline)<figcaption>\(escape($0.caption)) (<a href=\"\(escape($0.file))\">\(escape($0.file))</a>)</figcaption></figure>"
+        }.joined(separator: "\n")
         let sentence = escape(settingsSentence).replacingOccurrences(of: "`", with: "")
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>SLKD demo report</title>
             <style>body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
             table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
-            td:first-child,th:first-child{text-align:left}img{max-width:100%}figure{margin:1rem 0}</style></head>
+            td:first-child,th:first-child{text-align:left}img,svg{max-width:100%;height:auto}figure{margin:1rem 0}
+            .labels{display:grid;font-size:.8rem;text-align:center;line-height:1.2}.labels span{overflow-wrap:anywhere}
+            .psnr{color:#555}</style></head>
             <body><h1>SLKD demo report</h1><p>\(sentence)</p>
             <table><thead><tr>\(head)</tr></thead><tbody>
             \(body)
             </tbody></table>
-            <h2>Held-out images</h2><p>Left to right: degraded input, teacher, \(escape(outcome.methods.dropFirst().map(\.label).joined(separator: ", "))), clean.</p>
+            <h2>Held-out images</h2>
             \(strips)
-            <h2>Training curves</h2><img src="curves.png" alt="training curves">
+            <h2>Charts</h2>
+            \(charts)
             </body></html>
 
+            """
+    }
+
+    /// One strip with its labels as HTML above it: a grid with a column per panel, padded by half
+    /// a gap at each end so that every label is centred over its panel at any display width.
+    func stripHTML(_ index: Int) -> String {
+        func escape(_ s: String) -> String { SVGDocument.escape(s) }
+        let pair = outcome.heldOut[index], panels = panels(for: index)
+        let w = pair.clean.shape[2], gap = Self.stripGap
+        let total = panels.count * w + (panels.count + 1) * gap
+        let pad = String(format: "%.3f%%", 100 * Double(gap) / 2 / Double(total))
+        let labels = panels.map { panel in
+            "<span>\(escape(panel.label))" + (panel.psnr.map { String(format: "<br><span class=\"psnr\">%.2f dB</span>", $0) } ?? "") + "</span>"
+        }.joined()
+        return """
+            <figure class="strip" style="max-width:\(total)px"><div class="labels" style="grid-template-columns:repeat(\(panels.count),1fr);padding:0 \(pad)">\(labels)</div>\
+            <img src="strips/\(escape(pair.name))" alt="\(escape(pair.name)): \(escape(panels.map(Self.caption).joined(separator: ", ")))">\
+            <figcaption>\(escape(pair.name))</figcaption></figure>
             """
     }
 }

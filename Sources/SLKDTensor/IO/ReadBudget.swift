@@ -117,6 +117,14 @@ public struct ReadBudgetExceeded: Error, Sendable, Equatable, CustomStringConver
     /// The limit.
     public var limit: Int
 
+    /// An account of a read that would reach `requested` of `resource`, over `limit`.
+    public init(resource: ReadBudgetResource, what: String, requested: Int, limit: Int) {
+        self.resource = resource
+        self.what = what
+        self.requested = requested
+        self.limit = limit
+    }
+
     public var description: String {
         "\(what) would need \(requested) \(resource.rawValue), over the read budget of \(limit)"
     }

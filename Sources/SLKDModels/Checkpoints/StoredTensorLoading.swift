@@ -78,7 +78,9 @@ extension StoredTensor {
         }
     }
 
-    /// Visits the view's storage indices in row-major order (an odometer over the strides).
+    /// Visits the view's storage indices in row-major order: an odometer over the outer axes and
+    /// a plain loop along the last one, which for a stride-0 (broadcast) axis is a fill, so that
+    /// the largest views the budget admits take milliseconds, not seconds.
     private func gather<T>(_ raw: UnsafeRawBufferPointer, _ element: (Int) -> T) -> [T] {
         let n = count
         guard n > 0 else { return [] }
@@ -88,12 +90,22 @@ extension StoredTensor {
             for i in storageOffset..<(storageOffset + n) { result.append(element(i)) }
             return result
         }
-        let rank = shape.count
-        var index = [Int](repeating: 0, count: rank)
+        // Not contiguous, so the rank is at least 1.
+        let outerRank = shape.count - 1
+        let inner = shape[outerRank], innerStride = strides[outerRank]
+        var index = [Int](repeating: 0, count: outerRank)
         var position = storageOffset
-        for _ in 0..<n {
-            result.append(element(position))
-            var axis = rank - 1
+        for _ in 0..<(n / inner) {
+            if innerStride == 0 {
+                result.append(contentsOf: repeatElement(element(position), count: inner))
+            } else {
+                var p = position
+                for _ in 0..<inner {
+                    result.append(element(p))
+                    p += innerStride
+                }
+            }
+            var axis = outerRank - 1
             while axis >= 0 {
                 index[axis] += 1
                 position += strides[axis]

@@ -74,19 +74,19 @@ struct HostileCheckpointTests {
 
     @Test func memoEntriesStopAtTheMemoLimit() {
         // NONE, then MEMOIZE over and over: each adds an entry.
-        let pickle: [UInt8] = [0x80, 0x04, 0x4E] + [UInt8](repeating: 0x94, count: (1 << 22) + 10) + [0x2E]
-        let expected = ReadBudgetExceeded(resource: .memo, what: "MEMOIZE at byte \(3 + (1 << 22))",
-                                          requested: (1 << 22) + 1, limit: 1 << 22)
+        let pickle: [UInt8] = [0x80, 0x04, 0x4E] + [UInt8](repeating: 0x94, count: (1 << 20) + 10) + [0x2E]
+        let expected = ReadBudgetExceeded(resource: .memo, what: "MEMOIZE at byte \(3 + (1 << 20))",
+                                          requested: (1 << 20) + 1, limit: 1 << 20)
         #expect(throws: CheckpointError.budgetExceeded(expected)) { _ = try Self.load(pickle: pickle) }
     }
 
     @Test func containersStopAtTheObjectLimit() {
         // EMPTY_LIST, POP over and over: each makes a list.
         var pickle: [UInt8] = [0x80, 0x02]
-        for _ in 0..<((1 << 22) + 10) { pickle += [0x5D, 0x30] }
+        for _ in 0..<((1 << 20) + 10) { pickle += [0x5D, 0x30] }
         pickle.append(0x2E)
-        let expected = ReadBudgetExceeded(resource: .objects, what: "pickle opcode at byte \(2 + 2 * (1 << 22))",
-                                          requested: (1 << 22) + 1, limit: 1 << 22)
+        let expected = ReadBudgetExceeded(resource: .objects, what: "pickle opcode at byte \(2 + 2 * (1 << 20))",
+                                          requested: (1 << 20) + 1, limit: 1 << 20)
         #expect(throws: CheckpointError.budgetExceeded(expected)) { _ = try Self.load(pickle: pickle) }
     }
 

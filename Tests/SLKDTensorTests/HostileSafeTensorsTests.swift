@@ -55,7 +55,7 @@ struct HostileSafeTensorsTests {
         #expect(small.objectLimit == 2 * 93 + 4096 && small.stackLimit == 2 * 93 + 4096 && small.memoLimit == 2 * 93 + 4096)
         let large = ReadBudget(inputByteCount: 100_000_000)
         #expect(large.byteLimit == 1_600_000_000)
-        #expect(large.objectLimit == 1 << 22 && large.stackLimit == 1 << 20 && large.memoLimit == 1 << 22)
+        #expect(large.objectLimit == 1 << 20 && large.stackLimit == 1 << 20 && large.memoLimit == 1 << 20)
         #expect(ReadBudget(inputByteCount: Int.max).byteLimit == Int.max)
         #expect(ReadBudget(inputByteCount: 10, maximumBytes: 5).byteLimit == 5)
     }

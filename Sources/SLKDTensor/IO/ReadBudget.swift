@@ -23,12 +23,13 @@ public struct ReadBudget: Sendable {
     public static let bytesPerInputByte = 16
     /// The byte limit of a small file (tiny files may still hold a few broadcast or widened tensors).
     public static let minimumByteLimit = 256 << 20
-    /// The most parser objects any one file may create.
-    public static let maximumObjects = 1 << 22
+    /// The most parser objects any one file may create. A state dict needs about ten per tensor,
+    /// so a million is a hundred thousand tensors; tearing down that many takes about a second.
+    public static let maximumObjects = 1 << 20
     /// The most live items on a pickle stack (its marks' saved items included).
     public static let maximumStack = 1 << 20
-    /// The most pickle memo entries.
-    public static let maximumMemo = 1 << 22
+    /// The most pickle memo entries (about one per object in a `torch.save` pickle).
+    public static let maximumMemo = 1 << 20
     /// Objects every file may create whatever its size.
     static let objectAllowance = 4096
 

@@ -20,7 +20,7 @@ shift 2
 case "$seconds" in ''|*[!0-9]*) usage ;; esac
 
 if [ "$target" = all ]; then
-    for t in safetensors pth png options checkpoint; do "$0" "$t" "$seconds" "$@"; done
+    for t in safetensors pth checkpoint png options; do "$0" "$t" "$seconds" "$@"; done
     exit 0
 fi
 case "$target" in

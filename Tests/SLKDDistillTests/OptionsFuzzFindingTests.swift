@@ -3,18 +3,29 @@ import Testing
 import SLKDDistill
 
 /// Inputs the options fuzzer (Fuzz/Sources/FuzzOptions) crashed on, kept as files under
-/// Vectors/fuzz/options. Each must end in an ``OptionsError`` naming the file.
+/// Vectors/fuzz/options, one or two per distinct crash site. Each must end in an
+/// ``OptionsError`` naming the file.
 ///
-/// Yams' `load(yaml:)` force-unwraps every mapping key as a string, so a key that is a sequence
-/// or a mapping (`{[1]: 2}`, or `? typeA:` in block style) traps inside Yams. The options reader
-/// must refuse such keys itself (issue 13, part B, hardens it); until then this test is disabled
-/// because it would take the whole test process down.
+/// - Yams' `load(yaml:)` force-unwraps every mapping key as a string, so a key that is a sequence
+///   or a mapping (`{[1]: 2}`, or `? typeA:` in block style) traps inside Yams
+///   (Constructor.swift:426).
+/// - Yams reads `8888888888888888882:1` as a base-60 integer and overflows (Constructor.swift:590).
+/// - `manual_seed: -100` traps converting to an unsigned seed (TrainingOptions.swift:106).
+/// - A non-finite scheduler period traps in `Int(_:)` (OptionsReader.swift:106).
+///
+/// The options reader must refuse all of these itself (issue 13, part B, hardens it); until then
+/// this test is disabled, because each would take the whole test process down.
 @Suite("Options: fuzzer findings")
 struct OptionsFuzzFindingTests {
     static let folder = Bundle.module.resourceURL!.appendingPathComponent("Vectors/fuzz/options")
-    static let findings = ["sequence_as_key.yml", "crash-b10fa68caa70739ccb8ca0749f42b8756dc5a795"]
+    static let findings = [
+        "sequence_as_key.yml", "crash-b10fa68caa70739ccb8ca0749f42b8756dc5a795",
+        "sexagesimal_overflow.yml", "yams_sexagesimal_overflow-crash-eefc51bd55fc7b9ff1a7578ef4971b887fdc44a6",
+        "manual_seed_negative-crash-95223825dc772e351b8a721e5757fd1b70cdd877",
+        "periods_not_finite-crash-27d1697687128e7dd8eca6e54f0bf0bdf6a1f3e8",
+    ]
 
-    @Test(.disabled("traps inside Yams until the options reader refuses non-scalar keys (issue 13 part B)"),
+    @Test(.disabled("traps until the options reader refuses these inputs (issue 13 part B)"),
           arguments: findings)
     func findingIsATypedError(name: String) throws {
         let url = Self.folder.appendingPathComponent(name)

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import SLKDTensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Atomic file writes")
 struct IOAtomicWriteTests {
@@ -141,5 +144,29 @@ struct IOInteropExportTests {
         }
         // 3 tensors of the mixed file, one in each half-precision file, 6 images.
         #expect(checked == 11)
+    }
+
+    @Test("a killed write's temporary file is removed by the next write to the same file; others stay")
+    func staleTemporariesAreRemoved() throws {
+        let dir = makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in [".latest.safetensors.tmp-123456", ".other.safetensors.tmp-42", ".latest.safetensors.tmp-notes"] {
+            try Data([1, 2, 3]).write(to: dir.appendingPathComponent(name))
+        }
+        try SafeTensors.write([("x", Tensor.ones([1]))], to: dir.appendingPathComponent("latest.safetensors"))
+        #expect(directoryListing(dir) == [".latest.safetensors.tmp-notes", ".other.safetensors.tmp-42", "latest.safetensors"])
+    }
+
+    @Test("a temporary file another writer still holds (its flock is taken) is left alone")
+    func liveTemporariesAreKept() throws {
+        let dir = makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let live = dir.appendingPathComponent(".latest.safetensors.tmp-99")
+        try Data([1]).write(to: live)
+        let fd = open(live.path, O_RDONLY)
+        defer { close(fd) }
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        try SafeTensors.write([("x", Tensor.ones([1]))], to: dir.appendingPathComponent("latest.safetensors"))
+        #expect(directoryListing(dir) == [".latest.safetensors.tmp-99", "latest.safetensors"])
     }
 }

@@ -60,16 +60,33 @@ struct IOSafeTensorsTests {
         for length in 0..<good.count {
             #expect(throws: SafeTensorsError.self, "length \(length)") { try SafeTensors.decode(good.prefix(length)) }
         }
-        // Random byte overwrites inside the header and data: decode or throw, nothing else.
+        // Random byte overwrites inside the header and data: each input decodes to tensors that
+        // match their header, or fails with a one-line SafeTensorsError.
         var rng = RandomGenerator(seed: 99)
-        for _ in 0..<3000 {
+        var (decoded, refused) = (0, 0)
+        for trial in 0..<3000 {
             var bad = good
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 let i = Int.random(in: 0..<bad.count, using: &rng)
                 bad[i] = UInt8.random(in: 0...255, using: &rng)
             }
-            _ = try? SafeTensors.decode(bad)
+            do {
+                let contents = try SafeTensors.decode(bad)
+                #expect(Set(contents.names) == Set(contents.tensors.keys), "trial \(trial)")
+                for (name, tensor) in contents.tensors {
+                    #expect(Shape.checkedCount(tensor.shape) == tensor.count, "trial \(trial): \(name)")
+                    #expect(contents.storedTypes[name]?.loadedDType == tensor.dtype, "trial \(trial): \(name)")
+                }
+                decoded += 1
+            } catch {
+                // The typed throw fixes the type; the message must be one line naming the problem.
+                #expect(error.path == nil && !error.description.contains("\n")
+                        && error.description.hasPrefix("safetensors: "), "trial \(trial): \(error)")
+                refused += 1
+            }
         }
+        #expect(decoded + refused == 3000)
+        #expect(decoded > 0 && refused > 0, "the corruptions should reach both outcomes")
     }
 
     @Test("narrows to F16 and BF16 exactly as PyTorch rounds")

@@ -88,6 +88,7 @@ func reasonCode(_ r: SafeTensorsError.Reason) -> String {
     case .invalidTensorName: "invalidTensorName"
     case .unreadable: "unreadable"
     case .writeFailed: "writeFailed"
+    case .budgetExceeded: "budgetExceeded"
     }
 }
 

@@ -70,43 +70,25 @@ extension Trainer {
     ///   trainer (nothing is changed then), or the batch source's restore error.
     public func loadCheckpoint(from url: URL) throws {
         func fail(_ reason: String) -> TrainingError { .checkpoint(path: url.path, reason: reason) }
-        let contents: SafeTensors.Contents
-        do { contents = try SafeTensors.read(from: url) } catch { throw fail("\(error)") }
-        guard let json = contents.metadata[Self.metadataKey],
-              let state = try? JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)) else {
-            throw fail("no readable '\(Self.metadataKey)' metadata (not a training checkpoint)")
-        }
-        guard state.format == TrainingState.formatVersion else { throw fail("format \(state.format) is not \(TrainingState.formatVersion)") }
+        let file = try TrainingCheckpointFile.read(from: url)
+        let state = file.state, model = file.model
         guard state.modules == parameters.members.map(\.key) else {
             throw fail("it trains modules \(state.modules), this trainer \(parameters.members.map(\.key))")
         }
-        guard let g = TrainingState.generator(state.generator), let dg = TrainingState.generator(state.dataGenerator) else {
-            throw fail("malformed generator state")
-        }
-        var model: [String: Tensor] = [:], optimizerTensors: [String: Tensor] = [:]
-        for (name, tensor) in contents.tensors {
-            if name.hasPrefix("model.") { model[String(name.dropFirst(6))] = tensor }
-            else if name.hasPrefix("optimizer.") { optimizerTensors[String(name.dropFirst(10))] = tensor }
-            else { throw fail("unexpected tensor '\(name)'") }
-        }
-        let optimizerState: OptimizerState
-        do { optimizerState = try OptimizerState(flattened: optimizerTensors) } catch { throw fail("\(error)") }
         // Validate everything before changing anything.
-        if let problem = state.inconsistency(with: configuration, optimizerStep: optimizerState.step) { throw fail(problem) }
+        if let problem = state.inconsistency(with: configuration, optimizerStep: file.optimizer.step) { throw fail(problem) }
         let current = parameters.stateDictionary()
         for (key, tensor) in current where model[key]?.shape != tensor.shape {
             throw fail(model[key] == nil ? "missing weight '\(key)'" : "weight '\(key)' has shape \(model[key]!.shape), expected \(tensor.shape)")
         }
         if let extra = model.keys.first(where: { current[$0] == nil }) { throw fail("unexpected weight '\(extra)'") }
-        var dataState = state.data
-        dataState.generator = dg
-        try data.restore(dataState)
+        try data.restore(file.data)
         do {
-            try optimizer.loadOptimizerState(optimizerState, for: parameters)
+            try optimizer.loadOptimizerState(file.optimizer, for: parameters)
             try parameters.loadStateDictionary(model)
         } catch { throw fail("\(error)") }
         step = state.step
-        generator = g
+        generator = file.generator
         consecutiveNonFiniteSteps = state.consecutiveNonFiniteSteps
         lastGoodStep = state.lastGoodStep
     }

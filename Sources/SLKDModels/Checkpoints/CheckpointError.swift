@@ -37,6 +37,9 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case storageTooSmall(key: String, needed: Int, available: Int)
     /// A tensor description that cannot be rebuilt (negative sizes, overflow, rank mismatch).
     case invalidTensor(String)
+    /// Reading the file would pass its ``ReadBudget``: too many tensor bytes (views repeating one
+    /// storage), or a pickle with too many objects, stack items or memo entries for its size.
+    case budgetExceeded(ReadBudgetExceeded)
     /// The requested state-dict entry is absent; `available` lists the top-level keys.
     case missingEntry(String, available: [String])
     /// The selected object is not a state dict (a string-keyed dict of tensors).
@@ -65,6 +68,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
         case let .storageTooSmall(key, needed, available):
             "storage '\(key)' holds \(available) elements but the tensor needs \(needed)"
         case let .invalidTensor(why): "invalid tensor: \(why)"
+        case let .budgetExceeded(exceeded): "checkpoint refused: \(exceeded)"
         case let .missingEntry(key, available):
             "checkpoint has no entry '\(key)' (top-level keys: \(available.joined(separator: ", ")))"
         case let .notAStateDict(why): "not a state dict: \(why)"

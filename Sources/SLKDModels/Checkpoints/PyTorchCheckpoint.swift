@@ -15,9 +15,16 @@ import Foundation
 public struct PyTorchCheckpoint: Sendable {
     /// How strictly to read the archive.
     public struct Options: Sendable {
-        /// Check every record read against its zip CRC-32 (on by default).
+        /// Check every record read against its zip CRC-32 (on by default). Each storage record is
+        /// checked once, when the pickle first names it, however many tensors view it.
         public var verifyChecksums: Bool
-        public init(verifyChecksums: Bool = true) { self.verifyChecksums = verifyChecksums }
+        /// The most tensor bytes ``stateDict(_:strippingPrefix:)`` (or one ``tensor(_:)``) may
+        /// produce; nil derives the limit from the file's size (see ``ReadBudget``).
+        public var maximumBytes: Int?
+        public init(verifyChecksums: Bool = true, maximumBytes: Int? = nil) {
+            self.verifyChecksums = verifyChecksums
+            self.maximumBytes = maximumBytes
+        }
     }
 
     /// The unpickled top-level object, e.g. `{'params': OrderedDict(...)}`.
@@ -26,6 +33,8 @@ public struct PyTorchCheckpoint: Sendable {
     public let archiveName: String
     private let archive: StoredZipArchive
     private let options: Options
+    /// Storage keys whose records passed their CRC check while the pickle was read.
+    private let verifiedStorages: Set<String>
 
     /// Reads and parses the checkpoint file at `url`.
     public init(contentsOf url: URL, options: Options = Options()) throws {
@@ -55,6 +64,7 @@ public struct PyTorchCheckpoint: Sendable {
             guard text == "little" else { throw CheckpointError.unsupportedByteOrder(text) }
         }
         let pickleBytes = Array(try archive.contents(of: pickle, verify: options.verifyChecksums))
+        var verified = Set<String>()
         self.root = try RestrictedUnpickler.unpickle(pickleBytes) { key, type, count in
             let record = "\(name)/data/\(key)"
             guard let entry = archive.entry(named: record) else { throw CheckpointError.missingRecord(record) }
@@ -63,17 +73,43 @@ public struct PyTorchCheckpoint: Sendable {
                 throw CheckpointError.storageTooSmall(key: key, needed: count,
                                                       available: entry.dataRange.count / type.byteSize)
             }
+            // The unpickler resolves each storage key once, so this is the one CRC pass per storage;
+            // views read it later unverified (2,000 views of 17 MB once took minutes).
+            if options.verifyChecksums { _ = try archive.contents(of: entry, verify: true) }
+            verified.insert(key)
         }
+        self.verifiedStorages = verified
         self.archiveName = name
         self.archive = archive
         self.options = options
     }
 
-    /// Reads one tensor's values from its storage record.
+    /// Reads one tensor's values from its storage record, within the file's ``ReadBudget``.
     public func tensor(_ stored: StoredTensor) throws -> Tensor {
+        var budget = readBudget()
+        return try tensor(stored, budget: &budget)
+    }
+
+    private func readBudget() -> ReadBudget {
+        ReadBudget(inputByteCount: archive.bytes.count, maximumBytes: options.maximumBytes)
+    }
+
+    /// Reads one tensor, charging its bytes to `budget` first: views may overlap or repeat one
+    /// storage (stride 0), so the file's size alone does not bound what they make.
+    private func tensor(_ stored: StoredTensor, budget: inout ReadBudget) throws -> Tensor {
         let record = "\(archiveName)/data/\(stored.storageKey)"
         guard let entry = archive.entry(named: record) else { throw CheckpointError.missingRecord(record) }
-        return try stored.materialize(from: try archive.contents(of: entry, verify: options.verifyChecksums))
+        try stored.validate()
+        do {
+            try budget.charge(elements: stored.count, ofSize: stored.storageType.loadedDType.byteSize,
+                              for: "tensor of storage '\(stored.storageKey)' (size \(stored.shape))")
+        } catch {
+            throw CheckpointError.budgetExceeded(error)
+        }
+        // Storages named by the pickle were verified when it named them; others (a description
+        // built by the caller) are verified here.
+        let verify = options.verifyChecksums && !verifiedStorages.contains(stored.storageKey)
+        return try stored.materialize(from: try archive.contents(of: entry, verify: verify))
     }
 
     /// The state dict inside the checkpoint, keys in file order.
@@ -107,6 +143,7 @@ public struct PyTorchCheckpoint: Sendable {
         }
         var keys: [String] = []
         var tensors: [String: Tensor] = [:]
+        var budget = readBudget()
         for item in dict.items {
             guard case let .string(fileKey) = item.key else {
                 throw CheckpointError.notAStateDict("a key is a \(item.key.kindName), not a string")
@@ -118,7 +155,7 @@ public struct PyTorchCheckpoint: Sendable {
             if let prefix, !prefix.isEmpty, key.hasPrefix(prefix) { key.removeFirst(prefix.count) }
             guard tensors[key] == nil else { throw CheckpointError.notAStateDict("key '\(key)' appears twice") }
             keys.append(key)
-            tensors[key] = try tensor(stored)
+            tensors[key] = try tensor(stored, budget: &budget)
         }
         return StateDict(keys: keys, tensors: tensors, sourceEntry: source)
     }

@@ -18,10 +18,15 @@ struct RestrictedUnpickler {
 
     private let bytes: [UInt8]
     private let resolveStorage: StorageResolver
+    /// Objects, stack items and memo entries are charged here: a pickle of one-byte opcodes must
+    /// not turn each byte into a hundred bytes of boxes and stack.
+    private var budget: ReadBudget
     private var position = 0
     private var opcodeStart = 0
     private var stack: [Item] = []
     private var metastack: [[Item]] = []
+    /// Items saved on `metastack` (they stay alive until their MARK is popped).
+    private var savedItems = 0
     private var memo: [Int: Item] = [:]
     /// Every box created, so teardown can cut the links first and never recurse deeply.
     private var boxes: [Box] = []
@@ -30,6 +35,7 @@ struct RestrictedUnpickler {
     init(bytes: [UInt8], resolveStorage: @escaping StorageResolver) {
         self.bytes = bytes
         self.resolveStorage = resolveStorage
+        self.budget = ReadBudget(inputByteCount: bytes.count)
     }
 
     /// Runs the stream to STOP and returns the top object.
@@ -37,8 +43,9 @@ struct RestrictedUnpickler {
         var machine = RestrictedUnpickler(bytes: bytes, resolveStorage: resolveStorage)
         defer { machine.tearDown() }
         let top = try machine.run()
-        var budget = 16 * bytes.count + 4096
-        return try machine.convert(top, depth: 0, budget: &budget)
+        // The tree repeats every shared reference, so it gets its own allowance of the same size.
+        var nodes = machine.budget.objectLimit
+        return try machine.convert(top, depth: 0, budget: &nodes)
     }
 
     // MARK: - Intermediate objects
@@ -59,11 +66,12 @@ struct RestrictedUnpickler {
         let count: Int
     }
 
+    /// Stack and memo slots: the large payloads are indirect so that every slot stays 24 bytes.
     private enum Item {
         case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
-        case global(String, String)
-        case storage(StorageReference)
-        case tensor(StoredTensor)
+        indirect case global(String, String)
+        indirect case storage(StorageReference)
+        indirect case tensor(StoredTensor)
         case box(Box)
 
         var kindName: String {
@@ -94,10 +102,18 @@ struct RestrictedUnpickler {
         boxes = []
     }
 
-    private mutating func newBox(_ kind: Box.Kind) -> Box {
+    private mutating func newBox(_ kind: Box.Kind) throws -> Box {
+        try charge(objects: 1)
         let box = Box(kind)
         boxes.append(box)
         return box
+    }
+
+    /// Charges objects that are about to be created or copied (containers, copied pairs).
+    private mutating func charge(objects count: Int) throws {
+        do { try budget.charge(objects: count, for: "pickle opcode at byte \(opcodeStart)") } catch {
+            throw CheckpointError.budgetExceeded(error)
+        }
     }
 
     // MARK: - Errors and reading
@@ -153,19 +169,43 @@ struct RestrictedUnpickler {
         guard let previous = metastack.popLast() else {
             throw CheckpointError.stackUnderflow(opcode: "\(opcode) (no MARK)", offset: opcodeStart)
         }
+        savedItems -= previous.count
         defer { stack = previous }
         return stack
     }
 
-    private mutating func push(_ item: Item) { stack.append(item) }
+    private mutating func mark() throws {
+        try checkStack(adding: 1)
+        savedItems += stack.count
+        metastack.append(stack)
+        stack = []
+    }
+
+    private mutating func push(_ item: Item) throws {
+        try checkStack(adding: 1)
+        stack.append(item)
+    }
+
+    /// Every live item counts: the stack, the items saved under MARKs and the MARKs themselves.
+    private func checkStack(adding n: Int) throws {
+        let live = stack.count + savedItems + metastack.count + n
+        do { try budget.check(stack: live, for: "pickle opcode at byte \(opcodeStart)") } catch {
+            throw CheckpointError.budgetExceeded(error)
+        }
+    }
 
     private mutating func memoGet(_ index: Int) throws {
         guard let item = memo[index] else { throw CheckpointError.memoMiss(index: index, offset: opcodeStart) }
-        push(item)
+        try push(item)
     }
 
     private mutating func memoPut(_ index: Int, _ opcode: String) throws {
         guard let top = stack.last else { throw CheckpointError.stackUnderflow(opcode: opcode, offset: opcodeStart) }
+        if memo[index] == nil {
+            do { try budget.check(memo: memo.count + 1, for: "\(opcode) at byte \(opcodeStart)") } catch {
+                throw CheckpointError.budgetExceeded(error)
+            }
+        }
         memo[index] = top
     }
 
@@ -187,67 +227,66 @@ struct RestrictedUnpickler {
                 let top = try pop("STOP")
                 return top
             case 0x28:  // MARK
-                metastack.append(stack)
-                stack = []
+                try mark()
             case 0x30:  // POP
                 if stack.isEmpty { _ = try popMark("POP") } else { _ = try pop("POP") }
             case 0x31:  // POP_MARK
                 _ = try popMark("POP_MARK")
             case 0x32:  // DUP
                 guard let top = stack.last else { throw CheckpointError.stackUnderflow(opcode: "DUP", offset: opcodeStart) }
-                push(top)
+                try push(top)
 
-            case 0x4E: push(.none)           // NONE
-            case 0x88: push(.bool(true))     // NEWTRUE
-            case 0x89: push(.bool(false))    // NEWFALSE
+            case 0x4E: try push(.none)           // NONE
+            case 0x88: try push(.bool(true))     // NEWTRUE
+            case 0x89: try push(.bool(false))    // NEWFALSE
             case 0x4A:  // BININT: signed 32-bit
-                push(.int(Int(Int32(truncatingIfNeeded: try littleEndian(4, "BININT")))))
-            case 0x4B: push(.int(Int(try littleEndian(1, "BININT1"))))
-            case 0x4D: push(.int(Int(try littleEndian(2, "BININT2"))))
+                try push(.int(Int(Int32(truncatingIfNeeded: try littleEndian(4, "BININT")))))
+            case 0x4B: try push(.int(Int(try littleEndian(1, "BININT1"))))
+            case 0x4D: try push(.int(Int(try littleEndian(2, "BININT2"))))
             case 0x8A:  // LONG1: two's complement, little-endian, n bytes
                 let n = Int(try littleEndian(1, "LONG1"))
                 guard n <= 8 else { throw malformed("LONG1 integer of \(n) bytes does not fit 64 bits") }
                 let raw = try littleEndian(n, "LONG1")
                 let shift = UInt64(64 - 8 * n)
-                push(.int(n == 0 ? 0 : Int(Int64(bitPattern: raw << shift) >> Int64(shift))))
+                try push(.int(n == 0 ? 0 : Int(Int64(bitPattern: raw << shift) >> Int64(shift))))
             case 0x47:  // BINFLOAT: big-endian IEEE double
                 var raw: UInt64 = 0
                 for byte in try take(8, "BINFLOAT") { raw = raw << 8 | UInt64(byte) }
-                push(.float(Double(bitPattern: raw)))
-            case 0x58: push(.string(try utf8(try length(4, "BINUNICODE"), "BINUNICODE")))
-            case 0x8C: push(.string(try utf8(try length(1, "SHORT_BINUNICODE"), "SHORT_BINUNICODE")))
-            case 0x8D: push(.string(try utf8(try length(8, "BINUNICODE8"), "BINUNICODE8")))
-            case 0x42: push(.bytes(Array(try take(try length(4, "BINBYTES"), "BINBYTES"))))
-            case 0x43: push(.bytes(Array(try take(try length(1, "SHORT_BINBYTES"), "SHORT_BINBYTES"))))
+                try push(.float(Double(bitPattern: raw)))
+            case 0x58: try push(.string(try utf8(try length(4, "BINUNICODE"), "BINUNICODE")))
+            case 0x8C: try push(.string(try utf8(try length(1, "SHORT_BINUNICODE"), "SHORT_BINUNICODE")))
+            case 0x8D: try push(.string(try utf8(try length(8, "BINUNICODE8"), "BINUNICODE8")))
+            case 0x42: try push(.bytes(Array(try take(try length(4, "BINBYTES"), "BINBYTES"))))
+            case 0x43: try push(.bytes(Array(try take(try length(1, "SHORT_BINBYTES"), "SHORT_BINBYTES"))))
 
-            case 0x29: push(.box(newBox(.tuple)))  // EMPTY_TUPLE
+            case 0x29: try push(.box(try newBox(.tuple)))  // EMPTY_TUPLE
             case 0x74:  // TUPLE
                 let items = try popMark("TUPLE")
-                push(tuple(items))
+                try push(try tuple(items))
             case 0x85, 0x86, 0x87:  // TUPLE1, TUPLE2, TUPLE3
                 let n = Int(opcode - 0x84)
                 guard stack.count >= n else { throw CheckpointError.stackUnderflow(opcode: "TUPLE\(n)", offset: opcodeStart) }
                 let items = Array(stack.suffix(n))
                 stack.removeLast(n)
-                push(tuple(items))
-            case 0x5D: push(.box(newBox(.list)))  // EMPTY_LIST
+                try push(try tuple(items))
+            case 0x5D: try push(.box(try newBox(.list)))  // EMPTY_LIST
             case 0x6C:  // LIST
                 let items = try popMark("LIST")
-                let box = newBox(.list)
+                let box = try newBox(.list)
                 box.elements = items
-                push(.box(box))
+                try push(.box(box))
             case 0x61:  // APPEND
                 let value = try pop("APPEND")
                 try list(for: "APPEND").elements.append(value)
             case 0x65:  // APPENDS
                 let values = try popMark("APPENDS")
                 try list(for: "APPENDS").elements.append(contentsOf: values)
-            case 0x7D: push(.box(newBox(.dict)))  // EMPTY_DICT
+            case 0x7D: try push(.box(try newBox(.dict)))  // EMPTY_DICT
             case 0x64:  // DICT
                 let items = try popMark("DICT")
-                let box = newBox(.dict)
+                let box = try newBox(.dict)
                 box.pairs = try pairs(items, "DICT")
-                push(.box(box))
+                try push(.box(box))
             case 0x73:  // SETITEM
                 let value = try pop("SETITEM"), key = try pop("SETITEM")
                 try dict(for: "SETITEM").pairs.append((key, value))
@@ -264,22 +303,22 @@ struct RestrictedUnpickler {
 
             case 0x63:  // GLOBAL "module\nname\n"
                 let module = try line("GLOBAL module"), name = try line("GLOBAL name")
-                push(try allowedGlobal(module, name))
+                try push(try allowedGlobal(module, name))
             case 0x93:  // STACK_GLOBAL
                 let name = try pop("STACK_GLOBAL"), module = try pop("STACK_GLOBAL")
                 guard case let .string(m) = module, case let .string(n) = name else {
                     throw malformed("STACK_GLOBAL needs two strings, got \(module.kindName) and \(name.kindName)")
                 }
-                push(try allowedGlobal(m, n))
+                try push(try allowedGlobal(m, n))
             case 0x52:  // REDUCE
                 let arguments = try pop("REDUCE"), callable = try pop("REDUCE")
-                push(try reduce(callable, arguments))
+                try push(try reduce(callable, arguments))
             case 0x62:  // BUILD
                 let state = try pop("BUILD")
                 guard let target = stack.last else { throw CheckpointError.stackUnderflow(opcode: "BUILD", offset: opcodeStart) }
                 try build(target, state)
             case 0x51:  // BINPERSID
-                push(try persistentLoad(try pop("BINPERSID")))
+                try push(try persistentLoad(try pop("BINPERSID")))
             default:
                 throw CheckpointError.unknownOpcode(opcode: opcode, offset: opcodeStart)
             }
@@ -288,8 +327,8 @@ struct RestrictedUnpickler {
 
     // MARK: - Containers
 
-    private mutating func tuple(_ items: [Item]) -> Item {
-        let box = newBox(.tuple)
+    private mutating func tuple(_ items: [Item]) throws -> Item {
+        let box = try newBox(.tuple)
         box.elements = items
         return .box(box)
     }
@@ -340,13 +379,15 @@ struct RestrictedUnpickler {
             throw malformed("REDUCE arguments of \(module).\(name) are a \(arguments.kindName), not a tuple")
         }
         if (module, name) == Self.orderedDict {
-            let box = newBox(.dict)
+            let box = try newBox(.dict)
             box.isOrdered = true
             if let initial = args.first {
                 // OrderedDict(iterable of (key, value) pairs)
                 guard args.count == 1, case let .box(source) = initial, source.kind != .dict else {
                     throw malformed("OrderedDict takes no arguments or one sequence of pairs")
                 }
+                // A memoised sequence can be passed again and again: every copy counts.
+                try charge(objects: source.elements.count)
                 for element in source.elements {
                     guard let pair = tupleElements(element), pair.count == 2 else {
                         throw malformed("OrderedDict initialiser element is not a (key, value) pair")
@@ -357,6 +398,7 @@ struct RestrictedUnpickler {
             return .box(box)
         }
         if (module, name) == Self.rebuildTensor {
+            try charge(objects: 1)
             return .tensor(try rebuildTensor(args))
         }
         if (module, name) == Self.rebuildParameter {
@@ -364,6 +406,7 @@ struct RestrictedUnpickler {
                 throw malformed("_rebuild_parameter expects (tensor, requires_grad, hooks)")
             }
             tensor.requiresGrad = requiresGrad
+            try charge(objects: 1)
             return .tensor(tensor)
         }
         throw malformed("\(module).\(name) may be named but not called")
@@ -394,13 +437,15 @@ struct RestrictedUnpickler {
     }
 
     /// BUILD on a state dict sets attributes such as `_metadata`; nothing else may be built.
-    private func build(_ target: Item, _ state: Item) throws {
+    private mutating func build(_ target: Item, _ state: Item) throws {
         guard case let .box(box) = target, box.kind == .dict else {
             throw malformed("BUILD on a \(target.kindName) is not allowed (only on dicts)")
         }
         guard case let .box(stateBox) = state, stateBox.kind == .dict else {
             throw malformed("BUILD state is a \(state.kindName), not a dict of attributes")
         }
+        // The same memoised state can be built into a dict again and again: every copy counts.
+        try charge(objects: stateBox.pairs.count)
         for (key, value) in stateBox.pairs {
             guard case let .string(name) = key else { throw malformed("BUILD attribute name is a \(key.kindName)") }
             box.attributes.append((name, value))

@@ -1,6 +1,7 @@
 extension StoredTensor {
     /// The number of elements of the view.
-    public var count: Int { shape.reduce(1, *) }
+    /// The number of elements of the view (0 when the sizes overflow, which ``validate()`` refuses).
+    public var count: Int { Shape.checkedCount(shape) ?? 0 }
 
     /// The largest view accepted over a smaller storage (stride-0 broadcast), in elements.
     static let maximumBroadcastCount = 1 << 24
@@ -14,14 +15,11 @@ extension StoredTensor {
             throw CheckpointError.invalidTensor(
                 "negative size, stride or offset (size \(shape), stride \(strides), offset \(storageOffset))")
         }
-        var elements = 1
-        for size in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            // Widening to float32 or int64 must stay addressable; a 2^31-element tensor is beyond any checkpoint here.
-            guard !overflow, product <= Int(Int32.max) else {
-                throw CheckpointError.invalidTensor("size \(shape) has too many elements")
-            }
-            elements = product
+        // Every nonzero size counts: a leading 0 must not hide an overflow the strides would hit.
+        // Widening to float32 or int64 must stay addressable; a 2^31-element tensor is beyond any checkpoint here.
+        guard let elements = Shape.checkedCount(shape), elements <= Int(Int32.max),
+              shape.allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw CheckpointError.invalidTensor("size \(shape) has too many elements")
         }
         // Stride-0 (broadcast) views can be larger than their storage; materialising one copies it,
         // so a corrupt size must not turn a 1-element storage into gigabytes.
@@ -80,7 +78,9 @@ extension StoredTensor {
         }
     }
 
-    /// Visits the view's storage indices in row-major order (an odometer over the strides).
+    /// Visits the view's storage indices in row-major order: an odometer over the outer axes and
+    /// a plain loop along the last one, which for a stride-0 (broadcast) axis is a fill, so that
+    /// the largest views the budget admits take milliseconds, not seconds.
     private func gather<T>(_ raw: UnsafeRawBufferPointer, _ element: (Int) -> T) -> [T] {
         let n = count
         guard n > 0 else { return [] }
@@ -90,12 +90,22 @@ extension StoredTensor {
             for i in storageOffset..<(storageOffset + n) { result.append(element(i)) }
             return result
         }
-        let rank = shape.count
-        var index = [Int](repeating: 0, count: rank)
+        // Not contiguous, so the rank is at least 1.
+        let outerRank = shape.count - 1
+        let inner = shape[outerRank], innerStride = strides[outerRank]
+        var index = [Int](repeating: 0, count: outerRank)
         var position = storageOffset
-        for _ in 0..<n {
-            result.append(element(position))
-            var axis = rank - 1
+        for _ in 0..<(n / inner) {
+            if innerStride == 0 {
+                result.append(contentsOf: repeatElement(element(position), count: inner))
+            } else {
+                var p = position
+                for _ in 0..<inner {
+                    result.append(element(p))
+                    p += innerStride
+                }
+            }
+            var axis = outerRank - 1
             while axis >= 0 {
                 index[axis] += 1
                 position += strides[axis]

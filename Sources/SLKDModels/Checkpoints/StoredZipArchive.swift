@@ -188,14 +188,14 @@ struct StoredZipArchive {
 }
 
 /// CRC-32 (IEEE 802.3, the zip polynomial), table driven.
-enum CRC32 {
+package enum CRC32 {
     private static let table: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)
         for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         return c
     }
 
-    static func checksum(_ data: ArraySlice<UInt8>) -> UInt32 {
+    package static func checksum(_ data: ArraySlice<UInt8>) -> UInt32 {
         table.withUnsafeBufferPointer { t in
             data.withUnsafeBufferPointer { bytes in
                 var c: UInt32 = 0xFFFF_FFFF

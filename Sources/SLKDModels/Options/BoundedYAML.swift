@@ -78,6 +78,26 @@ public enum BoundedYAML {
             self.limits = limits
         }
 
+        /// Whether `text` is a YAML 1.1 base-60 integer (`[-+]digits(:digits)+`, underscores
+        /// allowed) whose value does not fit in an `Int`.
+        static func sexagesimalOverflows(_ text: String) -> Bool {
+            var body = Substring(text)
+            if body.first == "-" || body.first == "+" { body = body.dropFirst() }
+            let parts = body.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count > 1 else { return false }
+            var value = 0
+            for (i, part) in parts.enumerated() {
+                let digits = String(part.filter { $0 != "_" })
+                guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+                guard let partValue = Int(digits) else { return true }
+                let (shifted, o1) = value.multipliedReportingOverflow(by: i == 0 ? 1 : 60)
+                let (sum, o2) = shifted.addingReportingOverflow(partValue)
+                if o1 || o2 { return true }
+                value = sum
+            }
+            return false
+        }
+
         mutating func value(_ node: Node, path: String, depth: Int) throws(BoundedYAMLError) -> Any {
             nodes += 1
             guard nodes <= limits.maximumNodes else {
@@ -88,7 +108,11 @@ public enum BoundedYAML {
                 throw BoundedYAMLError(file: file, "'\(path)' nests deeper than \(limits.maximumDepth) levels")
             }
             switch node {
-            case .scalar:
+            case .scalar(let scalar):
+                // Yams reads YAML 1.1's base-60 integers (`190:20:30`) with unchecked arithmetic.
+                if scalar.style == .plain, Self.sexagesimalOverflows(scalar.string) {
+                    throw BoundedYAMLError(file: file, "'\(path)' is a base-60 (YAML 1.1) number too large for 64 bits: \(scalar.string.prefix(40))")
+                }
                 return Constructor.default.any(from: node)
             case .sequence(let sequence):
                 var out: [Any] = []

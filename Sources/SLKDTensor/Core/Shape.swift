@@ -4,6 +4,25 @@ public enum Shape {
     @inlinable
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+    /// The number of elements of a shape read from a file, or nil when a size is negative or the
+    /// product of the nonzero sizes overflows `Int`.
+    ///
+    /// A zero anywhere makes the count 0, but the other sizes still become strides
+    /// (``contiguousStrides(_:)`` multiplies them from the last axis), so `[0, 2^40, 2^40]` must be
+    /// refused too: the overflow is checked over every nonzero size, not stopped at the first 0.
+    public static func checkedCount(_ shape: [Int]) -> Int? {
+        var product = 1
+        var hasZero = false
+        for size in shape {
+            guard size >= 0 else { return nil }
+            if size == 0 { hasZero = true; continue }
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            guard !overflow else { return nil }
+            product = next
+        }
+        return hasZero ? 0 : product
+    }
+
     /// Row-major strides of a contiguous tensor.
     @inlinable
     public static func contiguousStrides(_ shape: [Int]) -> [Int] {

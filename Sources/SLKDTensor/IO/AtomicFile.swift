@@ -12,6 +12,11 @@ import Darwin
 /// The bytes go to a fresh temporary file in the destination's directory (same file system, so
 /// `rename` is atomic), are flushed with `fsync`, and the temporary file is renamed over the
 /// destination. On any failure the temporary file is removed and the destination is untouched.
+///
+/// A writer that is killed leaves its temporary file behind. Each writer holds an advisory lock
+/// (`flock`) on its temporary file while it writes, and the next write to the same destination
+/// removes every `.<name>.tmp-<n>` file whose lock it can take: the kernel drops a lock when its
+/// process dies, so a lockable temporary file has no writer left.
 package enum AtomicFile {
     /// Why an atomic write failed: the step and the system's message.
     package struct WriteError: Error, CustomStringConvertible {
@@ -35,6 +40,9 @@ package enum AtomicFile {
             if fd >= 0 || errno != EEXIST { break }
         }
         guard fd >= 0 else { throw WriteError(description: "cannot create a temporary file in \(directory): \(lastError())") }
+        // Marks the file as in use for removeStaleTemporaries (released by close or by death).
+        _ = flock(fd, LOCK_EX | LOCK_NB)
+        removeStaleTemporaries(of: name, in: directory, except: temporary)
 
         func fail(_ step: String) -> WriteError {
             let message = "\(step) \(temporary): \(lastError())"
@@ -76,6 +84,26 @@ package enum AtomicFile {
     }
 
     private static func lastError() -> String { String(cString: strerror(errno)) }
+
+    /// The prefix of the temporary files of writes to `name`.
+    static func temporaryPrefix(of name: String) -> String { ".\(name).tmp-" }
+
+    /// Removes the temporary files that killed writes to `name` left in `directory`. Best effort:
+    /// a file another writer still holds (its lock is taken) or that vanished is skipped.
+    static func removeStaleTemporaries(of name: String, in directory: String, except current: String) {
+        let prefix = temporaryPrefix(of: name)
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            let suffix = entry.dropFirst(prefix.count)
+            guard !suffix.isEmpty, suffix.allSatisfy(\.isASCII), suffix.allSatisfy(\.isNumber) else { continue }
+            let path = (directory as NSString).appendingPathComponent(entry)
+            guard path != current else { continue }
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
+            close(fd)
+        }
+    }
 }
 
 /// `write(2)`, named apart from ``AtomicFile/write(_:to:)``.

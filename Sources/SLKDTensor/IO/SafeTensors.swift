@@ -86,7 +86,10 @@ public enum SafeTensors {
     // MARK: Reading
 
     /// Reads and validates the safetensors file at `url`.
-    public static func read(from url: URL) throws(SafeTensorsError) -> Contents {
+    ///
+    /// - Parameter maximumBytes: the most tensor bytes the loaded tensors may take; by default a
+    ///   ``ReadBudget`` derived from the file's size (widening `F16` or `U8` enlarges the data).
+    public static func read(from url: URL, maximumBytes: Int? = nil) throws(SafeTensorsError) -> Contents {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -94,16 +97,16 @@ public enum SafeTensors {
             throw SafeTensorsError(.unreadable(error.localizedDescription), path: url.path)
         }
         do {
-            return try decode(data)
+            return try decode(data, maximumBytes: maximumBytes)
         } catch {
             throw SafeTensorsError(error.reason, path: url.path)
         }
     }
 
-    /// Decodes and validates a safetensors file held in memory.
-    public static func decode(_ data: Data) throws(SafeTensorsError) -> Contents {
+    /// Decodes and validates a safetensors file held in memory (see ``read(from:maximumBytes:)``).
+    public static func decode(_ data: Data, maximumBytes: Int? = nil) throws(SafeTensorsError) -> Contents {
         let result: Result<Contents, SafeTensorsError> = data.withUnsafeBytes { raw in
-            Result { () throws(SafeTensorsError) in try decode(raw) }
+            Result { () throws(SafeTensorsError) in try decodeBuffer(raw, maximumBytes: maximumBytes) }
         }
         return try result.get()
     }
@@ -112,11 +115,13 @@ public enum SafeTensors {
         var key: String
         var type: ElementType
         var shape: [Int]
+        var count: Int
         var begin: Int
         var end: Int
     }
 
-    private static func decode(_ raw: UnsafeRawBufferPointer) throws(SafeTensorsError) -> Contents {
+    private static func decodeBuffer(_ raw: UnsafeRawBufferPointer, maximumBytes: Int?) throws(SafeTensorsError) -> Contents {
+        var budget = ReadBudget(inputByteCount: raw.count, maximumBytes: maximumBytes)
         guard raw.count >= 8 else { throw SafeTensorsError(.fileTooSmall(byteCount: raw.count)) }
         let declared = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
         guard declared <= maximumHeaderSize else { throw SafeTensorsError(.headerTooLarge(declared: declared)) }
@@ -167,7 +172,14 @@ public enum SafeTensors {
         var tensors: [String: Tensor] = [:]
         var storedTypes: [String: ElementType] = [:]
         for e in entries {
-            tensors[e.key] = makeTensor(e, UnsafeRawBufferPointer(rebasing: body[e.begin..<e.end]))
+            // Validation bounded the count; the budget bounds what widening makes of it.
+            let loadedSize = e.type.loadedDType?.byteSize ?? 8
+            do {
+                try budget.charge(elements: e.count, ofSize: loadedSize, for: "tensor '\(e.key)'")
+            } catch {
+                throw SafeTensorsError(.budgetExceeded(error))
+            }
+            tensors[e.key] = try makeTensor(e, UnsafeRawBufferPointer(rebasing: body[e.begin..<e.end]))
             storedTypes[e.key] = e.type
         }
         return Contents(names: order.map { entries[$0].key }, tensors: tensors,
@@ -224,23 +236,21 @@ public enum SafeTensors {
         guard type.loadedDType != nil, let size = type.byteSize else {
             throw SafeTensorsError(.unsupportedDType(key: key, dtype: dtypeName))
         }
-        var bytes = size
-        for d in shape {
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw invalid("shape \(shape) overflows") }
-            bytes = product
-        }
+        // Every nonzero size counts: a 0 first must not hide the overflow the strides would hit.
+        guard let count = Shape.checkedCount(shape) else { throw invalid("shape \(shape) overflows") }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow else { throw invalid("shape \(shape) overflows") }
         guard end - begin == bytes else {
             throw SafeTensorsError(.sizeMismatch(key: key, expectedBytes: bytes, actualBytes: end - begin))
         }
         guard end <= dataSize else {
             throw SafeTensorsError(.offsetsOutOfBounds(key: key, begin: begin, end: end, dataSize: dataSize))
         }
-        return Entry(key: key, type: type, shape: shape, begin: begin, end: end)
+        return Entry(key: key, type: type, shape: shape, count: count, begin: begin, end: end)
     }
 
     /// Copies a validated entry's little-endian bytes into a new tensor.
-    private static func makeTensor(_ e: Entry, _ bytes: UnsafeRawBufferPointer) -> Tensor {
+    private static func makeTensor(_ e: Entry, _ bytes: UnsafeRawBufferPointer) throws(SafeTensorsError) -> Tensor {
         func floats(_ convert: @escaping (UnsafeRawBufferPointer, Int) -> Float) -> Tensor {
             Tensor.make(e.shape, Float.self) { out in
                 for i in out.indices { out[i] = convert(bytes, i) }
@@ -281,7 +291,8 @@ public enum SafeTensors {
         case .u8: return integers { Int64(load($0, $1, UInt8.self)) }
         case .bool: return integers { load($0, $1, UInt8.self) != 0 ? 1 : 0 }
         case .u64, .f8e5m2, .f8e4m3, .f8e8m0, .f4, .f6e2m3, .f6e3m2, .c64:
-            preconditionFailure("unsupported safetensors dtype \(e.type) passed validation")
+            // parseEntry refuses these; an error rather than a trap keeps that true if it changes.
+            throw SafeTensorsError(.unsupportedDType(key: e.key, dtype: e.type.rawValue))
         }
     }
 

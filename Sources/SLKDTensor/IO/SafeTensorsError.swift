@@ -26,6 +26,8 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
         case unknownDType(key: String, dtype: String)
         /// A valid safetensors `dtype` that ``Tensor`` cannot hold (complex, 8-bit floats, `U64`).
         case unsupportedDType(key: String, dtype: String)
+        /// Loading the tensors would pass the file's ``ReadBudget``.
+        case budgetExceeded(ReadBudgetExceeded)
         /// `end - begin` differs from the byte size the dtype and shape call for.
         case sizeMismatch(key: String, expectedBytes: Int, actualBytes: Int)
         /// `data_offsets` reach past the end of the data section.
@@ -90,6 +92,8 @@ public struct SafeTensorsError: Error, Equatable, Sendable, CustomStringConverti
             message = "tensor '\(key)': unknown dtype \"\(dtype)\""
         case .unsupportedDType(let key, let dtype):
             message = "tensor '\(key)': dtype \(dtype) is not supported (only floats F16/BF16/F32/F64, integers and BOOL)"
+        case .budgetExceeded(let exceeded):
+            message = "\(exceeded) (a file may load at most \(ReadBudget.bytesPerInputByte)× its size, or the given maximum)"
         case .sizeMismatch(let key, let expected, let actual):
             message = "tensor '\(key)': data_offsets span \(actual) bytes but dtype and shape need \(expected)"
         case .offsetsOutOfBounds(let key, let begin, let end, let size):

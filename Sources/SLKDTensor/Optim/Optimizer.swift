@@ -24,9 +24,13 @@ public struct OptimizerState: Sendable {
     /// Reads a dictionary written by ``flattened``.
     public init(flattened: [String: Tensor]) throws {
         guard let s = flattened["step"], s.count == 1 else { throw OptimizerStateError.missingStepCount }
+        // A float step read from a file could be NaN or 1e300, which `Int(_:)` traps on.
+        guard s.dtype == .int64, let step = s.integers.first, step >= 0 else {
+            throw OptimizerStateError.invalidStepCount(dtype: s.dtype)
+        }
         var rest = flattened
         rest["step"] = nil
-        self.init(step: s.integers[0], tensors: rest)
+        self.init(step: step, tensors: rest)
     }
 }
 
@@ -40,6 +44,8 @@ public enum OptimizerStateError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(key: String, expected: [Int], found: [Int])
     /// A flattened state lacks its `"step"` entry.
     case missingStepCount
+    /// The `"step"` entry is not a non-negative int64 scalar.
+    case invalidStepCount(dtype: DType)
 
     public var description: String {
         switch self {
@@ -47,6 +53,7 @@ public enum OptimizerStateError: Error, CustomStringConvertible, Equatable {
         case .unknownParameter(let key): "optimizer state key '\(key)' names no trainable parameter of the model"
         case .shapeMismatch(let key, let expected, let found): "optimizer state '\(key)' has shape \(found), expected \(expected)"
         case .missingStepCount: "optimizer state has no 'step' entry"
+        case .invalidStepCount(let dtype): "optimizer state 'step' must be a non-negative int64 scalar (found a \(dtype) value)"
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SLKDQuality
+import SLKDQuality
 
 /// MSCN computed band by band (bounded temporaries) equals the whole-image computation exactly.
 @Suite("MSCN in bands")

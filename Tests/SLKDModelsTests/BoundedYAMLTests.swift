@@ -3,10 +3,10 @@ import Testing
 import SLKDModels
 
 /// Hostile YAML: deep nesting, alias bombs, oversized text and duplicate keys end in one
-/// ``BoundedYAMLError`` each, quickly and without the memory Yams alone would take.
+/// ``OptionsFileError`` each, quickly and without the memory Yams alone would take.
 @Suite("Bounded YAML")
 struct BoundedYAMLTests {
-    func error(_ text: String, limits: BoundedYAML.Limits = .options) -> BoundedYAMLError? {
+    func error(_ text: String, limits: BoundedYAML.Limits = .options) -> OptionsFileError? {
         do { _ = try BoundedYAML.load(text, file: "hostile.yml", limits: limits); return nil } catch { return error }
     }
 

@@ -66,6 +66,10 @@ struct ConfigurationValidationTests {
         let uformer: [String: Any] = ["type": "Uformer", "embed_dim": 16, "win_size": 8, "img_size": 128]
         #expect(message(uformer, [:]) == nil)
         #expect(message(uformer, ["win_size": 0], section: "network_teacher") == "network_teacher.win_size must be in 1...64, got 0")
+        // Used to pass validation and trap in the forward pass of `slkd restore`.
+        #expect(message(uformer, ["img_size": 48]) == "network_g.img_size 48 gives layer 3 a 6-pixel window, which does not "
+                + "divide the 16-pixel multiples that layer runs on (use a multiple of 128)")
+        #expect(message(uformer, ["img_size": 64]) == nil)
         #expect(message(uformer, ["mlp_ratio": -1.0]) == "network_g.mlp_ratio must be a finite number in 0.01...16.0, got -1.0")
     }
 

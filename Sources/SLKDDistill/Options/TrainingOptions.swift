@@ -104,8 +104,7 @@ public struct TrainingOptions {
     /// `network_teacher`, `network_teacher_b` against ``ConfigurationLimits``), so that a value
     /// read from a file ends in an ``OptionsError`` naming its dotted key, never in a trap.
     public init(yaml: String, baseFolder: URL, file: String = "options") throws(OptionsError) {
-        let parsed: Any?
-        do { parsed = try BoundedYAML.load(yaml, file: file) } catch { throw OptionsError(file: file, error.message) }
+        let parsed = try BoundedYAML.load(yaml, file: file)
         guard let root = parsed as? [String: Any] else { throw OptionsError(file: file, "the file is not a YAML mapping") }
         let reader = OptionsReader(file: file, base: baseFolder)
         name = try reader.string(root, "name") ?? "slkd_run"
@@ -228,15 +227,6 @@ public struct TrainingOptions {
     }
 }
 
-/// A problem in an options file, naming the file and the key.
-public struct OptionsError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var message: String
-
-    public init(file: String, _ message: String) {
-        self.file = file
-        self.message = message
-    }
-
-    public var description: String { "\(file): \(message)" }
-}
+/// A problem in an options file, naming the file and the key: the same error whether the YAML
+/// itself (``BoundedYAML``) or a value in it is refused.
+public typealias OptionsError = OptionsFileError

@@ -42,6 +42,31 @@ public enum ConfigurationLimits {
             : "the network would have about \(Int(estimate.rounded())) parameters, over the limit of \(maximumParameters)"
     }
 
+    /// The checks Restormer and DRSformer share (the same four-level U-Net under the same
+    /// argument names): the ranges first, since the divisibility checks multiply, then each level's
+    /// width (dim, 2·dim, 4·dim, 8·dim; decoder level 1 has 2·dim) splitting into its heads, then
+    /// at least one feed-forward hidden channel. The first problem, naming the official key, or nil.
+    static func fourLevelUNetProblem(inputChannels: Int, outputChannels: Int, dim: Int, numBlocks: [Int], heads: [Int],
+                                     ffnExpansionFactor: Double) -> String? {
+        let ranges: [String?] = [
+            outside("inp_channels", inputChannels, channels),
+            outside("out_channels", outputChannels, channels),
+            outside("dim", dim, width),
+            outside("num_blocks", numBlocks, count: 4, blocks),
+            outside("heads", heads, count: 4, self.heads),
+            outside("ffn_expansion_factor", ffnExpansionFactor, expansion),
+        ]
+        if let problem = ranges.compactMap({ $0 }).first { return problem }
+        for (level, (factor, h)) in zip([1, 2, 4, 8], heads).enumerated() where (dim * factor) % h != 0 {
+            return "heads[\(level)]: level \(level + 1)'s \(dim * factor) channels do not split into \(h) heads"
+        }
+        if (2 * dim) % heads[0] != 0 { return "heads[0]: decoder level 1's \(2 * dim) channels do not split into \(heads[0]) heads" }
+        if Int(Double(dim) * ffnExpansionFactor) <= 0 {
+            return "ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)"
+        }
+        return nil
+    }
+
     /// Parameters of the four-level U-Net's resampling and channel-reduction convolutions around
     /// the blocks (Restormer and DRSformer): 3×3 down- and upsampling convolutions at every level
     /// (the 8C → 16C one before the last pixel shuffle dominates) and the 1×1 reductions.

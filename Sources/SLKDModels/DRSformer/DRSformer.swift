@@ -101,30 +101,14 @@ public final class DRSformer: Module, RestorationModel {
         public func validate() throws(DRSformerConfigurationError) {
             func fail(_ message: String) -> DRSformerConfigurationError { DRSformerConfigurationError(message: message) }
             typealias L = ConfigurationLimits
-            // One check per key, in the official argument order (a list: a long ?? chain defeats the type checker).
-            let problems: [String?] = [
-                L.outside("inp_channels", inputChannels, L.channels),
-                L.outside("out_channels", outputChannels, L.channels),
-                L.outside("dim", dim, L.width),
-                L.outside("num_blocks", numBlocks, count: 4, L.blocks),
-                L.outside("heads", heads, count: 4, L.heads),
-                L.outside("ffn_expansion_factor", ffnExpansionFactor, L.expansion),
-                L.outside("mefc_steps", mefcSteps, 1...16),
-            ]
-            if let problem = problems.compactMap({ $0 }).first {
+            if let problem = L.fourLevelUNetProblem(inputChannels: inputChannels, outputChannels: outputChannels, dim: dim,
+                                                    numBlocks: numBlocks, heads: heads, ffnExpansionFactor: ffnExpansionFactor)
+                ?? L.outside("mefc_steps", mefcSteps, 1...16) {
                 throw fail(problem)
-            }
-            // Levels have dim, 2·dim, 4·dim, 8·dim channels; each splits into its heads.
-            for (level, (factor, h)) in zip([1, 2, 4, 8], heads).enumerated() where (dim * factor) % h != 0 {
-                throw fail("heads[\(level)]: level \(level + 1)'s \(dim * factor) channels do not split into \(h) heads")
             }
             // Top-k attention keeps int(c/2) entries of a head's c channels: at least one.
             for (level, (factor, h)) in zip([1, 2, 4, 8], heads).enumerated() where (dim * factor) / h < 2 {
                 throw fail("heads[\(level)]: level \(level + 1)'s \(dim * factor) channels leave under 2 per head for \(h) heads")
-            }
-            guard (2 * dim) % heads[0] == 0 else { throw fail("heads[0]: decoder level 1's \(2 * dim) channels do not split into \(heads[0]) heads") }
-            guard Int(Double(dim) * ffnExpansionFactor) > 0 else {
-                throw fail("ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)")
             }
             if let problem = L.tooLarge(estimatedParameterCount) { throw fail(problem) }
         }

@@ -35,20 +35,20 @@ public enum BoundedYAML {
     /// Parses one YAML document within `limits`.
     ///
     /// - Parameter file: the name used in errors.
-    /// - Throws: ``BoundedYAMLError`` naming the file: too large, too deep, too many nodes,
+    /// - Throws: ``OptionsFileError`` naming the file: too large, too deep, too many nodes,
     ///   a duplicate key (by its dotted path), or invalid YAML.
-    public static func load(_ text: String, file: String, limits: Limits = .options) throws(BoundedYAMLError) -> Any? {
+    public static func load(_ text: String, file: String, limits: Limits = .options) throws(OptionsFileError) -> Any? {
         let size = text.utf8.count
         guard size <= limits.maximumBytes else {
-            throw BoundedYAMLError(file: file, "\(size) bytes is over the \(limits.maximumBytes)-byte limit for YAML files")
+            throw OptionsFileError(file: file, "\(size) bytes is over the \(limits.maximumBytes)-byte limit for YAML files")
         }
         let scan = YAMLNestingScan.scan(text, limit: limits.maximumDepth)
         if let line = scan.firstLineOverLimit {
-            throw BoundedYAMLError(file: file, "line \(line): nesting deeper than \(limits.maximumDepth) levels")
+            throw OptionsFileError(file: file, "line \(line): nesting deeper than \(limits.maximumDepth) levels")
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            throw BoundedYAMLError(file: file, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
+            throw OptionsFileError(file: file, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
         }
         guard let root else { return nil }
         var converter = Converter(file: file, limits: limits)
@@ -56,13 +56,13 @@ public enum BoundedYAML {
     }
 
     /// Reads and parses the YAML file at `url` within `limits` (the size is checked before reading).
-    public static func load(contentsOf url: URL, limits: Limits = .options) throws(BoundedYAMLError) -> Any? {
+    public static func load(contentsOf url: URL, limits: Limits = .options) throws(OptionsFileError) -> Any? {
         let data: Data
         do { data = try InputFile.read(url, maximumBytes: limits.maximumBytes) } catch {
-            throw BoundedYAMLError(file: url.path, error.reason)
+            throw OptionsFileError(file: url.path, error.reason)
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw BoundedYAMLError(file: url.path, "not UTF-8 text")
+            throw OptionsFileError(file: url.path, "not UTF-8 text")
         }
         return try load(text, file: url.path, limits: limits)
     }
@@ -98,20 +98,20 @@ public enum BoundedYAML {
             return false
         }
 
-        mutating func value(_ node: Node, path: String, depth: Int) throws(BoundedYAMLError) -> Any {
+        mutating func value(_ node: Node, path: String, depth: Int) throws(OptionsFileError) -> Any {
             nodes += 1
             guard nodes <= limits.maximumNodes else {
-                throw BoundedYAMLError(file: file, "expands to more than \(limits.maximumNodes) YAML nodes (aliases are counted at every use)")
+                throw OptionsFileError(file: file, "expands to more than \(limits.maximumNodes) YAML nodes (aliases are counted at every use)")
             }
             // Aliases can stack shared subtrees deeper than the text shows.
             guard depth <= limits.maximumDepth else {
-                throw BoundedYAMLError(file: file, "'\(path)' nests deeper than \(limits.maximumDepth) levels")
+                throw OptionsFileError(file: file, "'\(path)' nests deeper than \(limits.maximumDepth) levels")
             }
             switch node {
             case .scalar(let scalar):
                 // Yams reads YAML 1.1's base-60 integers (`190:20:30`) with unchecked arithmetic.
                 if scalar.style == .plain, Self.sexagesimalOverflows(scalar.string) {
-                    throw BoundedYAMLError(file: file, "'\(path)' is a base-60 (YAML 1.1) number too large for 64 bits: \(scalar.string.prefix(40))")
+                    throw OptionsFileError(file: file, "'\(path)' is a base-60 (YAML 1.1) number too large for 64 bits: \(scalar.string.prefix(40))")
                 }
                 return Constructor.default.any(from: node)
             case .sequence(let sequence):
@@ -125,7 +125,7 @@ public enum BoundedYAML {
                 var merged: [String: Any] = [:]
                 for (keyNode, valueNode) in mapping {
                     guard case .scalar(let scalar) = keyNode else {
-                        throw BoundedYAMLError(file: file, "'\(path)' has a key that is not a plain string")
+                        throw OptionsFileError(file: file, "'\(path)' has a key that is not a plain string")
                     }
                     let key = scalar.string
                     let dotted = path.isEmpty ? key : "\(path).\(key)"
@@ -135,7 +135,7 @@ public enum BoundedYAML {
                         continue
                     }
                     guard out[key] == nil else {
-                        throw BoundedYAMLError(file: file, "duplicate key '\(dotted)'")
+                        throw OptionsFileError(file: file, "duplicate key '\(dotted)'")
                     }
                     out[key] = try value(valueNode, path: dotted, depth: depth + 1)
                 }
@@ -144,16 +144,16 @@ public enum BoundedYAML {
             }
         }
 
-        private mutating func merge(_ node: Node, path: String, depth: Int, into merged: inout [String: Any]) throws(BoundedYAMLError) {
+        private mutating func merge(_ node: Node, path: String, depth: Int, into merged: inout [String: Any]) throws(OptionsFileError) {
             let sources: [Node]
             switch node {
             case .mapping: sources = [node]
             case .sequence(let sequence): sources = Array(sequence)
-            case .scalar: throw BoundedYAMLError(file: file, "'\(path)' must merge a mapping or a list of mappings")
+            case .scalar: throw OptionsFileError(file: file, "'\(path)' must merge a mapping or a list of mappings")
             }
             for source in sources {
                 guard case .mapping = source, let map = try value(source, path: path, depth: depth + 1) as? [String: Any] else {
-                    throw BoundedYAMLError(file: file, "'\(path)' must merge a mapping or a list of mappings")
+                    throw OptionsFileError(file: file, "'\(path)' must merge a mapping or a list of mappings")
                 }
                 // Earlier sources win, as in YAML's merge-key rules.
                 for (key, v) in map where merged[key] == nil { merged[key] = v }
@@ -162,8 +162,9 @@ public enum BoundedYAML {
     }
 }
 
-/// A YAML document that ``BoundedYAML`` refuses, naming the file and the reason.
-public struct BoundedYAMLError: Error, CustomStringConvertible, Equatable {
+/// A problem in an options file, naming the file and (where there is one) the key: a YAML
+/// document that ``BoundedYAML`` refuses, or a value that the options reader refuses.
+public struct OptionsFileError: Error, CustomStringConvertible, Equatable {
     /// The file (or the name given for text).
     public var file: String
     /// One line: what is wrong.

@@ -90,28 +90,13 @@ extension Restormer {
         public func validate() throws(RestormerConfigurationError) {
             func fail(_ message: String) -> RestormerConfigurationError { RestormerConfigurationError(message: message) }
             typealias L = ConfigurationLimits
-            // Ranges first: the divisibility checks below multiply, which must not overflow.
-            // One check per key, in the official argument order (a list: a long ?? chain defeats the type checker).
-            let problems: [String?] = [
-                L.outside("inp_channels", inputChannels, L.channels),
-                L.outside("out_channels", outputChannels, L.channels),
-                L.outside("dim", dim, L.width),
-                L.outside("num_blocks", numBlocks, count: 4, L.blocks),
-                L.outside("num_refinement_blocks", numRefinementBlocks, L.blocks),
-                L.outside("heads", heads, count: 4, L.heads),
-                L.outside("ffn_expansion_factor", ffnExpansionFactor, L.expansion),
-            ]
-            if let problem = problems.compactMap({ $0 }).first {
+            if let problem = L.fourLevelUNetProblem(inputChannels: inputChannels, outputChannels: outputChannels, dim: dim,
+                                                    numBlocks: numBlocks, heads: heads, ffnExpansionFactor: ffnExpansionFactor)
+                ?? L.outside("num_refinement_blocks", numRefinementBlocks, L.blocks) {
                 throw fail(problem)
             }
             guard dim % 2 == 0 else { throw fail("dim must be even, got \(dim)") }
-            for level in 0..<4 where (dim << level) % heads[level] != 0 {
-                throw fail("heads[\(level)]: level \(level + 1)'s \(dim << level) channels do not split into \(heads[level]) heads")
-            }
-            guard (2 * dim) % heads[0] == 0 else { throw fail("heads[0]: decoder level 1's \(2 * dim) channels do not split into \(heads[0]) heads") }
-            guard Int(Double(dim) * ffnExpansionFactor) > 0 else {
-                throw fail("ffn_expansion_factor must give at least one hidden channel, got \(ffnExpansionFactor)")
-            }
+            // Last: the estimate needs the counts checked above.
             if let problem = L.tooLarge(estimatedParameterCount) { throw fail(problem) }
         }
 

@@ -148,6 +148,14 @@ extension Uformer {
             for (i, dim) in layerDims.enumerated() where dim % numHeads[i] != 0 {
                 throw fail("num_heads[\(i)]: layer \(i) width \(dim) is not divisible by num_heads[\(i)] = \(numHeads[i])")
             }
+            // A layer whose construction side img_size/f is at most win_size gets one window of that
+            // side; at run time its side is a multiple of 16·win_size/f, which the window must divide
+            // (img_size 48 gives a 6-pixel window where sides are multiples of 16: a trap in forward).
+            for (i, (side, factor)) in zip(layerResolutions, [1, 2, 4, 8, 16, 8, 4, 2, 1]).enumerated()
+            where side <= winSize && (16 * winSize / factor) % side != 0 {
+                throw fail("img_size \(imgSize) gives layer \(i) a \(side)-pixel window, which does not divide the "
+                           + "\(16 * winSize / factor)-pixel multiples that layer runs on (use a multiple of \(16 * winSize))")
+            }
             guard Int(Double(embedDim) * mlpRatio) > 0 else { throw fail("mlp_ratio must give at least one hidden channel, got \(mlpRatio)") }
             guard tokenProjection == "linear" else { throw fail("token_projection '\(tokenProjection)' is not supported (only 'linear')") }
             guard tokenMlp == "leff" else { throw fail("token_mlp '\(tokenMlp)' is not supported (only 'leff')") }

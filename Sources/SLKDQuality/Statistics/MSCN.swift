@@ -32,7 +32,7 @@ public enum MSCN {
     /// Rows computed together by ``coefficients(_:width:height:options:)``: its temporaries
     /// (local mean, second moment and the filter's intermediate row pass, each 8 bytes a pixel)
     /// cover one band plus a halo instead of the whole image.
-    package static let bandRows = 256
+    public static let bandRows = 256
 
     /// MSCN coefficients of one plane (row-major, `width`×`height`).
     ///

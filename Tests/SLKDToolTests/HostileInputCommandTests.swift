@@ -36,9 +36,11 @@ struct HostileInputCommandTests {
     @Test func foldersAndMissingFilesAreOneLineNamingThePath() throws {
         let f = try RestoreEvalCommandTests.Fixture()
         defer { f.remove() }
-        Self.expectRefusal(try ToolRunner.run(["iqa", f.folder.path]), "image '\(f.folder.path)': cannot read: is a folder, not a file")
+        let empty = f.url("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        Self.expectRefusal(try ToolRunner.run(["iqa", empty.path]), "input folder '\(empty.path)' holds no PNG or JPEG files")
         let missing = f.url("absent.png").path
-        Self.expectRefusal(try ToolRunner.run(["iqa", missing]), "image '\(missing)': cannot read: does not exist")
+        Self.expectRefusal(try ToolRunner.run(["iqa", missing]), "input '\(missing)' does not exist")
         Self.expectRefusal(try ToolRunner.run(["train", "--options", f.folder.path]), "\(f.folder.path): is a folder, not a file")
         let absentOptions = f.url("absent.yml").path
         Self.expectRefusal(try ToolRunner.run(["train", "--options", absentOptions]), "\(absentOptions): does not exist")

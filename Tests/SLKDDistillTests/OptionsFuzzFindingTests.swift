@@ -23,6 +23,8 @@ struct OptionsFuzzFindingTests {
         "sexagesimal_overflow.yml", "yams_sexagesimal_overflow-crash-eefc51bd55fc7b9ff1a7578ef4971b887fdc44a6",
         "manual_seed_negative-crash-95223825dc772e351b8a721e5757fd1b70cdd877",
         "periods_not_finite-crash-27d1697687128e7dd8eca6e54f0bf0bdf6a1f3e8",
+        // Eleven small base-60 parts: Yams' base (60^11) overflows though the value would fit.
+        "sexagesimal_eleven_parts-crash-d519ef555f0030153f5e1bf1ea5890d085907602",
     ]
 
     @Test(arguments: findings)

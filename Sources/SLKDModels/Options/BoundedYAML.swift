@@ -78,22 +78,25 @@ public enum BoundedYAML {
             self.limits = limits
         }
 
-        /// Whether `text` is a YAML 1.1 base-60 integer (`[-+]digits(:digits)+`, underscores
-        /// allowed) whose value does not fit in an `Int`.
+        /// Whether Yams' base-60 conversion of `text` (YAML 1.1's `190:20:30`) would overflow an
+        /// `Int`: it sums `digit · 60^k` from the last part and multiplies its base by 60 after every
+        /// part, the last one included, all without overflow checks — so 11 parts overflow even
+        /// when the value itself would fit.
         static func sexagesimalOverflows(_ text: String) -> Bool {
-            var body = Substring(text)
+            var body = Substring(text.replacingOccurrences(of: "_", with: ""))
             if body.first == "-" || body.first == "+" { body = body.dropFirst() }
             let parts = body.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count > 1 else { return false }
-            var value = 0
-            for (i, part) in parts.enumerated() {
-                let digits = String(part.filter { $0 != "_" })
-                guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
-                guard let partValue = Int(digits) else { return true }
-                let (shifted, o1) = value.multipliedReportingOverflow(by: i == 0 ? 1 : 60)
-                let (sum, o2) = shifted.addingReportingOverflow(partValue)
-                if o1 || o2 { return true }
-                value = sum
+            var base = 1, value = 0
+            for part in parts.reversed() {
+                // Yams drops parts that are not integers (compactMap); an integer too long for Int
+                // is dropped the same way.
+                guard let digit = Int(part) else { continue }
+                let (term, o1) = digit.multipliedReportingOverflow(by: base)
+                let (sum, o2) = value.addingReportingOverflow(term)
+                let (next, o3) = base.multipliedReportingOverflow(by: 60)
+                if o1 || o2 || o3 { return true }
+                (value, base) = (sum, next)
             }
             return false
         }

@@ -11,6 +11,8 @@ for pair in openblas:libopenblas-dev lapacke:liblapacke-dev libpng:libpng-dev li
         missing+=("$package")
     fi
 done
+# GNU time: the test of slkd iqa's memory per pixel reads the tool's peak resident set from it.
+[ -x /usr/bin/time ] || missing+=(time)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing system packages: ${missing[*]}" >&2
@@ -18,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo_cmd apt-get update -qq >/dev/null || true
-    $sudo_cmd apt-get install -y -qq libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config >/dev/null
+    $sudo_cmd apt-get install -y -qq libopenblas-dev liblapacke-dev libpng-dev libturbojpeg0-dev pkg-config time >/dev/null
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

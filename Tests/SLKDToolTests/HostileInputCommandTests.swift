@@ -116,7 +116,9 @@ struct HostileInputCommandTests {
 /// `slkd iqa`'s peak memory grows with the pixels by a bounded number of bytes each, measured as
 /// the child's maximum resident set by `/usr/bin/time` (the tensor tracker does not see the
 /// metrics' float64 arrays).
-@Suite("slkd iqa memory per pixel", .serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time")))
+@Suite("slkd iqa memory per pixel", .serialized,
+       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/time"),
+                "needs GNU time at /usr/bin/time (Debian's time package, which Scripts/ensure-dependencies.sh installs)"))
 struct IQAMemoryTests {
     /// Peak resident kilobytes of `slkd iqa file`.
     static func peakKilobytes(_ file: URL) throws -> Int {

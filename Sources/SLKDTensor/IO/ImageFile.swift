@@ -69,6 +69,14 @@ extension ImageIO {
     /// ``decodeImage(_:channels:dtype:maximumPixels:)``).
     public static func readImage(at url: URL, channels: Channels = .stored, dtype: DType = .float32,
                                  maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> DecodedImage {
+        try decodingFile(url) { data throws(ImageIOError) in
+            try decodeImage(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
+        }
+    }
+
+    /// Reads `url` through ``InputFile`` and decodes its bytes with `decode`, every error naming
+    /// the file.
+    static func decodingFile<Image>(_ url: URL, _ decode: (Data) throws(ImageIOError) -> Image) throws(ImageIOError) -> Image {
         let data: Data
         do {
             data = try InputFile.read(url)
@@ -76,7 +84,7 @@ extension ImageIO {
             throw ImageIOError(.unreadable(error.reason), path: url.path)
         }
         do {
-            return try decodeImage(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
+            return try decode(data)
         } catch {
             throw ImageIOError(error.reason, path: url.path)
         }

@@ -87,16 +87,8 @@ public enum ImageIO {
     ///     pixel memory is allocated (a pixel budget; at most ``maximumPixelCount``).
     public static func readPNG(at url: URL, channels: Channels = .stored, dtype: DType = .float32,
                                maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> PNGImage {
-        let data: Data
-        do {
-            data = try InputFile.read(url)
-        } catch {
-            throw ImageIOError(.unreadable(error.reason), path: url.path)
-        }
-        do {
-            return try decodePNG(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
-        } catch {
-            throw ImageIOError(error.reason, path: url.path)
+        try decodingFile(url) { data throws(ImageIOError) in
+            try decodePNG(data, channels: channels, dtype: dtype, maximumPixels: maximumPixels)
         }
     }
 

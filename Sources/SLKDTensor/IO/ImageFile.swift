@@ -97,17 +97,23 @@ extension ImageIO {
         case .png:
             try writePNG(tensor, to: url)
         case .jpeg:
-            let data: Data
-            do {
-                data = try encodeJPEG(tensor, quality: jpegQuality)
-            } catch {
-                throw ImageIOError(error.reason, path: url.path)
-            }
-            do {
-                try AtomicFile.write(data, to: url)
-            } catch {
-                throw ImageIOError(.writeFailed(error.description), path: url.path)
-            }
+            try writingFile(url) { () throws(ImageIOError) in try encodeJPEG(tensor, quality: jpegQuality) }
+        }
+    }
+
+    /// Encodes with `encode` and replaces `url` atomically with the bytes, every error naming the
+    /// file; on failure `url` keeps its old contents.
+    static func writingFile(_ url: URL, _ encode: () throws(ImageIOError) -> Data) throws(ImageIOError) {
+        let data: Data
+        do {
+            data = try encode()
+        } catch {
+            throw ImageIOError(error.reason, path: url.path)
+        }
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw ImageIOError(.writeFailed(error.description), path: url.path)
         }
     }
 }

@@ -259,17 +259,7 @@ public enum ImageIO {
     /// The file is replaced atomically: written to a temporary file in the same directory, flushed
     /// and renamed over `url`. On failure `url` keeps its old contents and no temporary file remains.
     public static func writePNG(_ tensor: Tensor, to url: URL, bitDepth: BitDepth = .eight) throws(ImageIOError) {
-        let data: Data
-        do {
-            data = try encodePNG(tensor, bitDepth: bitDepth)
-        } catch {
-            throw ImageIOError(error.reason, path: url.path)
-        }
-        do {
-            try AtomicFile.write(data, to: url)
-        } catch {
-            throw ImageIOError(.writeFailed(error.description), path: url.path)
-        }
+        try writingFile(url) { () throws(ImageIOError) in try encodePNG(tensor, bitDepth: bitDepth) }
     }
 
     /// libpng's message from the last call.

@@ -68,8 +68,8 @@ extension ImageIO {
         }
         guard status == 0 else { throw ImageIOError(.invalidJPEG(errorMessage(handle))) }
         let info = JPEGInfo(width: w, height: h, storedChannels: stored)
-        let pixels = planarPixels(interleaved8Bit: buffer, storedChannels: stored, hasAlpha: false,
-                                  width: w, height: h, channels: channels, dtype: dtype)
+        let layout = InterleavedSampleLayout(channels: stored, pixels: pixelCount, hasColor: !isGray, hasAlpha: false)
+        let pixels = layout.tensor(channels, dtype: dtype, height: h, width: w) { Double(buffer[$0]) / 255 }
         return (pixels, info)
     }
 

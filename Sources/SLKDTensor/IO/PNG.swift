@@ -137,7 +137,7 @@ public enum ImageIO {
         image.flags = 0
         let n = width * height
         let c = info.storedChannels
-        let layout = PNGSampleLayout(channels: c, pixels: n, hasColor: hasColor, hasAlpha: hasAlpha)
+        let layout = InterleavedSampleLayout(channels: c, pixels: n, hasColor: hasColor, hasAlpha: hasAlpha)
         let pixels: Tensor
         if sixteen {
             var buffer = [UInt16](repeating: 0, count: n * c)
@@ -183,14 +183,7 @@ public enum ImageIO {
     /// 255 or 65535); NaN becomes 0. `C` is 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA);
     /// 16-bit output supports 1 and 3 channels.
     public static func encodePNG(_ tensor: Tensor, bitDepth: BitDepth = .eight) throws(ImageIOError) -> Data {
-        guard tensor.dtype.isFloatingPoint else {
-            throw ImageIOError(.unsupportedTensor("dtype is \(tensor.dtype), expected float32 or float64"))
-        }
-        let shape = tensor.rank == 2 ? [1] + tensor.shape : tensor.shape
-        guard shape.count == 3 else {
-            throw ImageIOError(.unsupportedTensor("shape \(tensor.shape) is not C×H×W or H×W"))
-        }
-        let (c, h, w) = (shape[0], shape[1], shape[2])
+        let (c, h, w) = try imageLayout(of: tensor)
         guard (1...4).contains(c) else {
             throw ImageIOError(.unsupportedTensor("\(c) channels; expected 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)"))
         }

@@ -1,6 +1,7 @@
-/// Interleaved PNG samples to planar tensor channels, written straight into the tensor's storage
-/// so that decoding keeps no intermediate planes (a `[Double]` per channel cost 8 bytes per sample).
-struct PNGSampleLayout {
+/// Interleaved samples, as libpng and libjpeg-turbo hand them over, to planar tensor channels,
+/// written straight into the tensor's storage so that decoding keeps no intermediate planes (a
+/// `[Double]` per channel cost 8 bytes per sample).
+struct InterleavedSampleLayout {
     /// Samples per pixel as stored (colour planes first, alpha last).
     let channels: Int
     let pixels: Int

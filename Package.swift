@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SLKDModels", targets: ["SLKDModels"]),
         .library(name: "SLKDQuality", targets: ["SLKDQuality"]),
         .library(name: "SLKDDistill", targets: ["SLKDDistill"]),
+        .library(name: "SLKDDistributed", targets: ["SLKDDistributed"]),
         .executable(name: "slkd", targets: ["SLKDTool"]),
         .executable(name: "slkd-bench", targets: ["SLKDBenchmarks"]),
     ],
@@ -37,6 +38,10 @@ let package = Package(
         .systemLibrary(
             name: "CSLKDTurboJPEG", path: "Sources/CSLKDTurboJPEG", pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]),
+        // Open MPI, for data-parallel training only: no library below SLKDDistributed needs it.
+        .systemLibrary(
+            name: "CSLKDMPI", path: "Sources/CSLKDMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         .target(
             name: "SLKDTensor",
@@ -54,6 +59,9 @@ let package = Package(
             ],
             resources: [.copy("Resources/SampleImages"), .copy("Resources/DemoTeacher")]),
 
+        // Data parallelism over MPI: SLKDDistill's Communicator on Open MPI.
+        .target(name: "SLKDDistributed", dependencies: ["CSLKDMPI", "SLKDDistill", "SLKDTensor"]),
+
         // Shared by the test targets: PyTorch reference vectors and tolerance checks, and the
         // official-code reference data (Vectors/Reference), read through #filePath, not bundled.
         .target(name: "SLKDTestSupport", dependencies: ["SLKDTensor"], path: "Tests/SLKDTestSupport", exclude: ["Vectors"]),
@@ -64,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "SLKDTool",
             dependencies: [
-                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "SLKDReport",
+                "SLKDTensor", "SLKDModels", "SLKDQuality", "SLKDDistill", "SLKDDistributed", "SLKDReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -60,6 +60,8 @@ public final class DistillationObjective: TrainingObjective {
     /// The forward results the last ``loss(for:generator:)`` call handed to the criterion, when
     /// ``profiling`` (for timing each loss term on its own).
     public private(set) var lastForward: DistillationForward?
+    /// Whether the least-squares SCM fit of the first batch has run (it runs once per objective).
+    var scmFittedOnFirstBatch = false
 
     /// - Parameters:
     ///   - student: the network being trained.
@@ -210,9 +212,10 @@ public final class DistillationObjective: TrainingObjective {
         return ModelOutput(image: Tensor.concatenated(parts.map(\.image), axis: 0), features: joined)
     }
 
-    public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {
+    /// The forward results the criterion needs for `batch`: the student's output and taps (with
+    /// a graph unless gradients are off) and the teachers' (cached per batch id).
+    func distillationForward(for batch: TrainingBatch) -> DistillationForward {
         let c = configuration
-        if profiling { lastProfile = StepProfile() }
         let teachers = teacherOutputs(for: batch)
         student.train()
         let studentStarted = Self.now()
@@ -228,7 +231,7 @@ public final class DistillationObjective: TrainingObjective {
                 return f
             }
         }
-        let forward = DistillationForward(
+        return DistillationForward(
             student: s.image,
             studentEncoder: taps(s, student.encoderTaps, c.needsStudentEncoderTaps),
             studentDecoder: taps(s, student.decoderTaps, c.needsStudentDecoderTaps),
@@ -238,14 +241,36 @@ public final class DistillationObjective: TrainingObjective {
             teacherB: teachers.b?.image,
             teacherBDecoder: taps(teachers.b, teacherB.decoderTaps, c.needsTeacherBDecoderTaps),
             groundTruth: batch.clean)
-        if c.scmInitialisation == .leastSquares, batch.id == 0, let scm { fitSCM(scm, to: forward) }
+    }
+
+    /// Whether the SCM is fitted by least squares on `batch` (the run's first, id 0) and has not
+    /// been yet.
+    private func fitsSCM(on batch: TrainingBatch) -> Bool {
+        configuration.scmInitialisation == .leastSquares && batch.id == 0 && scmFittedOnFirstBatch == false && scm != nil
+    }
+
+    /// Fits the SCM on the first batch before the first loss, so that a data-parallel trainer can
+    /// then give every process rank 0's fit.
+    public func prepare(for batch: TrainingBatch) {
+        guard fitsSCM(on: batch), let scm else { return }
+        fitSCM(scm, to: withoutGradients { distillationForward(for: batch) })
+        scmFittedOnFirstBatch = true
+    }
+
+    public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {
+        if profiling { lastProfile = StepProfile() }
+        let forward = distillationForward(for: batch)
+        if fitsSCM(on: batch), let scm {
+            fitSCM(scm, to: forward)
+            scmFittedOnFirstBatch = true
+        }
         let criterionStarted = Self.now()
         let (total, terms) = criterion(forward, scm: scm)
         if profiling {
             lastProfile?.criterion = Self.seconds(since: criterionStarted)
             lastForward = forward
         }
-        return StepLoss(total: total, terms: terms.mapValues(\.item), prediction: s.image.detached())
+        return StepLoss(total: total, terms: terms.mapValues(\.item), prediction: forward.student.detached())
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

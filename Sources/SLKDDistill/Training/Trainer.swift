@@ -143,7 +143,24 @@ public final class Trainer {
     /// The last step whose update was applied.
     public internal(set) var lastGoodStep: Int?
 
-    public init(objective: any TrainingObjective, data: any BatchSource, configuration: TrainerConfiguration, logger: Logger) {
+    /// The processes of a data-parallel run (``SingleProcess`` when not distributed).
+    public let communicator: any Communicator
+    /// Called after each backward pass with the gradients the update uses (averaged over the
+    /// processes, before clipping): for checking gradients across launchers and precisions.
+    public var gradientObserver: ((_ step: Int, _ gradients: Gradients) -> Void)?
+    /// Whether this process's parameters were made equal to rank 0's since they were last set.
+    var parametersSynchronized = false
+
+    /// - Parameters:
+    ///   - objective: the loss and the modules it trains.
+    ///   - data: the batches (in a data-parallel run, this process's shard of each global batch).
+    ///   - configuration: steps, optimizer and schedule.
+    ///   - logger: where skipped steps and stops are reported.
+    ///   - communicator: the processes of a data-parallel run; gradients, losses and metrics are
+    ///     averaged over them and rank 0's parameters are broadcast before the first step.
+    public init(objective: any TrainingObjective, data: any BatchSource, configuration: TrainerConfiguration, logger: Logger,
+                communicator: any Communicator = SingleProcess()) {
+        self.communicator = communicator
         self.objective = objective
         self.data = data
         self.configuration = configuration
@@ -167,14 +184,35 @@ public final class Trainer {
     public func takeStep() throws -> StepResult {
         let started = DispatchTime.now().uptimeNanoseconds
         let batch = try data.nextBatch()
+        if !parametersSynchronized {
+            // A first-batch initialisation (the SCM's least-squares fit) runs here, on rank 0's
+            // slice as on every rank's, before rank 0's parameters are given to all.
+            objective.prepare(for: batch)
+            try communicator.broadcastState(of: parameters)
+            parametersSynchronized = true
+        }
         let index = step
         let learningRate = schedule.learningRate(at: index)
         let loss = objective.loss(for: batch, generator: &generator)
-        let value = loss.total.item
+        var value = loss.total.item
+        var terms = loss.terms
         var metrics: [String: Double] = ["learning_rate": learningRate]
+        var psnr = loss.prediction.map { Self.psnr($0, batch.clean) }
+        var gradients = value.isFinite ? loss.total.backward() : Gradients()
         var finite = value.isFinite
+        if communicator.size > 1 {
+            // One all-reduce of the scalars decides, on every rank alike, whether the step counts.
+            let names = terms.keys.sorted()
+            let local = [finite ? 0 : 1, value, psnr ?? 0] + names.map { terms[$0]! }
+            let global = try communicator.allReduceMean(local)
+            finite = global[0] == 0
+            value = finite ? global[1] : .nan
+            if psnr != nil { psnr = global[2] }
+            for (k, name) in names.enumerated() { terms[name] = global[3 + k] }
+            if finite { try communicator.averageGradients(&gradients, of: parameters) }
+        }
         if finite {
-            var gradients = loss.total.backward()
+            gradientObserver?(index, gradients)
             let norm = configuration.gradientClipNorm.map { gradients.clipGlobalNorm(of: parameters, maxNorm: $0) }
                 ?? gradients.globalNorm(of: parameters)
             metrics["gradient_norm"] = norm
@@ -184,9 +222,7 @@ public final class Trainer {
                 optimizer.update(parameters, gradients: gradients)
             }
         }
-        if let prediction = loss.prediction {
-            metrics["psnr"] = Self.psnr(prediction, batch.clean)
-        }
+        if let psnr { metrics["psnr"] = psnr }
         step += 1
         if finite {
             consecutiveNonFiniteSteps = 0
@@ -195,7 +231,7 @@ public final class Trainer {
             consecutiveNonFiniteSteps += 1
             logger.warning("skipping step: non-finite loss or gradient",
                            metadata: ["step": "\(index)", "loss": "\(value)", "consecutive": "\(consecutiveNonFiniteSteps)",
-                                      "terms": "\(loss.terms.sorted { $0.key < $1.key })"])
+                                      "terms": "\(terms.sorted { $0.key < $1.key })"])
             if consecutiveNonFiniteSteps >= configuration.maxConsecutiveNonFiniteSteps {
                 logger.error("stopping: too many non-finite steps in a row",
                              metadata: ["step": "\(index)", "consecutive": "\(consecutiveNonFiniteSteps)"])
@@ -206,7 +242,7 @@ public final class Trainer {
         if let evaluation, step % evaluation.interval == 0 {
             for (name, value) in try evaluation.evaluate(self) { metrics["eval." + name] = value }
         }
-        return StepResult(step: index, loss: value, terms: loss.terms, metrics: metrics, skipped: !finite)
+        return StepResult(step: index, loss: value, terms: terms, metrics: metrics, skipped: !finite)
     }
 
     /// Runs `steps` steps (default: to the end of the run), calling `callbacks` after each.

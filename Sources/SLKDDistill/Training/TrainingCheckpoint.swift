@@ -95,6 +95,7 @@ extension Trainer {
             try parameters.loadStateDictionary(model)
         } catch { throw fail("\(error)") }
         step = state.step
+        parametersSynchronized = false
         generator = file.generator
         consecutiveNonFiniteSteps = state.consecutiveNonFiniteSteps
         lastGoodStep = state.lastGoodStep

@@ -30,6 +30,15 @@ public protocol TrainingObjective: AnyObject {
 
     /// The trained network's restoration of `degraded`, for evaluation (no graph recorded).
     func restore(_ degraded: Tensor) -> Tensor
+
+    /// Anything the objective sets up from the first batch of a run before its first loss (the
+    /// SCM's least-squares fit). The ``Trainer`` calls it before its first step, then makes every
+    /// process's parameters equal to rank 0's. The default does nothing.
+    func prepare(for batch: TrainingBatch)
+}
+
+extension TrainingObjective {
+    public func prepare(for batch: TrainingBatch) {}
 }
 
 /// The pixel losses a network can be trained on.

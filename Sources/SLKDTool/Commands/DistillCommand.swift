@@ -37,6 +37,6 @@ struct DistillCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        try OptionsTraining.run(arguments, task: .distill)
+        try OptionsTraining.run(arguments, threads: threads, task: .distill)
     }
 }

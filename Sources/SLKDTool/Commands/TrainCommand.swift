@@ -30,6 +30,6 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        try OptionsTraining.run(arguments, task: .train)
+        try OptionsTraining.run(arguments, threads: threads, task: .train)
     }
 }

@@ -11,7 +11,7 @@ import SLKDModels
 /// - `metrics.jsonl`: every step's rate, loss, terms and metrics;
 /// - `tb_logger/`: TensorBoard events, with ``tensorBoard``;
 /// - `train_<name>_<time>.log`: the log lines, when the run's logger writes them (see
-///   ``TrainingRun/init(options:task:shard:prefetch:echo:loadWeights:)``).
+///   ``TrainingRun/init(options:task:communicator:prefetch:echo:loadWeights:)``).
 ///
 /// Every file is written atomically.
 public struct TrainingOutputs: Sendable, Hashable {

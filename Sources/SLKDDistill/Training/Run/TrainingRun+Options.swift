@@ -22,19 +22,24 @@ extension TrainingRun {
     /// - Parameters:
     ///   - options: the parsed options.
     ///   - task: supervised training or distillation.
-    ///   - shard: this process's slice of each global batch (`batch_size_per_gpu` samples).
+    ///   - communicator: the processes of a data-parallel run: each takes `batch_size_per_gpu`
+    ///     samples of every global batch, validation images are split among them, and rank 0
+    ///     alone writes files and logs.
     ///   - prefetch: batches loaded ahead on a background thread (0: none).
     ///   - echo: whether log lines are also printed to standard output.
     ///   - loadWeights: how weights files are read.
     /// - Throws: ``TrainingSetupError`` naming the file, folder or key at fault.
-    public convenience init(options: TrainingOptions, task: Task, shard: DataShard = .single, prefetch: Int = 2,
-                            echo: Bool = true, loadWeights: WeightsLoader = .standard) throws(TrainingSetupError) {
+    public convenience init(options: TrainingOptions, task: Task, communicator: any Communicator = SingleProcess(),
+                            prefetch: Int = 2, echo: Bool = true,
+                            loadWeights: WeightsLoader = .standard) throws(TrainingSetupError) {
         let folder = options.experimentsFolder
-        let logFile = try TrainingSetupError.naming(folder.path) {
+        let shard = communicator.shard
+        // BasicSR's habit: rank 0 logs (to the terminal and the run's log file), the others keep quiet.
+        let logFile = shard.rank != 0 ? nil : try TrainingSetupError.naming(folder.path) {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             return try LogFile(url: folder.appendingPathComponent(LogFile.trainingLogName(run: options.name)))
         }
-        let logger = Logger(label: "slkd.train") { _ in PlainLogHandler(file: logFile, echo: echo) }
+        let logger = Logger(label: "slkd.train") { _ in PlainLogHandler(file: logFile, echo: echo && shard.rank == 0) }
         for warning in options.unsupportedSettings { logger.warning("\(warning)") }
 
         let network = try Self.network(options.network, section: "network_g", seed: options.seed,
@@ -61,7 +66,7 @@ extension TrainingRun {
                                       checkpointInterval: options.checkpointInterval ?? max(options.trainer.totalSteps / 10, 1),
                                       keptSnapshots: options.keptSnapshots, tensorBoard: options.usesTensorBoard)
         self.init(network: network, objective: objective, data: source, configuration: options.trainer, outputs: outputs,
-                  logger: logger)
+                  logger: logger, communicator: communicator)
         if let validation = options.validationData, let interval = options.validationInterval, interval > 0 {
             let validationPairs = try TrainingSetupError.naming(validation.degradedFolder.path) { try validation.dataset() }
             evaluation = Self.validation(of: network, on: validationPairs, name: validation.name, every: interval)
@@ -74,14 +79,19 @@ extension TrainingRun {
             """)
     }
 
-    /// PSNR and SSIM of `network` on whole validation images.
+    /// Mean PSNR and SSIM of `network` on whole validation images. In a data-parallel run each
+    /// process scores every `size`-th image and the sums are reduced.
     static func validation(of network: any RestorationModel, on pairs: any PairedDataset, name: String,
                            every interval: Int) -> Trainer.Evaluation {
-        .init(interval: interval) { _ in
+        .init(interval: interval) { trainer in
             network.eval()
             defer { network.train() }
-            let report = try TestSetEvaluation.run(pairs, name: name) { try restore(image: $0, with: network) }
-            return ["psnr": report.mean.psnr, "ssim": report.mean.ssim]
+            let shard = trainer.communicator.shard
+            let mine = ShardedPairedDataset(pairs, shard: shard)
+            let report = try TestSetEvaluation.run(mine, name: name) { try restore(image: $0, with: network) }
+            var sums = [report.images.reduce(0) { $0 + $1.psnr }, report.images.reduce(0) { $0 + $1.ssim }]
+            try sums.withUnsafeMutableBufferPointer { try trainer.communicator.allReduceSum($0) }
+            return ["psnr": sums[0] / Double(pairs.count), "ssim": sums[1] / Double(pairs.count)]
         }
     }
 

@@ -27,7 +27,8 @@ public final class TrainingRun {
     public let network: any RestorationModel
     /// The trainer (optimizer, schedule, step counter, checkpoints).
     public let trainer: Trainer
-    /// Where the run's files go (nil: nothing is written).
+    /// Where the run's files go (nil: nothing is written). In a data-parallel run only rank 0
+    /// writes them.
     public let outputs: TrainingOutputs?
 
     /// A run of `objective` on `data` that trains `network`.
@@ -39,13 +40,21 @@ public final class TrainingRun {
     ///   - configuration: steps, optimizer and schedule.
     ///   - outputs: the files to write, or nil for none.
     ///   - logger: where the trainer reports skipped steps and stops.
+    ///   - communicator: the processes of a data-parallel run (`data` must then be this
+    ///     process's ``DataShard``, e.g. `communicator.shard`).
     public init(network: any RestorationModel, objective: any TrainingObjective, data: any BatchSource,
                 configuration: TrainerConfiguration, outputs: TrainingOutputs? = nil,
-                logger: Logger = Logger(label: "slkd.train")) {
+                logger: Logger = Logger(label: "slkd.train"), communicator: any Communicator = SingleProcess()) {
         self.network = network
         self.outputs = outputs
-        trainer = Trainer(objective: objective, data: data, configuration: configuration, logger: logger)
+        trainer = Trainer(objective: objective, data: data, configuration: configuration, logger: logger,
+                          communicator: communicator)
     }
+
+    /// The processes of the run.
+    public var communicator: any Communicator { trainer.communicator }
+    /// Whether this process writes the run's files (rank 0).
+    public var writesOutputs: Bool { communicator.rank == 0 }
 
     /// The objective being minimised.
     public var objective: any TrainingObjective { trainer.objective }
@@ -78,6 +87,7 @@ public final class TrainingRun {
     ///   the callbacks and the file writes.
     @discardableResult
     public func run(steps: Int? = nil, callbacks: [any TrainingCallback] = []) throws -> TrainingSummary {
+        let outputs = writesOutputs ? outputs : nil
         try outputs?.createFolders()
         network.train()
         defer { network.eval() }

@@ -87,11 +87,7 @@ enum ConvKernels {
     // MARK: Forward
 
     static func forward(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry) -> Tensor {
-        switch x.dtype {
-        case .float32: forward(x, k, b, geo, Float.self)
-        case .float64: forward(x, k, b, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { forward(x, k, b, geo, $0) }
     }
 
     static func forward<T: TensorScalar>(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
@@ -357,11 +353,7 @@ enum ConvKernels {
     // MARK: Input gradient
 
     static func inputGradient(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry) -> Tensor {
-        switch g.dtype {
-        case .float32: inputGradient(g, k, geo, Float.self)
-        case .float64: inputGradient(g, k, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        g.dtype.withFloatType { inputGradient(g, k, geo, $0) }
     }
 
     static func inputGradient<T: TensorScalar>(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
@@ -471,11 +463,7 @@ enum ConvKernels {
     // MARK: Weight and bias gradients
 
     static func weightGradient(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry) -> Tensor {
-        switch x.dtype {
-        case .float32: weightGradient(x, g, geo, Float.self)
-        case .float64: weightGradient(x, g, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { weightGradient(x, g, geo, $0) }
     }
 
     static func weightGradient<T: TensorScalar>(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
@@ -593,11 +581,7 @@ enum ConvKernels {
 
     /// Σ over batch and space of an NC… gradient: the bias gradient [C].
     static func biasGradient(_ g: Tensor) -> Tensor {
-        switch g.dtype {
-        case .float32: biasGradient(g, Float.self)
-        case .float64: biasGradient(g, Double.self)
-        case .int64: preconditionFailure()
-        }
+        g.dtype.withFloatType { biasGradient(g, $0) }
     }
 
     static func biasGradient<T: TensorScalar>(_ g: Tensor, _: T.Type) -> Tensor {

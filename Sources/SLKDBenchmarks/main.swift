@@ -111,10 +111,6 @@ func measure(_ c: Case, seconds: Double) -> (median: Double, min: Double, runs: 
 
 // MARK: - Cases
 
-struct UncheckedPointer: @unchecked Sendable {
-    let p: UnsafePointer<Float>
-    init(_ p: UnsafePointer<Float>) { self.p = p }
-}
 
 nonisolated(unsafe) var generator = RandomGenerator(seed: 2024)
 
@@ -174,12 +170,12 @@ func attentionCases() -> [Case] {
     let qkPar = Case(name: "sgemm_bmm_qk_par", work: .flops(flops), baseline: nil) {
         q.withContiguousScalars(Float.self) { pq in
             k.withContiguousScalars(Float.self) { pk in
-                let (a, b) = (UncheckedPointer(pq.baseAddress!), UncheckedPointer(pk.baseAddress!))
+                let (a, b) = (UncheckedSendable(pq.baseAddress!), UncheckedSendable(pk.baseAddress!))
                 BLASThreads.withSingleThread {
                     Parallel.forChunks(batch) { range in
                         for i in range {
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(c), Int32(c), Int32(hw), 1,
-                                        a.p + i * c * hw, Int32(hw), b.p + i * c * hw, Int32(hw),
+                                        a.value + i * c * hw, Int32(hw), b.value + i * c * hw, Int32(hw),
                                         0, scores + i * c * c, Int32(c))
                         }
                     }

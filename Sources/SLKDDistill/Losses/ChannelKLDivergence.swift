@@ -21,15 +21,10 @@ public struct ChannelKLDivergence: Sendable {
                      "KL loss needs two B×C×H×W tensors of one shape, got \(student.shape) and \(teacher.shape)")
         let (b, c) = (student.shape[0], student.shape[1])
         let positions = student.shape[2] * student.shape[3]
-        let logQ = Self.logSoftmax(student.reshaped([b, c, positions]) / temperature)
-        let logP = Self.logSoftmax(teacher.detached().reshaped([b, c, positions]) / temperature)
+        let logQ = (student.reshaped([b, c, positions]) / temperature).logSoftmax(axis: -1)
+        let logP = (teacher.detached().reshaped([b, c, positions]) / temperature).logSoftmax(axis: -1)
         let p = logP.exp()
         let kl = (p * (logP - logQ)).sum(axis: 2)
         return kl.mean() * (temperature * temperature)
-    }
-
-    /// log softmax over the last axis, x − logΣexp(x), stable for large logits.
-    static func logSoftmax(_ x: Tensor) -> Tensor {
-        x - x.logSumExp(axes: [-1], keepDims: true)
     }
 }

@@ -84,11 +84,7 @@ public final class TopKSparseAttention: Module, UnaryLayer {
     /// Additive masks [kept.count, ...scores.shape]: 0 where an entry is among the kept[j] largest
     /// of its row (ties broken towards the lower index), −∞ elsewhere.
     static func topKMasks(_ scores: Tensor, kept: [Int]) -> Tensor {
-        switch scores.dtype {
-        case .float32: topKMasks(scores, kept: kept, Float.self)
-        case .float64: topKMasks(scores, kept: kept, Double.self)
-        case .int64: preconditionFailure("sparseMixture needs floating-point scores")
-        }
+        scores.dtype.withFloatType("sparseMixture") { topKMasks(scores, kept: kept, $0) }
     }
 
     static func topKMasks<T: TensorScalar>(_ scores: Tensor, kept: [Int], _: T.Type) -> Tensor {

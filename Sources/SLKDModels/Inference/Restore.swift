@@ -158,11 +158,7 @@ func restoreTiled(_ x: Tensor, tiling: Tiling, square: Bool, run: (Tensor) throw
     if square { tileH = Swift.min(tileH, tileW); tileW = tileH }
     let rows = TileAxis(length: h, tile: tileH, overlap: tiling.overlap)
     let cols = TileAxis(length: w, tile: tileW, overlap: tiling.overlap)
-    switch x.dtype {
-    case .float32: return try blendTiles(Float.self, x, rows, cols, tiling.blend, run)
-    case .float64: return try blendTiles(Double.self, x, rows, cols, tiling.blend, run)
-    case .int64: preconditionFailure("restoreTiled: integer image")
-    }
+    return try x.dtype.withFloatType("restoreTiled") { try blendTiles($0, x, rows, cols, tiling.blend, run) }
 }
 
 /// Runs every tile and adds its (owned part of the) output into one image-sized accumulator.

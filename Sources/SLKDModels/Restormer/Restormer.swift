@@ -117,16 +117,7 @@ public final class Restormer: Module, RestorationModel {
                      "Restormer input height and width must be multiples of \(sizeMultiple), got \(input.shape[2])×\(input.shape[3]) (pad first)")
         var rec = FeatureRecorder(features)
         let f1 = rec.record("patch_embed", patchEmbed(input))
-        let e1 = rec.record("encoder_level1", encoderLevel1(f1))
-        let e2 = rec.record("encoder_level2", encoderLevel2(down1To2(e1)))
-        let e3 = rec.record("encoder_level3", encoderLevel3(down2To3(e2)))
-        let l = rec.record("latent", latent(down3To4(e3)))
-        // torch.cat order is always [upsampled, skip].
-        let d3 = rec.record("decoder_level3",
-                            decoderLevel3(reduceChannelsLevel3(Tensor.concatenated([up4To3(l), e3], axis: 1))))
-        let d2 = rec.record("decoder_level2",
-                            decoderLevel2(reduceChannelsLevel2(Tensor.concatenated([up3To2(d3), e2], axis: 1))))
-        let d1 = rec.record("decoder_level1", decoderLevel1(Tensor.concatenated([up2To1(d2), e1], axis: 1)))
+        let d1 = unet(f1, recording: &rec)
         let r = rec.record("refinement", refinement(d1))
         let image: Tensor
         if let skipConv {
@@ -135,5 +126,13 @@ public final class Restormer: Module, RestorationModel {
             image = output(r) + input
         }
         return ModelOutput(image: image, features: rec.features)
+    }
+
+    /// The encoder–decoder between the patch embedding and the refinement.
+    private var unet: FourLevelUNet<Sequential> {
+        FourLevelUNet(encoders: [encoderLevel1, encoderLevel2, encoderLevel3, latent],
+                      downsamples: [down1To2, down2To3, down3To4], upsamples: [up4To3, up3To2, up2To1],
+                      channelReductions: [reduceChannelsLevel3, reduceChannelsLevel2],
+                      decoders: [decoderLevel3, decoderLevel2, decoderLevel1]) { level, x in level(x) }
     }
 }

@@ -1,7 +1,7 @@
 import SLKDTensor
 
 // Uformer (Wang et al., CVPR 2022; official `model.py`): a U-Net of LeWin transformer layers on
-// token maps (official [B, H·W, C]; here channel-major [B, C, H, W], see LeWinTransformerBlock.swift). Encoder layers at C, 2C, 4C, 8C (4×4 stride-2 conv between them),
+// token maps (official [B, H·W, C]; here channel-major [B, C, H, W], see LeWin.swift). Encoder layers at C, 2C, 4C, 8C (4×4 stride-2 conv between them),
 // a transformer bottleneck `conv` at 16C and H/16, decoder layers on [upsampled, skip] with
 // 2×2 transposed-conv upsampling, and a 3×3 output projection plus the input image.
 

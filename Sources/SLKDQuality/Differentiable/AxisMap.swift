@@ -112,11 +112,7 @@ public enum FeatureOps {
 
     /// The forward kernel of ``separable(_:rows:columns:)`` (nothing recorded).
     static func applySeparable(_ x: Tensor, rows: AxisMap, columns: AxisMap) -> Tensor {
-        switch x.dtype {
-        case .float32: applySeparable(x, rows: rows, columns: columns, as: Float.self)
-        case .float64: applySeparable(x, rows: rows, columns: columns, as: Double.self)
-        default: preconditionFailure("separable filtering takes float32 or float64, not \(x.dtype)")
-        }
+        x.dtype.withFloatType("separable filtering") { applySeparable(x, rows: rows, columns: columns, as: $0) }
     }
 
     static func applySeparable<T: TensorScalar>(_ x: Tensor, rows: AxisMap, columns: AxisMap, as _: T.Type) -> Tensor {
@@ -126,12 +122,12 @@ public enum FeatureOps {
         let band = PlaneBand<T>(rows: rows, columns: columns)
         let (out, dst) = Tensor.uninitialized(Array(x.shape.dropLast(2)) + [oh, ow], T.self)
         x.withContiguousScalars(T.self) { src in
-            let s = UnsafeSend(src.baseAddress!), d = UnsafeSend(dst.baseAddress!)
+            let s = UncheckedSendable(src.baseAddress!), d = UncheckedSendable(dst.baseAddress!)
             Parallel.forChunks(planes, grain: Swift.max(1, 16384 / Swift.max(h * w, 1))) { range in
                 let tmp = UnsafeMutablePointer<T>.allocate(capacity: oh * w)
                 defer { tmp.deallocate() }
                 for p in range {
-                    band.apply(s.pointer + p * h * w, width: w, into: d.pointer + p * oh * ow, scratch: tmp)
+                    band.apply(s.value + p * h * w, width: w, into: d.value + p * oh * ow, scratch: tmp)
                 }
             }
         }
@@ -139,12 +135,6 @@ public enum FeatureOps {
     }
 }
 
-/// A pointer handed to worker threads that touch disjoint parts of it.
-struct UnsafeSend<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-    init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
-}
 
 /// Two axis maps with their weights in the working precision, applied to one plane.
 struct PlaneBand<T: TensorScalar>: @unchecked Sendable {

@@ -12,11 +12,7 @@ extension FeatureOps {
     /// sign(p), 2p, and p = m_i·m_j sends g_p·m_j to i and g_p·m_i to j.
     public static func brisqueMoments(_ m: Tensor) -> (sums: Tensor, counts: Tensor) {
         precondition(m.rank >= 2, "BRISQUE moments need …×H×W, got \(m.shape)")
-        switch m.dtype {
-        case .float32: return brisqueMoments(m, as: Float.self)
-        case .float64: return brisqueMoments(m, as: Double.self)
-        default: preconditionFailure("BRISQUE moments take float32 or float64, not \(m.dtype)")
-        }
+        return m.dtype.withFloatType("BRISQUE moments") { brisqueMoments(m, as: $0) }
     }
 
     static func brisqueMoments<T: TensorScalar>(_ m: Tensor, as _: T.Type) -> (sums: Tensor, counts: Tensor) {
@@ -29,11 +25,11 @@ extension FeatureOps {
         input.withContiguousScalars(T.self) { src in
             sums.withUnsafeMutableBufferPointer { sums in
                 counts.withUnsafeMutableBufferPointer { counts in
-                    let sp = UnsafeSend(src.baseAddress!), up = UnsafeSend(sums.baseAddress!)
-                    let cp = UnsafeSend(counts.baseAddress!)
+                    let sp = UncheckedSendable(src.baseAddress!), up = UncheckedSendable(sums.baseAddress!)
+                    let cp = UncheckedSendable(counts.baseAddress!)
                     Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
                         for p in range {
-                            let x = sp.pointer + p * n, out = up.pointer + p * 18, cnt = cp.pointer + p * 8
+                            let x = sp.value + p * n, out = up.value + p * 18, cnt = cp.value + p * 8
                             var sq = 0.0, ab = 0.0
                             for i in 0..<n {
                                 let v = Double(x[i])
@@ -125,14 +121,14 @@ extension FeatureOps {
         let runs = pairShifts.map { pairRuns(height: h, width: w, dy: $0.0, dx: $0.1) }
         let (out, dst) = Tensor.uninitialized(shape, T.self)
         input.withContiguousScalars(T.self) { src in
-            let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(dst.baseAddress!)
+            let sp = UncheckedSendable(src.baseAddress!), dp = UncheckedSendable(dst.baseAddress!)
             gd.withUnsafeBufferPointer { gb in
                 let gp = gb.baseAddress!
                 Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
                     let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
                     defer { scratch.deallocate() }
                     for p in range {
-                        let x = sp.pointer + p * n, out = dp.pointer + p * n, gs = gp + p * 18
+                        let x = sp.value + p * n, out = dp.value + p * n, gs = gp + p * 18
                         let g0 = T(2 * gs[0]), g1 = T(gs[1])
                         for i in 0..<n {
                             let v = x[i]

@@ -37,11 +37,7 @@ extension FeatureOps {
         precondition(m.rank >= 2, "block statistics need …×H×W, got \(m.shape)")
         let h = m.shape[m.rank - 2], w = m.shape[m.rank - 1]
         precondition(b >= 6 && h % b == 0 && w % b == 0, "planes of \(h)×\(w) are not made of \(b)×\(b) blocks")
-        switch m.dtype {
-        case .float32: return blockStatistics(m, blockSize: b, epsilon: epsilon, as: Float.self)
-        case .float64: return blockStatistics(m, blockSize: b, epsilon: epsilon, as: Double.self)
-        default: preconditionFailure("block statistics take float32 or float64, not \(m.dtype)")
-        }
+        return m.dtype.withFloatType("block statistics") { blockStatistics(m, blockSize: b, epsilon: epsilon, as: $0) }
     }
 
     static func blockStatistics<T: TensorScalar>(_ m: Tensor, blockSize b: Int, epsilon: Double, as _: T.Type) -> Tensor {
@@ -66,8 +62,8 @@ extension FeatureOps {
         input.withContiguousScalars(T.self) { src in
             values.withUnsafeMutableBufferPointer { values in
                 means.withUnsafeMutableBufferPointer { means in
-                    let sp = UnsafeSend(src.baseAddress!), vp = UnsafeSend(values.baseAddress!)
-                    let mp = UnsafeSend(means.baseAddress!)
+                    let sp = UncheckedSendable(src.baseAddress!), vp = UncheckedSendable(values.baseAddress!)
+                    let mp = UncheckedSendable(means.baseAddress!)
                     Parallel.forChunks(blocks, grain: 16) { range in
                         // Per-column sums of x and of (x − M)², (x − M) with M the block mean:
                         // the whole block, the centre and the surround are unions of columns, so
@@ -78,7 +74,7 @@ extension FeatureOps {
                         let sum = columns, dev = columns + b, dev2 = columns + 2 * b
                         for block in range {
                             let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
-                            let x = sp.pointer + base
+                            let x = sp.value + base
                             for c in 0..<b { sum[c] = 0; dev[c] = 0; dev2[c] = 0 }
                             for y in 0..<b {
                                 let row = x + y * w
@@ -100,8 +96,8 @@ extension FeatureOps {
                                 for c in set { d1 += dev[c]; d2 += dev2[c] }
                                 let count = Double(set.count * b)
                                 let variance = Swift.max(0, d2 - d1 * d1 / count) / (count - 1)
-                                vp.pointer[block * k + s] = s == 0 ? variance : (variance + epsilon).squareRoot()
-                                mp.pointer[block * k + s] = blockMean + d1 / count
+                                vp.value[block * k + s] = s == 0 ? variance : (variance + epsilon).squareRoot()
+                                mp.value[block * k + s] = blockMean + d1 / count
                             }
                             // The six-pixel edge segments: short two-pass sums.
                             for s in 1..<(k - 2) {
@@ -115,8 +111,8 @@ extension FeatureOps {
                                     ss += d * d
                                 }
                                 let variance = ss / Double(set.count - 1)
-                                vp.pointer[block * k + s] = (variance + epsilon).squareRoot()
-                                mp.pointer[block * k + s] = mean
+                                vp.value[block * k + s] = (variance + epsilon).squareRoot()
+                                mp.value[block * k + s] = mean
                             }
                         }
                     }
@@ -140,9 +136,9 @@ extension FeatureOps {
         let (bh, bw) = (h / b, w / b), k = bounds.count - 1
         let blocks = input.count / Swift.max(n, 1) * bh * bw
         let (out, dst) = Tensor.uninitialized(input.shape, T.self)
-        let dp = UnsafeSend(dst.baseAddress!)
+        let dp = UncheckedSendable(dst.baseAddress!)
         input.withContiguousScalars(T.self) { src in
-            let sp = UnsafeSend(src.baseAddress!)
+            let sp = UncheckedSendable(src.baseAddress!)
             g.withUnsafeBufferPointer { gp in
                 offsets.withUnsafeBufferPointer { os in
                     bounds.withUnsafeBufferPointer { bs in
@@ -152,7 +148,7 @@ extension FeatureOps {
                                 Parallel.forChunks(blocks, grain: 16) { range in
                                     for block in range {
                                         let base = blockOrigin(block, bh: bh, bw: bw, b: b, width: w, plane: n)
-                                        let x = sp.pointer + base, out = dp.pointer + base
+                                        let x = sp.value + base, out = dp.value + base
                                         for o in UnsafeBufferPointer(rebasing: os[bs[0]..<bs[1]]) { out[o] = 0 }
                                         for s in 0..<k {
                                             let gs = gp[block * k + s]

@@ -76,13 +76,13 @@ public struct DifferentiableBRISQUE: Sendable {
         var alpha = [Double](repeating: 0, count: values.count), slope = [Double](repeating: 0, count: values.count)
         alpha.withUnsafeMutableBufferPointer { alpha in
             slope.withUnsafeMutableBufferPointer { slope in
-                let ap = UnsafeSend(alpha.baseAddress!), sp = UnsafeSend(slope.baseAddress!)
+                let ap = UncheckedSendable(alpha.baseAddress!), sp = UncheckedSendable(slope.baseAddress!)
                 // A few µs per solve: threads pay off from a few dozen channels.
                 Parallel.forChunks(values.count, grain: 32) { range in
                     for i in range {
                         let t = values[i], a = DistributionFit.inverseGGDRatio(t)
-                        ap.pointer[i] = a
-                        sp.pointer[i] = t < upper && t > lower ? 1 / (t * DistributionFit.logRatioDerivative(a)) : 0
+                        ap.value[i] = a
+                        sp.value[i] = t < upper && t > lower ? 1 / (t * DistributionFit.logRatioDerivative(a)) : 0
                     }
                 }
             }

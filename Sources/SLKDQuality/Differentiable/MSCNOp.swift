@@ -14,11 +14,7 @@ extension FeatureOps {
         let maps = (rows: AxisMap.correlation(h, kernel: kernel, padding: padding),
                     columns: AxisMap.correlation(w, kernel: kernel, padding: padding))
         let input = x.detached()
-        switch x.dtype {
-        case .float32: return mscn(input, x, maps, c: c, epsilon: epsilon, as: Float.self)
-        case .float64: return mscn(input, x, maps, c: c, epsilon: epsilon, as: Double.self)
-        default: preconditionFailure("MSCN takes float32 or float64, not \(x.dtype)")
-        }
+        return x.dtype.withFloatType("MSCN") { mscn(input, x, maps, c: c, epsilon: epsilon, as: $0) }
     }
 
     static func mscn<T: TensorScalar>(_ input: Tensor, _ x: Tensor, _ maps: (rows: AxisMap, columns: AxisMap),
@@ -32,15 +28,15 @@ extension FeatureOps {
         let (muT, mu) = Tensor.uninitialized(x.shape, T.self)
         let (sT, s) = Tensor.uninitialized(x.shape, T.self)
         input.withContiguousScalars(T.self) { src in
-            let sp = UnsafeSend(src.baseAddress!), dp = UnsafeSend(m.baseAddress!)
-            let mp = UnsafeSend(mu.baseAddress!), vp = UnsafeSend(s.baseAddress!)
+            let sp = UncheckedSendable(src.baseAddress!), dp = UncheckedSendable(m.baseAddress!)
+            let mp = UncheckedSendable(mu.baseAddress!), vp = UncheckedSendable(s.baseAddress!)
             Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
                 let tmp = UnsafeMutablePointer<T>.allocate(capacity: 2 * n)
                 defer { tmp.deallocate() }
                 let squares = tmp + n
                 for p in range {
-                    let xp = sp.pointer + p * n, mup = mp.pointer + p * n, sqp = vp.pointer + p * n
-                    let out = dp.pointer + p * n
+                    let xp = sp.value + p * n, mup = mp.value + p * n, sqp = vp.value + p * n
+                    let out = dp.value + p * n
                     for i in 0..<n { squares[i] = xp[i] * xp[i] }
                     band.apply(xp, width: w, into: mup, scratch: tmp)
                     band.apply(squares, width: w, into: sqp, scratch: tmp)
@@ -69,16 +65,16 @@ extension FeatureOps {
             input.withContiguousScalars(T.self) { xp in
                 mu.withContiguousScalars(T.self) { mup in
                     s.withContiguousScalars(T.self) { sp in
-                        let g = UnsafeSend(gp.baseAddress!), x = UnsafeSend(xp.baseAddress!)
-                        let m = UnsafeSend(mup.baseAddress!), v = UnsafeSend(sp.baseAddress!)
-                        let d = UnsafeSend(dst.baseAddress!)
+                        let g = UncheckedSendable(gp.baseAddress!), x = UncheckedSendable(xp.baseAddress!)
+                        let m = UncheckedSendable(mup.baseAddress!), v = UncheckedSendable(sp.baseAddress!)
+                        let d = UncheckedSendable(dst.baseAddress!)
                         Parallel.forChunks(planes, grain: Swift.max(1, 8192 / Swift.max(n, 1))) { range in
                             let tmp = UnsafeMutablePointer<T>.allocate(capacity: 5 * n)
                             defer { tmp.deallocate() }
                             let gMu = tmp + n, gS = tmp + 2 * n, backMu = tmp + 3 * n, backS = tmp + 4 * n
                             for p in range {
-                                let gi = g.pointer + p * n, xi = x.pointer + p * n
-                                let mi = m.pointer + p * n, si = v.pointer + p * n, out = d.pointer + p * n
+                                let gi = g.value + p * n, xi = x.value + p * n
+                                let mi = m.value + p * n, si = v.value + p * n, out = d.value + p * n
                                 for i in 0..<n {
                                     let sigma = (Swift.abs(si[i]) + eps).squareRoot(), den = sigma + cT
                                     let q = -gi[i] * (xi[i] - mi[i]) / (den * den)

@@ -30,18 +30,18 @@ public enum Filtering {
             plane.withUnsafeBufferPointer { src in
                 horizontal.withUnsafeMutableBufferPointer { tmp in
                     output.withUnsafeMutableBufferPointer { dst in
-                        let tmp = UncheckedPointer(tmp.baseAddress!), dst = UncheckedPointer(dst.baseAddress!)
+                        let tmp = UncheckedSendable(tmp.baseAddress!), dst = UncheckedSendable(dst.baseAddress!)
                         let src = src.baseAddress!
                         Parallel.forChunks(height, grain: 32) { rows in
                             for y in rows {
                                 correlateRow(src + y * width, count: width, kernel: k, padding: padding,
-                                             into: tmp.pointer + y * width)
+                                             into: tmp.value + y * width)
                             }
                         }
                         Parallel.forChunks(height, grain: 32) { rows in
                             for y in rows {
-                                correlateColumns(UnsafePointer(tmp.pointer), width: width, height: height, row: y,
-                                                 kernel: k, padding: padding, into: dst.pointer + y * width)
+                                correlateColumns(UnsafePointer(tmp.value), width: width, height: height, row: y,
+                                                 kernel: k, padding: padding, into: dst.value + y * width)
                             }
                         }
                     }
@@ -88,8 +88,3 @@ public enum Filtering {
     }
 }
 
-/// A mutable pointer that threads write through at disjoint indices.
-struct UncheckedPointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Double>
-    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
-}

@@ -80,10 +80,10 @@ public enum PIQE {
                              count: rows * columns)
         m.withUnsafeBufferPointer { m in
             blocks.withUnsafeMutableBufferPointer { out in
-                let out = UncheckedBlocks(out.baseAddress!)
+                let out = UncheckedSendable(out.baseAddress!)
                 Parallel.forChunks(rows * columns, grain: 64) { range in
                     for k in range {
-                        out.pointer[k] = block(m, stride: pw, top: (k / columns) * b, left: (k % columns) * b)
+                        out.value[k] = block(m, stride: pw, top: (k / columns) * b, left: (k % columns) * b)
                     }
                 }
             }
@@ -168,8 +168,3 @@ public enum PIQE {
     }
 }
 
-/// A block buffer that threads write through at disjoint indices.
-struct UncheckedBlocks: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<PIQE.Block>
-    init(_ pointer: UnsafeMutablePointer<PIQE.Block>) { self.pointer = pointer }
-}

@@ -11,11 +11,7 @@ extension Tensor {
     /// A contiguous copy of this view's elements, outside autograd.
     @usableFromInline
     func materialize() -> Tensor {
-        switch dtype {
-        case .float32: materialize(Float.self)
-        case .float64: materialize(Double.self)
-        case .int64: materialize(Int64.self)
-        }
+        dtype.withElementType { materialize($0) }
     }
 
     @inlinable

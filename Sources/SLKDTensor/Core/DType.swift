@@ -26,8 +26,9 @@ public enum DType: String, Sendable, Hashable, CustomStringConvertible {
 /// A floating-point element type that tensor kernels are written over.
 ///
 /// Only `Float` and `Double` conform. Kernels are generic over this protocol and get specialised
-/// by the optimiser for both, so one source serves Float32 and Float64.
-public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable
+/// by the optimiser for both, so one source serves Float32 and Float64 (`SIMDScalar`: some
+/// kernels, Adam's step among them, run in SIMD vectors).
+public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable
 where RawSignificand: FixedWidthInteger {
     /// The ``DType`` tag of this scalar type.
     static var dtype: DType { get }

@@ -111,10 +111,3 @@ public enum BLASThreads {
         openblas_set_num_threads(Int32(count))
     }
 }
-
-/// Carries a value across a concurrency boundary that the caller knows to be safe.
-@usableFromInline
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    @usableFromInline let value: Value
-    @inlinable init(_ value: Value) { self.value = value }
-}

@@ -84,11 +84,8 @@ extension Tensor {
     public init(repeating value: Double, shape: [Int], dtype: DType = .float32) {
         let storage = TensorStorage(count: Shape.count(shape), dtype: dtype)
         let n = Shape.count(shape)
-        switch dtype {
-        case .float32: storage.typed(Float.self).initialize(repeating: Float(value), count: n)
-        case .float64: storage.typed(Double.self).initialize(repeating: value, count: n)
-        case .int64: storage.typed(Int64.self).initialize(repeating: Int64(value), count: n)
-        }
+        func fill<T: TensorElement>(_: T.Type) { storage.typed(T.self).initialize(repeating: T(value), count: n) }
+        dtype.withElementType { fill($0) }
         self.init(contiguous: storage, shape: shape)
     }
 

@@ -1,7 +1,9 @@
-/// The immutable, reference-counted buffer behind one or more ``Tensor`` views.
+/// The reference-counted buffer behind one or more ``Tensor`` views.
 ///
-/// A kernel allocates a fresh storage, fills it once, and wraps it; nothing writes to a storage
-/// after that. This is what gives `Tensor` value semantics while views share memory.
+/// A kernel allocates a fresh storage, fills it once, and wraps it. One writer comes later: an
+/// optimizer step overwrites a parameter's or state's storage in place, but only when nothing
+/// else holds it (`Optimizer.makeUniquelyOwned` copies first otherwise). So no holder ever sees
+/// its values change, which is what gives `Tensor` value semantics while views share memory.
 @usableFromInline
 final class TensorStorage: @unchecked Sendable {
     @usableFromInline let pointer: UnsafeMutableRawPointer

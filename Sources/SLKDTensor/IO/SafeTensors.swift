@@ -402,11 +402,10 @@ public enum SafeTensors {
         #if _endian(little)
         if (t.dtype, type) == (.float32, .f32) || (t.dtype, type) == (.float64, .f64) || t.dtype == .int64 {
             let count = t.count * t.dtype.byteSize
-            switch t.dtype {
-            case .float32: t.withContiguousScalars(Float.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
-            case .float64: t.withContiguousScalars(Double.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
-            case .int64: t.withContiguousScalars(Int64.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
+            func copy<E>(_: E.Type) {
+                t.withContiguousScalars(E.self) { destination.copyMemory(from: UnsafeRawPointer($0.baseAddress!), byteCount: count) }
             }
+            t.dtype.withElementType { copy($0) }
             return
         }
         #endif

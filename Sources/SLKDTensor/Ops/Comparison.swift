@@ -52,12 +52,8 @@ extension Tensor {
     /// Picks `a` where `condition` is non-zero and `b` elsewhere, with broadcasting.
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let mask = condition.detached().cast(to: a.dtype) .!= a.scalarLike(0)
-        let y: Tensor
-        switch commonFloatType(a, b, "where") {
-        case .float32: y = ternaryMap(mask, a, b, Float.self) { m, x, z in m != 0 ? x : z }
-        case .float64: y = ternaryMap(mask, a, b, Double.self) { m, x, z in m != 0 ? x : z }
-        case .int64: preconditionFailure()
-        }
+        func pick<T: TensorScalar>(_: T.Type) -> Tensor { ternaryMap(mask, a, b, T.self) { m, x, z in m != 0 ? x : z } }
+        let y = commonFloatType(a, b, "where").withFloatType { pick($0) }
         return Autograd.record(y, inputs: [a, b]) { g in [g * mask, g * (1 - mask)] }
     }
 }

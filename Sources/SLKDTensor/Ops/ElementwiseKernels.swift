@@ -141,20 +141,15 @@ extension Tensor {
     /// `F` applied to every element (no gradient recorded).
     @inlinable
     public func map<F: UnaryScalarFunction>(_: F.Type) -> Tensor {
-        switch dtype {
-        case .float32: unaryMap(Float.self, F.self)
-        case .float64: unaryMap(Double.self, F.self)
-        case .int64: preconditionFailure("element-wise math needs a floating-point tensor")
-        }
+        // Through a generic function, not `unaryMap` itself: see `DType.withFloatType`.
+        func run<T: TensorScalar>(_: T.Type) -> Tensor { unaryMap(T.self, F.self) }
+        return dtype.withFloatType("element-wise math") { run($0) }
     }
 
     /// `F(a, b)` with broadcasting (no gradient recorded).
     @inlinable
     public static func zip<F: BinaryScalarFunction>(_ a: Tensor, _ b: Tensor, _: F.Type) -> Tensor {
-        switch commonFloatType(a, b, "\(F.self)") {
-        case .float32: binaryMap(a, b, Float.self, F.self)
-        case .float64: binaryMap(a, b, Double.self, F.self)
-        case .int64: preconditionFailure()
-        }
+        func run<T: TensorScalar>(_: T.Type) -> Tensor { binaryMap(a, b, T.self, F.self) }
+        return commonFloatType(a, b, "\(F.self)").withFloatType { run($0) }
     }
 }

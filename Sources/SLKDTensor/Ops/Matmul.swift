@@ -102,13 +102,6 @@ enum GEMM {
                 }
             }
         }
-        switch a.dtype {
-        case .float32:
-            return run(Float.self)
-        case .float64:
-            return run(Double.self)
-        case .int64:
-            preconditionFailure()
-        }
+        return a.dtype.withFloatType("matmul") { run($0) }
     }
 }

@@ -5,12 +5,8 @@ extension Tensor {
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = reductionAxes(axes)
         let kept = keptShape(reducing: ax)
-        var y: Tensor
-        switch dtype {
-        case .float32: y = reduce(axes: ax, SumReducer<Float>.self)
-        case .float64: y = reduce(axes: ax, SumReducer<Double>.self)
-        case .int64: preconditionFailure("sum needs a floating-point tensor")
-        }
+        func run<T: TensorScalar>(_: T.Type) -> Tensor { reduce(axes: ax, SumReducer<T>.self) }
+        var y = dtype.withFloatType("sum") { run($0) }
         if !keepDims { y = y.reshapedWithoutGrad(shapeDropping(ax)) }
         let inputShape = shape
         return Autograd.record(y, inputs: [self]) { g in [g.reshaped(kept).expanded(to: inputShape)] }

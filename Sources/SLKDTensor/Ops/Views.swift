@@ -137,11 +137,7 @@ extension Tensor {
         var strides = result.strides
         strides[axis] *= step
         let offset = start * result.strides[axis]
-        switch dtype {
-        case .float32: Tensor.copyStrided(values, into: result, shape: values.shape, strides: strides, offset: offset, Float.self)
-        case .float64: Tensor.copyStrided(values, into: result, shape: values.shape, strides: strides, offset: offset, Double.self)
-        case .int64: Tensor.copyStrided(values, into: result, shape: values.shape, strides: strides, offset: offset, Int64.self)
-        }
+        dtype.withElementType { Tensor.copyStrided(values, into: result, shape: values.shape, strides: strides, offset: offset, $0) }
         return result
     }
 

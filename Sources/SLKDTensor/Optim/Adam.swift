@@ -34,11 +34,7 @@ public class Adam: Optimizer {
         var v = state.removeValue(forKey: "exp_avg_sq") ?? Optimizer.zeroState(like: parameter)
         Optimizer.makeUniquelyOwned(&m)
         Optimizer.makeUniquelyOwned(&v)
-        switch parameter.dtype {
-        case .float32: kernel(Float.self, parameter, g, m, v, step: t)
-        case .float64: kernel(Double.self, parameter, g, m, v, step: t)
-        case .int64: preconditionFailure("Adam cannot update an int64 tensor")
-        }
+        parameter.dtype.withFloatType("Adam") { kernel($0, parameter, g, m, v, step: t) }
         state["exp_avg"] = m
         state["exp_avg_sq"] = v
         state["step"] = Tensor(shape: [], indices: [t])

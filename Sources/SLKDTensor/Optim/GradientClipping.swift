@@ -27,11 +27,9 @@ extension Gradients {
     }
 
     static func sumOfSquares(_ g: Tensor) -> Double {
-        switch g.dtype {
-        case .float32: g.withContiguousScalars(Float.self) { sumOfSquares($0) }
-        case .float64: g.withContiguousScalars(Double.self) { sumOfSquares($0) }
-        case .int64: 0
-        }
+        guard g.dtype.isFloatingPoint else { return 0 }
+        func run<T: TensorScalar>(_: T.Type) -> Double { g.withContiguousScalars(T.self) { sumOfSquares($0) } }
+        return g.dtype.withFloatType { run($0) }
     }
 
     /// Σx² accumulated in double, in eight independent lanes (a single running sum serialises
@@ -59,10 +57,7 @@ extension Gradients {
                 }
             }
         }
-        switch g.dtype {
-        case .float32: return run(Float.self)
-        case .float64: return run(Double.self)
-        case .int64: return g
-        }
+        guard g.dtype.isFloatingPoint else { return g }
+        return g.dtype.withFloatType { run($0) }
     }
 }

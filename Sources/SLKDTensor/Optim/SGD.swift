@@ -29,11 +29,7 @@ public final class SGD: Optimizer {
             Optimizer.makeUniquelyOwned(&b)
             buffer = b
         }
-        switch parameter.dtype {
-        case .float32: kernel(Float.self, parameter, g, buffer, first: first)
-        case .float64: kernel(Double.self, parameter, g, buffer, first: first)
-        case .int64: preconditionFailure("SGD cannot update an int64 tensor")
-        }
+        parameter.dtype.withFloatType("SGD") { kernel($0, parameter, g, buffer, first: first) }
         if let buffer { state["momentum_buffer"] = buffer }
     }
 

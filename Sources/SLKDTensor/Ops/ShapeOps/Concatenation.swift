@@ -20,12 +20,7 @@ extension Tensor {
             outShape[a] += t.shape[a]
         }
         if tensors.count == 1 { return first }
-        let y: Tensor
-        switch first.dtype {
-        case .float32: y = concatKernel(tensors, axis: a, starts: starts, outShape: outShape, Float.self)
-        case .float64: y = concatKernel(tensors, axis: a, starts: starts, outShape: outShape, Double.self)
-        case .int64: y = concatKernel(tensors, axis: a, starts: starts, outShape: outShape, Int64.self)
-        }
+        let y = first.dtype.withElementType { concatKernel(tensors, axis: a, starts: starts, outShape: outShape, $0) }
         let lengths = tensors.map { $0.shape[a] }
         return Autograd.record(y, inputs: tensors) { g in
             (0..<lengths.count).map { i in g.narrowed(axis: a, start: starts[i], length: lengths[i]) }

@@ -14,12 +14,7 @@ extension Tensor {
         let a = Shape.axis(axis, rank: rank)
         checkIndex(index, axis: a, op: "gathering", against: self)
         let idx = index.isContiguous ? index : index.materialize()
-        let y: Tensor
-        switch dtype {
-        case .float32: y = Tensor.gatherKernel(self, axis: a, index: idx, Float.self)
-        case .float64: y = Tensor.gatherKernel(self, axis: a, index: idx, Double.self)
-        case .int64: y = Tensor.gatherKernel(self, axis: a, index: idx, Int64.self)
-        }
+        let y = dtype.withElementType { Tensor.gatherKernel(self, axis: a, index: idx, $0) }
         let sourceShape = shape
         return Autograd.record(y, inputs: [self]) { g in
             [Tensor.zeros(sourceShape, dtype: g.dtype).scatterKernel(axis: a, index: idx, source: g, accumulate: true)]
@@ -75,19 +70,10 @@ extension Tensor {
         for k in 0..<idx.count {
             precondition(p[k] >= 0 && p[k] < Int64(n), "selecting: index \(p[k]) out of range for axis \(a) of size \(n)")
         }
-        let y: Tensor
-        switch dtype {
-        case .float32: y = Tensor.selectKernel(self, axis: a, indices: idx, Float.self)
-        case .float64: y = Tensor.selectKernel(self, axis: a, indices: idx, Double.self)
-        case .int64: y = Tensor.selectKernel(self, axis: a, indices: idx, Int64.self)
-        }
+        let y = dtype.withElementType { Tensor.selectKernel(self, axis: a, indices: idx, $0) }
         let sourceShape = shape
         return Autograd.record(y, inputs: [self]) { g in
-            switch g.dtype {
-            case .float32: [Tensor.indexAddKernel(g, axis: a, indices: idx, sourceShape: sourceShape, Float.self)]
-            case .float64: [Tensor.indexAddKernel(g, axis: a, indices: idx, sourceShape: sourceShape, Double.self)]
-            case .int64: preconditionFailure()
-            }
+            g.dtype.withFloatType { [Tensor.indexAddKernel(g, axis: a, indices: idx, sourceShape: sourceShape, $0)] }
         }
     }
 
@@ -131,11 +117,11 @@ extension Tensor {
 
     /// A contiguous copy of this tensor with `source` written (or added) at `index` along `axis`.
     func scatterKernel(axis a: Int, index: Tensor, source: Tensor, accumulate: Bool) -> Tensor {
-        switch dtype {
-        case .float32: accumulate ? scatterKernel(a, index, source, Float.self) { $0 += $1 } : scatterKernel(a, index, source, Float.self) { $0 = $1 }
-        case .float64: accumulate ? scatterKernel(a, index, source, Double.self) { $0 += $1 } : scatterKernel(a, index, source, Double.self) { $0 = $1 }
-        case .int64: scatterKernel(a, index, source, Int64.self) { $0 = $1 }
-        }
+        func add<T: TensorScalar>(_: T.Type) -> Tensor { scatterKernel(a, index, source, T.self) { $0 += $1 } }
+        func write<T>(_: T.Type) -> Tensor { scatterKernel(a, index, source, T.self) { $0 = $1 } }
+        // Indices (int64) are only ever written, never added.
+        if accumulate && dtype.isFloatingPoint { return dtype.withFloatType { add($0) } }
+        return dtype.withElementType { write($0) }
     }
 
     private func scatterKernel<T>(_ a: Int, _ index: Tensor, _ source: Tensor, _: T.Type,

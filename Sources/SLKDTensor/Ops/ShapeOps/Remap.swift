@@ -11,11 +11,8 @@ extension Tensor {
     /// `x[m₀(o₀), …]` for every output index, or `fill` where some map is −1 (no autograd).
     func remapped(_ maps: AxisMaps, fill: Double) -> Tensor {
         precondition(maps.count == rank, "remap needs one map per axis")
-        switch dtype {
-        case .float32: return remapKernel(maps, fill: Float(fill))
-        case .float64: return remapKernel(maps, fill: fill)
-        case .int64: return remapKernel(maps, fill: Int64(fill))
-        }
+        func run<T: TensorElement>(_: T.Type) -> Tensor { remapKernel(maps, fill: T(fill)) }
+        return dtype.withElementType { run($0) }
     }
 
     private func remapKernel<T>(_ maps: AxisMaps, fill: T) -> Tensor {
@@ -115,11 +112,7 @@ extension Tensor {
         // One axis at a time: each pass folds one mapped axis back to its source length.
         for a in 0..<rank {
             guard let map = maps[a] else { continue }
-            switch dtype {
-            case .float32: current = current.foldAxis(a, map: map, size: sourceShape[a], Float.self)
-            case .float64: current = current.foldAxis(a, map: map, size: sourceShape[a], Double.self)
-            case .int64: preconditionFailure("gradients need a floating-point tensor")
-            }
+            current = dtype.withFloatType("a gradient") { current.foldAxis(a, map: map, size: sourceShape[a], $0) }
         }
         return current
     }

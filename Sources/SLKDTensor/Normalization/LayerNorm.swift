@@ -1,6 +1,6 @@
-// LayerNorm (over the last axis, as `nn.LayerNorm`), Restormer's channel LayerNorm on NCHW tensors
-// (WithBias and BiasFree), and L2 normalisation (`F.normalize`). Fused forward kernels with
-// closed-form backward rules: one pass for the statistics, one for the output.
+// LayerNorm over the last axis (`nn.LayerNorm`) and over the channels of an NCHW tensor
+// (Restormer's WithBias and BiasFree variants): a fused forward kernel with a closed-form backward
+// rule, one pass for the statistics and one for the output.
 
 /// Which of Restormer's two channel LayerNorms (`restormer_arch.py`, `WithBias_LayerNorm` and
 /// `BiasFree_LayerNorm`).
@@ -26,16 +26,6 @@ extension Tensor {
         precondition(rank == 4, "channelLayerNorm needs an NCHW tensor, got \(shape)")
         precondition(kind == .withBias || bias == nil, "channelLayerNorm: the BiasFree variant takes no bias")
         return normalized(axis: 1, weight: weight, bias: bias, centred: kind == .withBias, eps: eps, op: "channelLayerNorm")
-    }
-
-    /// `x / max(‖x‖₂, eps)` along `axis`, as `F.normalize(x, dim: axis, eps: eps)`.
-    public func l2Normalized(axis: Int, eps: Double = 1e-12) -> Tensor {
-        _ = Tensor.visionFloatType("l2Normalized", self)
-        let x = contiguous()
-        let lanes = AxisLanes(shape: shape, axis: axis)
-        let (y, norms) = NormKernels.l2Forward(x, lanes, eps)
-        let saved = y
-        return Autograd.record(y, inputs: [x]) { g in [NormKernels.l2Backward(g.contiguous(), saved, norms, lanes, eps)] }
     }
 
     /// The shared LayerNorm: normalise along `axis`, optionally without centring the output.
@@ -67,16 +57,10 @@ extension Tensor {
 }
 
 enum NormKernels {
-    // MARK: LayerNorm
-
     /// Returns y and, per lane, (μ, 1/√(σ²+ε)) interleaved.
     static func layerNormForward(_ x: Tensor, _ w: Tensor?, _ b: Tensor?, _ lanes: AxisLanes,
                                  centred: Bool, eps: Double) -> (Tensor, [Double]) {
-        switch x.dtype {
-        case .float32: layerNormForward(x, w, b, lanes, centred, eps, Float.self)
-        case .float64: layerNormForward(x, w, b, lanes, centred, eps, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { layerNormForward(x, w, b, lanes, centred, eps, $0) }
     }
 
     static func layerNormForward<T: TensorScalar>(_ x: Tensor, _ w: Tensor?, _ b: Tensor?, _ lanes: AxisLanes,
@@ -145,11 +129,7 @@ enum NormKernels {
 
     static func layerNormBackward(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ stats: [Double], _ lanes: AxisLanes,
                                   centred: Bool, needParams: Bool) -> (Tensor, Tensor?, Tensor?) {
-        switch x.dtype {
-        case .float32: layerNormBackward(g, x, w, stats, lanes, centred, needParams, Float.self)
-        case .float64: layerNormBackward(g, x, w, stats, lanes, centred, needParams, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { layerNormBackward(g, x, w, stats, lanes, centred, needParams, $0) }
     }
 
     /// With x̂ = (x − μ)·r and g′ = g·w:
@@ -242,102 +222,5 @@ enum NormKernels {
             }
         }
         return (gx, Tensor(shape: [n], scalars: gwOut), Tensor(shape: [n], scalars: gbOut))
-    }
-
-    // MARK: L2 normalisation
-
-    static func l2Forward(_ x: Tensor, _ lanes: AxisLanes, _ eps: Double) -> (Tensor, [Double]) {
-        switch x.dtype {
-        case .float32: l2Forward(x, lanes, eps, Float.self)
-        case .float64: l2Forward(x, lanes, eps, Double.self)
-        case .int64: preconditionFailure()
-        }
-    }
-
-    /// Returns y and max(‖x‖, eps) per lane.
-    static func l2Forward<T: TensorScalar>(_ x: Tensor, _ lanes: AxisLanes, _ eps: Double, _: T.Type) -> (Tensor, [Double]) {
-        let px = UnsafePointer(x.basePointer(T.self))
-        let n = lanes.size, inner = lanes.inner
-        var norms = [Double](repeating: 0, count: lanes.outer * inner)
-        let y = norms.withUnsafeMutableBufferPointer { nb in
-            let pn = nb.baseAddress!
-            return Tensor.make(x.shape, T.self) { out in
-                let py = out.baseAddress!
-                lanes.forEachBlock(T.self, scratchPerLane: 1) { base, m, s in
-                    for j in 0..<m { s[j] = 0 }
-                    if inner == 1 {
-                        s[0] = VisionMath.dot(px + base, px + base, n)
-                    } else {
-                        for c in 0..<n { let r = px + base + c * inner; for j in 0..<m { s[j] += r[j] * r[j] } }
-                    }
-                    let o = base / (n * inner), i = base % (n * inner)
-                    for j in 0..<m {
-                        let norm = Swift.max(s[j].squareRoot(), T(eps))
-                        pn[o * inner + i + j] = Double(norm)
-                        s[j] = 1 / norm
-                    }
-                    if inner == 1 {
-                        // One contiguous lane (attention's q and k over H·W): a loop that vectorises.
-                        let r = px + base, d = py + base, scale = s[0]
-                        for c in 0..<n { d[c] = r[c] * scale }
-                    } else {
-                        for c in 0..<n {
-                            let r = px + base + c * inner, d = py + base + c * inner
-                            for j in 0..<m { d[j] = r[j] * s[j] }
-                        }
-                    }
-                }
-            }
-        }
-        return (y, norms)
-    }
-
-    static func l2Backward(_ g: Tensor, _ y: Tensor, _ norms: [Double], _ lanes: AxisLanes, _ eps: Double) -> Tensor {
-        switch y.dtype {
-        case .float32: l2Backward(g, y, norms, lanes, eps, Float.self)
-        case .float64: l2Backward(g, y, norms, lanes, eps, Double.self)
-        case .int64: preconditionFailure()
-        }
-    }
-
-    /// Where ‖x‖ > eps: dx = (g − y·Σ g·y) / ‖x‖; otherwise the norm is the constant eps: dx = g / eps.
-    static func l2Backward<T: TensorScalar>(_ g: Tensor, _ y: Tensor, _ norms: [Double], _ lanes: AxisLanes,
-                                            _ eps: Double, _: T.Type) -> Tensor {
-        let pg = UnsafePointer(g.basePointer(T.self)), py = UnsafePointer(y.basePointer(T.self))
-        let n = lanes.size, inner = lanes.inner
-        return norms.withUnsafeBufferPointer { nb in
-            let pn = nb.baseAddress!
-            return Tensor.make(y.shape, T.self) { out in
-                let pgx = out.baseAddress!
-                lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
-                    let dotGY = scratch, inv = scratch + m
-                    let o = base / (n * inner), i = base % (n * inner)
-                    for j in 0..<m {
-                        let norm = pn[o * inner + i + j]
-                        inv[j] = T(1 / norm)
-                        dotGY[j] = 0
-                        if norm <= eps { inv[j] = T(1 / eps) }
-                    }
-                    if inner == 1 {
-                        dotGY[0] = pn[o] > eps ? VisionMath.dot(pg + base, py + base, n) : 0
-                    } else {
-                        for c in 0..<n {
-                            let gr = pg + base + c * inner, yr = py + base + c * inner
-                            for j in 0..<m { dotGY[j] += gr[j] * yr[j] }
-                        }
-                        for j in 0..<m where pn[o * inner + i + j] <= eps { dotGY[j] = 0 }
-                    }
-                    if inner == 1 {
-                        let gr = pg + base, yr = py + base, d = pgx + base, dot = dotGY[0], scale = inv[0]
-                        for c in 0..<n { d[c] = (gr[c] - yr[c] * dot) * scale }
-                    } else {
-                        for c in 0..<n {
-                            let gr = pg + base + c * inner, yr = py + base + c * inner, d = pgx + base + c * inner
-                            for j in 0..<m { d[j] = (gr[j] - yr[j] * dotGY[j]) * inv[j] }
-                        }
-                    }
-                }
-            }
-        }
     }
 }

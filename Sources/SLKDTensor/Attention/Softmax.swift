@@ -25,11 +25,7 @@ extension Tensor {
 
 enum SoftmaxKernels {
     static func forward(_ x: Tensor, _ lanes: AxisLanes, log: Bool) -> Tensor {
-        switch x.dtype {
-        case .float32: forward(x, lanes, log, Float.self)
-        case .float64: forward(x, lanes, log, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { forward(x, lanes, log, $0) }
     }
 
     static func forward<T: TensorScalar>(_ x: Tensor, _ lanes: AxisLanes, _ log: Bool, _: T.Type) -> Tensor {
@@ -88,11 +84,7 @@ enum SoftmaxKernels {
     }
 
     static func backward(_ g: Tensor, _ y: Tensor, _ lanes: AxisLanes, log: Bool) -> Tensor {
-        switch y.dtype {
-        case .float32: backward(g, y, lanes, log, Float.self)
-        case .float64: backward(g, y, lanes, log, Double.self)
-        case .int64: preconditionFailure()
-        }
+        y.dtype.withFloatType { backward(g, y, lanes, log, $0) }
     }
 
     /// softmax: dx = y·(g − Σ g·y); log-softmax: dx = g − exp(y)·Σ g.

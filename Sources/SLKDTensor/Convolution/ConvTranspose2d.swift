@@ -45,11 +45,10 @@ extension Tensor {
         let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
         let y = ConvKernels.inputGradient(x, k, geometry)
         if let b {
-            switch y.dtype {
-            case .float32: ConvKernels.addBias(y.basePointer(Float.self), UnsafePointer(b.basePointer(Float.self)), geometry.batch, outChannels, h * w)
-            case .float64: ConvKernels.addBias(y.basePointer(Double.self), UnsafePointer(b.basePointer(Double.self)), geometry.batch, outChannels, h * w)
-            case .int64: preconditionFailure()
+            func addBias<T: TensorScalar>(_: T.Type) {
+                ConvKernels.addBias(y.basePointer(T.self), UnsafePointer(b.basePointer(T.self)), geometry.batch, outChannels, h * w)
             }
+            y.dtype.withFloatType { addBias($0) }
         }
         var inputs = [x, k]
         if let b { inputs.append(b) }

@@ -87,43 +87,53 @@ enum ConvKernels {
     // MARK: Forward
 
     static func forward(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry) -> Tensor {
-        switch x.dtype {
-        case .float32: forward(x, k, b, geo, Float.self)
-        case .float64: forward(x, k, b, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { forward(x, k, b, geo, $0) }
     }
 
     static func forward<T: TensorScalar>(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
         let px = UnsafePointer(x.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
         let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
-        return Tensor.make(geo.outputShape, T.self) { out in
-            let py = out.baseAddress!
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+        let y = compute(geo.outputShape, geo, T.self) { py in
+            directForward(px, pk, pb, py, geo)
+        } pointwise: { py, n, g in
+            ParallelGEMM.run(transA: false, transB: false, m: coutG, n: ohw, k: rows,
+                             a: pk + g * coutG * rows, lda: rows,
+                             b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
+                             beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
+        } lowered: { py, n, g, band, column in
+            let cols = band.count * geo.outWidth
+            im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
+            ParallelGEMM.run(transA: false, transB: false, m: coutG, n: cols, k: rows,
+                             a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
+                             c: py + (n * geo.outChannels + g * coutG) * ohw + band.lowerBound * geo.outWidth, ldc: ohw)
+        }
+        // The direct kernel adds the bias itself; the GEMMs leave it to one pass here.
+        if let pb, !geo.usesDirectKernel { addBias(y.basePointer(T.self), pb, geo.batch, geo.outChannels, ohw) }
+        return y
+    }
+
+    /// A new tensor of `shape` filled by the path the geometry takes (see the file comment): the
+    /// direct kernel; for a 1×1 convolution one GEMM per (image, group); otherwise GEMMs over
+    /// im2col bands of output rows, one (image, group, band) at a time, in order. With
+    /// `zeroingLowered`, the lowered path starts from zeros (its bands add into the output).
+    static func compute<T: TensorScalar>(
+        _ shape: [Int], _ geo: Conv2dGeometry, _: T.Type, zeroingLowered: Bool = false,
+        direct: (UnsafeMutablePointer<T>) -> Void,
+        pointwise: (UnsafeMutablePointer<T>, _ image: Int, _ group: Int) -> Void,
+        lowered: (UnsafeMutablePointer<T>, _ image: Int, _ group: Int, _ band: Range<Int>, _ column: UnsafeMutablePointer<T>) -> Void
+    ) -> Tensor {
+        Tensor.make(shape, T.self) { out in
+            let result = out.baseAddress!
             if geo.usesDirectKernel {
-                directForward(px, pk, pb, py, geo)
-                return
-            }
-            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
-            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            if geo.isPointwise {
-                for n in 0..<geo.batch {
-                    for g in 0..<geo.groups {
-                        ParallelGEMM.run(transA: false, transB: false, m: coutG, n: ohw, k: rows,
-                                         a: pk + g * coutG * rows, lda: rows,
-                                         b: px + (n * geo.inChannels + g * cinG) * hw, ldb: ohw,
-                                         beta: 0, c: py + (n * geo.outChannels + g * coutG) * ohw, ldc: ohw)
-                    }
-                }
+                direct(result)
+            } else if geo.isPointwise {
+                for n in 0..<geo.batch { for g in 0..<geo.groups { pointwise(result, n, g) } }
             } else {
-                forEachLoweredBand(geo, T.self) { n, g, band, column in
-                    let cols = band.count * geo.outWidth
-                    im2col(px + (n * geo.inChannels + g * cinG) * hw, column, geo, band: band)
-                    ParallelGEMM.run(transA: false, transB: false, m: coutG, n: cols, k: rows,
-                                     a: pk + g * coutG * rows, lda: rows, b: column, ldb: cols, beta: 0,
-                                     c: py + (n * geo.outChannels + g * coutG) * ohw + band.lowerBound * geo.outWidth, ldc: ohw)
-                }
+                if zeroingLowered { out.update(repeating: 0) }
+                forEachLoweredBand(geo, T.self) { n, g, band, column in lowered(result, n, g, band, column) }
             }
-            if let pb { addBias(py, pb, geo.batch, geo.outChannels, ohw) }
         }
     }
 
@@ -357,45 +367,29 @@ enum ConvKernels {
     // MARK: Input gradient
 
     static func inputGradient(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry) -> Tensor {
-        switch g.dtype {
-        case .float32: inputGradient(g, k, geo, Float.self)
-        case .float64: inputGradient(g, k, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        g.dtype.withFloatType { inputGradient(g, k, geo, $0) }
     }
 
     static func inputGradient<T: TensorScalar>(_ g: Tensor, _ k: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
         let pg = UnsafePointer(g.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
-        return Tensor.make(geo.inputShape, T.self) { out in
-            let gx = out.baseAddress!
-            if geo.usesDirectKernel {
-                directInputGradient(pg, pk, gx, geo)
-                return
-            }
-            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
-            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            if geo.isPointwise {
-                for n in 0..<geo.batch {
-                    for grp in 0..<geo.groups {
-                        // [Cin, H·W] = Wᵀ · G
-                        ParallelGEMM.run(transA: true, transB: false, m: rows, n: ohw, k: coutG,
-                                         a: pk + grp * coutG * rows, lda: rows,
-                                         b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
-                                         beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
-                    }
-                }
-                return
-            }
-            out.update(repeating: 0)
-            forEachLoweredBand(geo, T.self) { n, grp, band, column in
-                let cols = band.count * geo.outWidth
-                // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
-                ParallelGEMM.run(transA: true, transB: false, m: rows, n: cols, k: coutG,
-                                 a: pk + grp * coutG * rows, lda: rows,
-                                 b: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, ldb: ohw,
-                                 beta: 0, c: column, ldc: cols)
-                col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
-            }
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+        return compute(geo.inputShape, geo, T.self, zeroingLowered: true) { gx in
+            directInputGradient(pg, pk, gx, geo)
+        } pointwise: { gx, n, grp in
+            // [Cin, H·W] = Wᵀ · G
+            ParallelGEMM.run(transA: true, transB: false, m: rows, n: ohw, k: coutG,
+                             a: pk + grp * coutG * rows, lda: rows,
+                             b: pg + (n * geo.outChannels + grp * coutG) * ohw, ldb: ohw,
+                             beta: 0, c: gx + (n * geo.inChannels + grp * cinG) * hw, ldc: ohw)
+        } lowered: { gx, n, grp, band, column in
+            let cols = band.count * geo.outWidth
+            // [Cin·kH·kW, band] = Wᵀ · G[:, band], then folded back onto the input.
+            ParallelGEMM.run(transA: true, transB: false, m: rows, n: cols, k: coutG,
+                             a: pk + grp * coutG * rows, lda: rows,
+                             b: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, ldb: ohw,
+                             beta: 0, c: column, ldc: cols)
+            col2im(UnsafePointer(column), gx + (n * geo.inChannels + grp * cinG) * hw, geo, band: band)
         }
     }
 
@@ -471,44 +465,29 @@ enum ConvKernels {
     // MARK: Weight and bias gradients
 
     static func weightGradient(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry) -> Tensor {
-        switch x.dtype {
-        case .float32: weightGradient(x, g, geo, Float.self)
-        case .float64: weightGradient(x, g, geo, Double.self)
-        case .int64: preconditionFailure()
-        }
+        x.dtype.withFloatType { weightGradient(x, g, geo, $0) }
     }
 
     static func weightGradient<T: TensorScalar>(_ x: Tensor, _ g: Tensor, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
         let px = UnsafePointer(x.basePointer(T.self)), pg = UnsafePointer(g.basePointer(T.self))
-        return Tensor.make(geo.weightShape, T.self) { out in
-            let gw = out.baseAddress!
-            if geo.usesDirectKernel {
-                directWeightGradient(px, pg, gw, geo)
-                return
-            }
-            let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
-            let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
-            if geo.isPointwise {
-                for n in 0..<geo.batch {
-                    for grp in 0..<geo.groups {
-                        // [Cout, Cin] += G · Xᵀ
-                        ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: ohw,
-                                         a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
-                                         b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
-                                         beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
-                    }
-                }
-                return
-            }
-            forEachLoweredBand(geo, T.self) { n, grp, band, column in
-                let cols = band.count * geo.outWidth
-                im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
-                // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
-                ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: cols,
-                                 a: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, lda: ohw,
-                                 b: column, ldb: cols,
-                                 beta: n == 0 && band.lowerBound == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
-            }
+        let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
+        let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+        return compute(geo.weightShape, geo, T.self) { gw in
+            directWeightGradient(px, pg, gw, geo)
+        } pointwise: { gw, n, grp in
+            // [Cout, Cin] += G · Xᵀ
+            ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: ohw,
+                             a: pg + (n * geo.outChannels + grp * coutG) * ohw, lda: ohw,
+                             b: px + (n * geo.inChannels + grp * cinG) * hw, ldb: ohw,
+                             beta: n == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
+        } lowered: { gw, n, grp, band, column in
+            let cols = band.count * geo.outWidth
+            im2col(px + (n * geo.inChannels + grp * cinG) * hw, column, geo, band: band)
+            // [Cout, Cin·kH·kW] += G[:, band] · colᵀ
+            ParallelGEMM.run(transA: false, transB: true, m: coutG, n: rows, k: cols,
+                             a: pg + (n * geo.outChannels + grp * coutG) * ohw + band.lowerBound * geo.outWidth, lda: ohw,
+                             b: column, ldb: cols,
+                             beta: n == 0 && band.lowerBound == 0 ? 0 : 1, c: gw + grp * coutG * rows, ldc: rows)
         }
     }
 
@@ -593,11 +572,7 @@ enum ConvKernels {
 
     /// Σ over batch and space of an NC… gradient: the bias gradient [C].
     static func biasGradient(_ g: Tensor) -> Tensor {
-        switch g.dtype {
-        case .float32: biasGradient(g, Float.self)
-        case .float64: biasGradient(g, Double.self)
-        case .int64: preconditionFailure()
-        }
+        g.dtype.withFloatType { biasGradient(g, $0) }
     }
 
     static func biasGradient<T: TensorScalar>(_ g: Tensor, _: T.Type) -> Tensor {

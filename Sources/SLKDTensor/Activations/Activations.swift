@@ -1,7 +1,7 @@
 import RealModule
 
 // Activation functions of the restoration transformers: exact (erf) GELU as `F.gelu`, ReLU,
-// LeakyReLU, and Restormer's GDFN gate gelu(x₁)·x₂ fused into one pass each way.
+// LeakyReLU, and the GELU gate gelu(x₁)·x₂ (Restormer's GDFN) fused into one pass each way.
 
 enum GELUFunction: UnaryScalarFunction {
     /// x·Φ(x) = ½·x·(1 + erf(x/√2)).
@@ -73,13 +73,5 @@ extension Tensor {
             [need1 ? zip(g, a, GELUBackwardFunction.self) * b : nil,
              need2 ? g * a.map(GELUForGateFunction.self) : nil]
         }
-    }
-
-    /// The GDFN gate on the two channel halves of an NCHW tensor: gelu(x[:, :C/2])·x[:, C/2:]
-    /// (`x1, x2 = x.chunk(2, dim=1)`).
-    public func geluGateOverChannels() -> Tensor {
-        precondition(rank == 4 && shape[1] % 2 == 0, "geluGateOverChannels needs NCHW with an even channel count, got \(shape)")
-        let half = shape[1] / 2
-        return Tensor.geluGate(narrowed(axis: 1, start: 0, length: half), narrowed(axis: 1, start: half, length: half))
     }
 }

@@ -1,9 +1,18 @@
-// Restormer's GDFN middle — depthwise 3×3 over 2C channels, then gelu(first C)·(last C) — fused
-// for inference. Unfused, the depthwise output (2C channels, the largest activation of the
-// network: 255 channels at full resolution in Restormer) is written once and read back once;
-// fused, each pair of planes is computed into two L2-sized scratch planes and gated from there.
+// Restormer's GDFN gate (`restormer_arch.py`, `FeedForward.forward`): gelu(first C channels)·(last C),
+// and the GDFN middle — depthwise 3×3 over 2C channels, then that gate — fused for inference.
+// Unfused, the depthwise output (2C channels, the largest activation of the network: 255 channels
+// at full resolution in Restormer) is written once and read back once; fused, each pair of planes
+// is computed into two L2-sized scratch planes and gated from there.
 
 extension Tensor {
+    /// The GDFN gate on the two channel halves of an NCHW tensor: gelu(x[:, :C/2])·x[:, C/2:]
+    /// (`x1, x2 = x.chunk(2, dim=1)`).
+    public func geluGateOverChannels() -> Tensor {
+        precondition(rank == 4 && shape[1] % 2 == 0, "geluGateOverChannels needs NCHW with an even channel count, got \(shape)")
+        let half = shape[1] / 2
+        return Tensor.geluGate(narrowed(axis: 1, start: 0, length: half), narrowed(axis: 1, start: half, length: half))
+    }
+
     /// `conv2d(input, weight, bias, padding: 1, groups: 2C).geluGateOverChannels()` for an NCHW
     /// `input` with 2C channels, `weight` [2C, 1, 3, 3] and an optional `bias` [2C]: the GDFN's
     /// depthwise convolution and gate in one pass when no graph is recorded, with the same result

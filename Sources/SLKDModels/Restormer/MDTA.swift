@@ -1,0 +1,41 @@
+// MDTA, Restormer's `Attention` (`restormer_arch.py`; Zamir et al. 2022, §3.1). Keys follow the
+// official state_dict.
+
+/// MDTA, Multi-Dconv head Transposed Attention (§3.1): attention across channels instead of
+/// pixels, so its cost is linear in H·W.
+///
+/// `qkv` 1×1 → `qkv_dwconv` 3×3 depthwise → q, k, v per head (c = C/heads channels of H·W
+/// pixels) → q, k L2-normalised over pixels → softmax((q·kᵀ)·temperature) (c×c) → ·v →
+/// `project_out` 1×1. Keys `temperature [heads,1,1]`, `qkv`, `qkv_dwconv`, `project_out`.
+public final class MultiDconvHeadTransposedAttention: Module, UnaryLayer {
+    public let numHeads: Int
+    @Parameter public var temperature: Tensor
+    public let qkv: Conv2d
+    @Submodule(key: "qkv_dwconv") public var qkvDwconv: Conv2d
+    @Submodule(key: "project_out") public var projectOut: Conv2d
+
+    public init(dim: Int, numHeads: Int, bias: Bool, using generator: inout RandomGenerator) {
+        precondition(dim % numHeads == 0, "MDTA: \(dim) channels do not split into \(numHeads) heads")
+        self.numHeads = numHeads
+        temperature = .ones([numHeads, 1, 1])
+        qkv = Conv2d(dim, 3 * dim, kernelSize: 1, bias: bias, using: &generator)
+        super.init()
+        qkvDwconv = Conv2d(3 * dim, 3 * dim, kernelSize: 3, padding: 1, groups: 3 * dim, bias: bias, using: &generator)
+        projectOut = Conv2d(dim, dim, kernelSize: 1, bias: bias, using: &generator)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (b, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let c = channels / numHeads
+        // b (3·head·c) h w → b 3 head c (h w): q, k, v are views of the one convolution output.
+        let parts = qkvDwconv(qkv(x)).reshaped([b, 3, numHeads, c, h * w])
+        // q and k normalised in one pass (`F.normalize(dim=-1)`).
+        let qk = parts.narrowed(axis: 1, start: 0, length: 2).l2Normalized(axis: -1)
+        let q = qk.narrowed(axis: 1, start: 0, length: 1).squeezed(axis: 1)
+        let k = qk.narrowed(axis: 1, start: 1, length: 1).squeezed(axis: 1)
+        let v = parts.narrowed(axis: 1, start: 2, length: 1).squeezed(axis: 1)
+        let attention = (q.matmul(k.transposed()) * temperature).softmax(axis: -1)   // b head c c
+        let out = attention.matmul(v).reshaped([b, channels, h, w])
+        return projectOut(out)
+    }
+}

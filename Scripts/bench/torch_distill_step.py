@@ -5,7 +5,7 @@
         [--ours ours.json] [--json torch.json] [--from-json torch.json]
 
 The same work as Sources/SLKDBenchmarks/DistillStepCases.swift: Res-SL student, Restormer teacher
-(teacher B = teacher A's weights on the clean batch, SPEC default), random init, float32,
+(teacher B = teacher A's weights on the clean batch, the default of Docs/Method.md#networks), random init, float32,
 torch.set_num_threads(2); teacher A and B forwards under torch.no_grad() recording their taps
 (forward hooks on the official stage names), the student's forward with its taps, the SCM (a 1×1
 convolution per tap, bilinear resize where sizes differ), L1 to teacher B, channel KL to teacher A,

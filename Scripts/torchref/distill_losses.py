@@ -1,7 +1,7 @@
 """Reference vectors for the image-level losses (Tests/SLKDDistillTests/Vectors/losses.json).
 
 L_kl is written with torch.nn.functional.kl_div on log-softmaxes over H·W (channel-wise
-distillation, SPEC "Image-level losses"); L1 and Charbonnier as BasicSR's losses.
+distillation, Docs/Method.md#image-level-losses); L1 and Charbonnier as BasicSR's losses.
 """
 import torch
 import torch.nn.functional as F

@@ -1,9 +1,8 @@
 """The SLKD feature extractors and feature losses in PyTorch, for any floating dtype.
 
-An independent implementation of SPEC "BRISQUE-based extractor φ_B (DRL) → L_nc" and "PIQE-based
-extractor φ_P (IRL) → L_et": the BRISQUE and PIQE feature formulas of the quality README §7.1
-written in torch (convolutions, torch.roll, unfold-free block views), not ported from the Swift
-code. Every function works in the dtype of its input.
+An independent implementation of Docs/Method.md#l-nc and #l-et: the BRISQUE and PIQE feature
+formulas of Docs/Quality.md#differentiable-extractors written in torch (convolutions,
+torch.roll, unfold-free block views), not ported from the Swift code. Every function works in the dtype of its input.
 
 Two scripts use it: `slkd_losses.py` (float64, the reference vectors of our loss tests; it first
 checks these extractors against Tests/SLKDTestSupport/Vectors/Reference/quality/differentiable.json) and
@@ -14,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-C_FEATURES = 1 / 255  # MSCN constant for feature maps (SPEC)
+C_FEATURES = 1 / 255  # MSCN constant for feature maps (Docs/Method.md#l-nc)
 
 _WINDOW = {}
 _HALVING = {}
@@ -53,7 +52,7 @@ def cubic(t):
 
 
 def halving_matrix(n, dtype):
-    """MATLAB imresize(·, 0.5) along one axis as a ⌈n/2⌉×n matrix (quality README §4.2).
+    """MATLAB imresize(·, 0.5) along one axis as a ⌈n/2⌉×n matrix (Docs/Quality.md#matlab-resize).
 
     Built in float64 and cached per size and dtype: the benchmark calls it every step."""
     if (n, dtype) in _HALVING:
@@ -178,7 +177,7 @@ def piqe_blocks(x, c=1.0, eps=1e-12, tau=0.01, tau_min=0.002, block=16, t_act=0.
 
 
 # ---------------------------------------------------------------------------------------------
-# The SLKD feature losses on SCM-mapped taps (SPEC defaults: c = 1/255, τ 0.01, τm 0.002).
+# The SLKD feature losses on SCM-mapped taps (Docs/Method.md defaults: c = 1/255, τ 0.01, τm 0.002).
 # Teacher features are computed without a graph: the teachers are frozen.
 
 

@@ -1,8 +1,7 @@
 """Reference vectors for the SLKD feature losses (Tests/SLKDDistillTests/Vectors/slkd_losses.json).
 
-SPEC "Scale Conversion Module", "BRISQUE-based extractor φ_B (DRL) → L_nc" and "PIQE-based
-extractor φ_P (IRL) → L_et" in float64 PyTorch: the extractors and losses are those of
-slkd_extractors.py, an independent torch implementation of the quality README §7.1 formulas, not
+Docs/Method.md#scale-conversion-module, #l-nc and #l-et in float64 PyTorch: the extractors and losses are those of
+slkd_extractors.py, an independent torch implementation of the Docs/Quality.md#differentiable-extractors formulas, not
 a port of the Swift code. Before writing anything the script checks those extractors against
 Tests/SLKDTestSupport/Vectors/Reference/quality/differentiable.json (c = 1, 16×16 blocks), so the vectors below
 rest on a checked extractor.

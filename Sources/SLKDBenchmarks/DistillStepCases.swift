@@ -1,5 +1,5 @@
 // One full SLKD training step, phase by phase (issue 6): Res-SL student, Restormer teachers
-// (teacher B = teacher A's weights on the clean batch, the SPEC default), random init, batch 8,
+// (teacher B = teacher A's weights on the clean batch, the default of Docs/Method.md#networks), random init, batch 8,
 // patch 128 by default. Run with
 //
 //   slkd-bench --distill-step [--batch B] [--patch P] [--steps N] [--json out.json]

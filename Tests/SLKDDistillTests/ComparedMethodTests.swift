@@ -17,7 +17,7 @@ struct ComparedMethodTests {
         #expect(!ComparedMethod.slkdWithoutET.configuration.useImageReconstruction)
         let imageOnly = ComparedMethod.slkdImageTermsOnly.configuration
         #expect(!imageOnly.useDegradationRemoval && !imageOnly.useImageReconstruction)
-        // Each variant differs from the SPEC's SLKD in its one switch only.
+        // Each variant differs from the default SLKD (Docs/Method.md) in its one switch only.
         var gt = ComparedMethod.slkdGroundTruthPixel.configuration
         gt.pixelTarget = spec.pixelTarget
         #expect(gt == spec)

@@ -116,8 +116,8 @@ struct MethodFeatureLossTests {
     }
 
     @Test func edgeFeatureIsTheUngatedDistortionByDefault() {
-        // On a map whose blocks are all inactive (tiny variance), the gated d vanishes but SPEC's
-        // f_e = w_ndc(1 − v) + w_nc·v does not.
+        // On a map whose blocks are all inactive (tiny variance), the gated d vanishes but the
+        // f_e = w_ndc(1 − v) + w_nc·v of Docs/Method.md#l-et does not.
         var g = RandomGenerator(seed: 10)
         let x = Tensor.normal([1, 1, 16, 16], std: 1e-4, dtype: .float64, using: &g)
         var loss = ImageReconstructionLoss(c: 1)  // c = 1 keeps the MSCN variance far below 0.1

@@ -25,7 +25,7 @@ struct DRSformerTests {
     // MARK: Structure
 
     @Test func keptCountsFollowTheOfficialTruncation() {
-        // int(c/2), int(c*2/3), int(c*3/4), int(c*4/5) (README §4 and the golden README).
+        // int(c/2), int(c*2/3), int(c*3/4), int(c*4/5) (Tests/SLKDTestSupport/Vectors/Reference/models/README.md §4 and golden/README.md).
         #expect(TopKSparseAttention.keptCounts(headDimension: 48) == [24, 32, 36, 38])
         #expect(TopKSparseAttention.keptCounts(headDimension: 96) == [48, 64, 72, 76])
         #expect(TopKSparseAttention.keptCounts(headDimension: 24) == [12, 16, 18, 19])
@@ -34,8 +34,8 @@ struct DRSformerTests {
     }
 
     @Test func presetParameterCounts() {
-        // README table: DRSformer 33,655,424; DRS-SL 4,599,380; DRS-SL with 4 MEFC steps ≈ 4.75 M and
-        // without MEFC ≈ 4.45 M (README §5).
+        // models/README.md table (Tests/SLKDTestSupport/Vectors/Reference): DRSformer 33,655,424; DRS-SL 4,599,380; DRS-SL with 4 MEFC steps ≈ 4.75 M and
+        // without MEFC ≈ 4.45 M (its §5).
         #expect(DRSformer(.drsformer).parameterCount == 33_655_424)
         #expect(DRSformer(.drsSL).parameterCount == 4_599_380)
         var steps4 = DRSformer.Configuration.drsSL

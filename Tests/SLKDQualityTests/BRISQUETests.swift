@@ -47,8 +47,8 @@ struct BRISQUEReferenceTests {
         let features = try BRISQUE.features(image, options: options)
         let expected = try live.doubles("features_nosnap"), snapped = try live.doubles("features")
         try #require(expected.count == 36 && snapped.count == 36 && features.count == 36)
-        // Without the snap the sign of rounding noise in flat windows decides σ_l/σ_r (quality
-        // README §4.5), which is not portable. Where the snap changes nothing in the reference the
+        // Without the snap the sign of rounding noise in flat windows decides σ_l/σ_r
+        // (Docs/Quality.md#flat-window-snap), which is not portable. Where the snap changes nothing in the reference the
         // feature must match exactly; where it does, ours must stay within the reference's own
         // snap sensitivity of the reference's no-snap value.
         var exact = 0
@@ -144,7 +144,7 @@ struct BRISQUEClosedFormTests {
     }
 
     @Test func gaussianSamplesGiveShapeTwo() {
-        // ±1 with equal mass: ρ = 1 → beyond r(10), so the grid end 10 (README §2).
+        // ±1 with equal mass: ρ = 1 → beyond r(10), so the grid end 10 (Docs/Quality.md#ggd-fit).
         #expect(DistributionFit.fitGGD([1, -1, 1, -1]).alpha == 10)
         // Laplacian-like ratio ρ = 2 → α = 1 exactly on the grid.
         let fit = DistributionFit.fitGGD([0, 0, 2, -2] as [Double]) // mean x² = 2, mean|x| = 1

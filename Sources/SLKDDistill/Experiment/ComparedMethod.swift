@@ -1,6 +1,6 @@
 /// One arm of a ``DistillationExperiment``: a name for reports and the configuration it trains with.
 ///
-/// The catalog covers the baselines of the SPEC, SLKD with its defaults, and the SPEC's switches
+/// The catalog covers the baselines of Docs/Method.md#ablations-and-baselines, SLKD with its defaults, and its switches
 /// that an experiment may want beside them (Table IV's ablations and the pixel term's target),
 /// each under a stable snake-case name that `slkd demo --methods` accepts and `metrics.json` uses.
 /// Any other ``DistillationConfiguration`` can be given a name of its own.
@@ -23,7 +23,7 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
     public static var studentAlone: Self { Self(name: "student_alone", label: "Student alone", configuration: .method(.studentAlone)) }
     /// Output-only distillation: L1 to teacher A's output.
     public static var outputKD: Self { Self(name: "output_kd", label: "Output-only KD", configuration: .method(.outputKD)) }
-    /// SLKD with the SPEC's defaults.
+    /// SLKD with the defaults of Docs/Method.md.
     public static var slkd: Self { Self(name: "slkd", label: "SLKD student", configuration: .slkd) }
     /// FitNets-style feature distillation.
     public static var fitNets: Self { Self(name: "fitnets", label: "FitNets", configuration: .method(.fitNets)) }

@@ -9,7 +9,7 @@ import SLKDModels
 /// The learning rate is the one deliberate departure from the paper: its 1e-4 → 1e-6 cosine
 /// schedule is meant for 100 epochs of a large dataset; a run of minutes needs a larger start.
 public struct ExperimentSettings: Codable, Sendable, Hashable {
-    /// The teacher network (teacher A; teacher B shares its weights, as the SPEC's default).
+    /// The teacher network (teacher A; teacher B shares its weights, the default of Docs/Method.md#networks).
     public var teacher: Restormer.Configuration
     /// The student network.
     public var student: Restormer.Configuration

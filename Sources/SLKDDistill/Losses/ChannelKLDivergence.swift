@@ -1,7 +1,7 @@
 import SLKDTensor
 
 /// The image-level distillation loss L_kl (paper eq. 4) as this project reads it
-/// (SPEC "Image-level losses" [ours]): channel-wise distillation over spatial positions.
+/// (Docs/Method.md#image-level-losses [ours]): channel-wise distillation over spatial positions.
 ///
 /// For each image and channel, the teacher's and the student's outputs become distributions over
 /// the H·W positions, p = softmax(A_c/τ) and q = softmax(S_c/τ); the loss is

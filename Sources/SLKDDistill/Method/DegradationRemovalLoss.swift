@@ -1,7 +1,7 @@
 import SLKDQuality
 
-/// The natural-and-colour loss L_nc of Degradation Removal Learning (paper §II-A; SPEC
-/// "BRISQUE-based extractor φ_B (DRL) → L_nc").
+/// The natural-and-colour loss L_nc of Degradation Removal Learning (paper §II-A;
+/// Docs/Method.md#l-nc).
 ///
 /// For each tap pair (SCM-mapped student encoder feature, teacher A encoder feature), the
 /// differentiable BRISQUE extractor gives per channel and scale the GGD pair f_n = (α, σ²) of the
@@ -18,17 +18,17 @@ import SLKDQuality
 public struct DegradationRemovalLoss: TapPairLoss {
     public static let symbol = "L_nc"
 
-    /// The extractor (SPEC: c = 1/255, ε = 1e-12, two scales).
+    /// The extractor (Docs/Method.md#l-nc: c = 1/255, ε = 1e-12, two scales).
     public var extractor: DifferentiableBRISQUE
-    /// Second-scale maps smaller than this on a side drop the second scale (SPEC: 7, the window).
+    /// Second-scale maps smaller than this on a side drop the second scale (Docs/Method.md#l-nc: 7, the window).
     public var minimumSecondScaleSide: Int
 
     /// - Parameters:
-    ///   - c: the MSCN constant (SPEC: 1/255, for features in [0, 1]).
+    ///   - c: the MSCN constant (Docs/Method.md#l-nc: 1/255, for features in [0, 1]).
     ///   - epsilon: ε under the square roots, which keeps their gradients finite at 0.
     ///   - ratioEpsilon: δ in the GGD/AGGD moment ratios [ours], so that dead (all-zero)
     ///     feature channels, common after ReLU, give finite features and gradients.
-    ///   - scales: the BRISQUE scales (SPEC: 2).
+    ///   - scales: the BRISQUE scales (Docs/Method.md#l-nc: 2).
     ///   - minimumSecondScaleSide: second-scale maps smaller than this on a side drop the second
     ///     scale.
     public init(c: Double = 1.0 / 255, epsilon: Double = 1e-12, ratioEpsilon: Double = 1e-12, scales: Int = 2,

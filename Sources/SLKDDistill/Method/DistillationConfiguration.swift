@@ -1,6 +1,6 @@
 /// Every choice of the SLKD loss and of the baselines trained through the same machinery
-/// (SPEC "Total loss and training", "Ablations"). Defaults are SPEC's; each [ours] choice of the
-/// SPEC is a field here.
+/// (Docs/Method.md#total-loss-and-training, #ablations-and-baselines). Defaults are those of
+/// Docs/Method.md; each [ours] choice there is a field here.
 public struct DistillationConfiguration: Codable, Sendable, Hashable {
     /// What is trained against what.
     public enum Method: String, Codable, Sendable, Hashable {
@@ -33,7 +33,7 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     public var method: Method = .slkd
 
     // Weights: L = pixelWeight·L1 + klWeight·L_kl + degradationRemovalWeight·L_nc
-    //            + reconstructionWeight·L_et (SPEC: 1, λ1 = 0.5, λ2 = 0.1, λ2 = 0.1).
+    //            + reconstructionWeight·L_et (Docs/Method.md: 1, λ1 = 0.5, λ2 = 0.1, λ2 = 0.1).
     public var pixelWeight = 1.0
     public var klWeight = 0.5
     public var degradationRemovalWeight = 0.1
@@ -58,7 +58,7 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     /// saved before the key existed still decode.
     public var scmInitialisation: SCMInitialisation? = nil
 
-    // The extractors (SPEC: c = 1/255, ε = 1e-12; BRISQUE two scales, second scale only from
+    // The extractors (Docs/Method.md#l-nc, #l-et: c = 1/255, ε = 1e-12; BRISQUE two scales, second scale only from
     // 7×7; PIQE τ 0.01, τ_m 0.002, 16×16 blocks, 8×8 below 32 pixels a side).
     public var mscnConstant = 1.0 / 255
     public var epsilon = 1e-12
@@ -75,7 +75,7 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
 
     public init() {}
 
-    /// SLKD with SPEC's defaults.
+    /// SLKD with the defaults of Docs/Method.md.
     public static var slkd: Self { Self() }
 
     /// A baseline (or `.slkd`) with the defaults.

@@ -18,7 +18,7 @@ import SLKDModels
 public final class DistillationObjective: TrainingObjective {
     public let student: any RestorationModel
     public let teacherA: any RestorationModel
-    /// Teacher B: a separate network, or teacher A itself (SPEC default).
+    /// Teacher B: a separate network, or teacher A itself (the default, Docs/Method.md#networks).
     public let teacherB: any RestorationModel
     /// The SCM, when the configuration compares features (SLKD's L_nc/L_et, FitNets).
     public let scm: ScaleConversionModule?
@@ -36,7 +36,7 @@ public final class DistillationObjective: TrainingObjective {
     /// Samples the teachers have forwarded so far (A and B together).
     public private(set) var teacherSamplesForwarded = 0
 
-    /// When teacher B is teacher A on the clean batch (the SPEC default), run both inputs through
+    /// When teacher B is teacher A on the clean batch (the default, Docs/Method.md#networks), run both inputs through
     /// one forward of twice the batch and split the outputs, instead of two forwards. Off by
     /// default: see Docs/Benchmarks.md ("Distillation step profile") for what it gains here.
     public var batchesTeacherForwards = false

@@ -1,7 +1,7 @@
 import SLKDQuality
 
-/// The edge-and-texture loss L_et of Image Reconstruction Learning (paper §II-B; SPEC
-/// "PIQE-based extractor φ_P (IRL) → L_et").
+/// The edge-and-texture loss L_et of Image Reconstruction Learning (paper §II-B;
+/// Docs/Method.md#l-et).
 ///
 /// For each tap pair (SCM-mapped student decoder feature, teacher B decoder feature), the soft
 /// PIQE extractor gives per channel and block the texture feature f_t = v (unbiased variance of
@@ -16,13 +16,13 @@ public struct ImageReconstructionLoss: TapPairLoss {
 
     /// Which block quantity is the edge feature.
     public enum EdgeFeature: String, Codable, Sendable, Hashable {
-        /// w_ndc·(1 − v) + w_nc·v, as SPEC writes d (default).
+        /// w_ndc·(1 − v) + w_nc·v, as Docs/Method.md#l-et writes d (default).
         case distortion
         /// w_act·(w_ndc·(1 − v) + w_nc·v): PIQE's d gated by block activity.
         case gatedDistortion
     }
 
-    /// The extractor settings (SPEC: c = 1/255, τ = 0.01, τ_m = 0.002, ε = 1e-12); its block size
+    /// The extractor settings (Docs/Method.md#l-et: c = 1/255, τ = 0.01, τ_m = 0.002, ε = 1e-12); its block size
     /// is chosen per map.
     public var extractor: DifferentiablePIQE
     public var blockSize: Int

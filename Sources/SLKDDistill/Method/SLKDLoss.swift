@@ -31,7 +31,7 @@ public struct DistillationForward {
     }
 }
 
-/// The total SLKD loss and its baselines (SPEC "Total loss and training" [ours]):
+/// The total SLKD loss and its baselines (Docs/Method.md#total-loss-and-training [ours]):
 ///
 ///     L = w·L1(S(x), B(y)) + λ1·L_kl(S(x), A(x)) + λ_nc·L_nc + λ_et·L_et
 ///

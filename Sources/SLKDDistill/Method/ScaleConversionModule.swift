@@ -1,7 +1,7 @@
 import SLKDModels
 
 /// The Scale Conversion Module (SCM) of SLKD: it maps the k-th student and teacher features into
-/// one space so that their statistics can be compared (paper §II; SPEC "Scale Conversion Module").
+/// one space so that their statistics can be compared (paper §II; Docs/Method.md#scale-conversion-module).
 ///
 /// Default mode ``Mode-swift.enum/teacherSpace`` [ours]: per tap a learnable 1×1 convolution
 /// with bias maps the student's C_s channels to the teacher's C_t, then bilinear resizing
@@ -14,7 +14,7 @@ import SLKDModels
 public final class ScaleConversionModule: Module {
     /// How teacher and student features meet.
     public enum Mode: Codable, Sendable, Hashable {
-        /// Student → teacher channels; the teacher side is the identity (SPEC default).
+        /// Student → teacher channels; the teacher side is the identity (the default).
         case teacherSpace
         /// Both sides → this many channels; the teacher's projection is frozen.
         case commonWidth(Int)

@@ -1,7 +1,7 @@
 import SLKDTensor
 
 /// A feature loss defined on one tap pair and averaged over the K matched taps — the form both
-/// SLKD feature losses take (SPEC: L = (1/K) Σ_k loss(SCM(S_k), T_k)).
+/// SLKD feature losses take (Docs/Method.md#l-nc: L = (1/K) Σ_k loss(SCM(S_k), T_k)).
 ///
 /// ``DegradationRemovalLoss`` (L_nc) and ``ImageReconstructionLoss`` (L_et) conform; a custom
 /// feature loss gets the averaging over taps by implementing ``tapLoss(student:teacher:)``.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// The optimisation settings of a run (SPEC "Total loss and training": Adam β (0.9, 0.999),
+/// The optimisation settings of a run (Docs/Method.md#total-loss-and-training: Adam β (0.9, 0.999),
 /// weight decay 1e-4 as L2 on the gradient, learning rate 1e-4 cosine-annealed to 1e-6 over
 /// the run).
 public struct TrainerConfiguration: Codable, Sendable, Hashable {
@@ -20,7 +20,7 @@ public struct TrainerConfiguration: Codable, Sendable, Hashable {
     /// Seeds the trainer's generator (handed to the objective each step).
     public var seed: UInt64 = 0
     /// Decoupled weight decay (AdamW, BasicSR's `optim_g: {type: AdamW}`) instead of L2 added to
-    /// the gradient (Adam, the SPEC's choice). Nil means Adam.
+    /// the gradient (Adam, the choice of Docs/Method.md). Nil means Adam.
     public var decoupledWeightDecay: Bool?
     /// BasicSR's `CosineAnnealingRestartLR`/`CosineAnnealingRestartCyclicLR`: cosine periods with
     /// restarts. Nil: one cosine period over ``totalSteps`` down to ``minimumLearningRate``.

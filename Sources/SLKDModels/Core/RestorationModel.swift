@@ -16,7 +16,7 @@ public struct ModelOutput {
 /// An encoder–decoder image-restoration network whose stage outputs can be tapped for
 /// distillation.
 ///
-/// Taps are named after the official modules whose output they are (SPEC "Feature taps"). A
+/// Taps are named after the official modules whose output they are (Docs/Method.md#feature-taps). A
 /// forward pass records only the features asked for, so plain inference pays nothing for them.
 public protocol RestorationModel: Module {
     /// The restored image for a B×C×H×W input in [0, 1] whose sides are multiples of ``sizeMultiple``.

@@ -52,7 +52,9 @@ public final class Restormer: Module, RestorationModel {
             })
         }
         // Built in the official registration order, so a seeded generator walks the layers as PyTorch does.
-        let patchEmbed = OverlapPatchEmbed(inChannels: cfg.inputChannels, dim: dim, bias: cfg.bias, using: &generator)
+        // The official constructor calls OverlapPatchEmbed(inp_channels, dim) without `bias`, so the
+        // patch embedding never has one, whatever `bias` says (Docs/Method.md#bias-and-normalisation).
+        let patchEmbed = OverlapPatchEmbed(inChannels: cfg.inputChannels, dim: dim, bias: false, using: &generator)
         let e1 = level(cfg.numBlocks[0], dim, cfg.heads[0], &generator)
         let d12 = Downsample(dim, using: &generator)
         let e2 = level(cfg.numBlocks[1], 2 * dim, cfg.heads[1], &generator)

@@ -28,8 +28,8 @@ extension Restormer {
         public var heads: [Int]
         /// `ffn_expansion_factor`: GDFN hidden channels = Int(C · factor).
         public var ffnExpansionFactor: Double
-        /// `bias`: biases in the convolutions of blocks, patch embedding, reductions and output
-        /// (never in Downsample/Upsample).
+        /// `bias`: biases in the convolutions of the transformer blocks, `reduce_chan_level3/2`,
+        /// `skip_conv` and `output` (never in the patch embedding, Downsample or Upsample).
         public var bias: Bool
         /// `LayerNorm_type`.
         public var layerNormType: LayerNormType
@@ -109,7 +109,7 @@ extension Restormer {
             return blocks + ConfigurationLimits.unetResamplingParameters(width: dim)
         }
 
-        // MARK: Presets (README §2 / §5)
+        // MARK: Presets (Tests/SLKDTestSupport/Vectors/Reference/models/README.md §2, §5)
 
         /// Restormer, the teacher: dim 48, blocks [4,6,6,8], 4 refinement blocks, heads [1,2,4,8]
         /// (26,126,644 parameters with WithBias LayerNorm).

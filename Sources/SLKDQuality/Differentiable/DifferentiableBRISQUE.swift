@@ -1,7 +1,7 @@
 import Foundation
 
 /// The BRISQUE feature extractor φ_B on B×C×H×W tensors, differentiable end to end
-/// (quality README §7.1): per channel and scale, m = (F − μ)/(sqrt(|G⋆F² − μ²| + ε) + c) with
+/// (Docs/Quality.md#differentiable-extractors): per channel and scale, m = (F − μ)/(sqrt(|G⋆F² − μ²| + ε) + c) with
 /// zero padding, [α_GGD, mean(m²)] and, for the four circular shifts, [α_AGGD, η, σ_l², σ_r²];
 /// F ← MATLAB `imresize(F, 0.5)` as a fixed linear map between scales. α is the exact inverse of
 /// the moment ratio with its gradient from the implicit-function theorem; the counts N_l, N_r are

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The soft PIQE extractor φ_P on B×C×H×W tensors (quality README §7.1).
+/// The soft PIQE extractor φ_P on B×C×H×W tensors (Docs/Quality.md#differentiable-extractors).
 ///
 /// Per channel: replicate-padded MSCN (c, ε under the square root), 16×16 blocks; per block the
 /// unbiased variance v, the soft minimum of the 44 edge-segment stds

@@ -2,7 +2,7 @@ import Foundation
 
 /// MATLAB `imresize(I, 0.5)`: bicubic (a = −0.5) with antialiasing, output ⌈H/2⌉×⌈W/2⌉.
 ///
-/// Each dimension is a fixed linear map (quality README §4.2): output x = 1…out samples
+/// Each dimension is a fixed linear map (Docs/Quality.md#matlab-resize): output x = 1…out samples
 /// u = 2x − 0.5 with the kernel h(t) = ½·cubic(t/2) over 10 taps, weights normalised to sum 1,
 /// out-of-range taps mirrored (aux = [1…n, n…1]). Rows are resized first, then columns.
 public enum MATLABResize {

@@ -2,7 +2,7 @@ import Foundation
 
 /// BRISQUE (Mittal, Moorthy, Bovik 2012): 36 natural-scene statistics and the LIVE ε-SVR score.
 ///
-/// Features follow LIVE `brisque_feature.m` (quality README §4.1): per scale
+/// Features follow LIVE `brisque_feature.m` (Docs/Quality.md#brisque-features): per scale
 /// [α_GGD, σ²] of the MSCN coefficients, then [α, η, σ_l², σ_r²] of the AGGD of the products of
 /// circularly shifted neighbours for the shifts (0,1), (1,0), (1,1), (−1,1); scale 2 is MATLAB
 /// `imresize(I, 0.5)` of the scale-1 image.

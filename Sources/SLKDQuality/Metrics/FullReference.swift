@@ -1,6 +1,6 @@
 import Foundation
 
-/// PSNR and SSIM with BasicSR's conventions (`basicsr/metrics/psnr_ssim.py`, quality README §6).
+/// PSNR and SSIM with BasicSR's conventions (`basicsr/metrics/psnr_ssim.py`, Docs/Quality.md#psnr-ssim).
 public enum FullReference {
     /// Which pixels the metrics compare.
     public struct Options: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// PIQE (Venkatanath et al. 2015) as MathWorks `piqe.m` computes it (quality README §5).
+/// PIQE (Venkatanath et al. 2015) as MathWorks `piqe.m` computes it (Docs/Quality.md#piqe).
 ///
 /// The image is padded (replicate, after the last row/column) to multiples of 16, converted to
 /// `uint8` grey, turned into MSCN coefficients with replicate padding, and cut into 16×16

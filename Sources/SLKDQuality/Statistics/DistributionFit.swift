@@ -5,7 +5,7 @@ public enum ShapeEstimation: Sendable, Equatable {
     /// LIVE: argmin over the grid 0.2:0.001:10 (first index on ties).
     case grid
     /// The exact inverse of the moment ratio: bisection in log α on [0.2, 10] (80 steps) and
-    /// three Newton steps, clamped to the interval (quality README §7).
+    /// three Newton steps, clamped to the interval (Docs/Quality.md#implicit-shape).
     case continuous
 }
 

@@ -11,7 +11,7 @@ public enum MSCN {
         public var c: Double
         /// |I − μ| below this is set to 0 before dividing. In exactly flat windows I − μ is
         /// rounding noise (~1e-14) whose sign would otherwise decide BRISQUE's σ_l/σ_r split
-        /// (quality README §4.5); 1e-9 is the canonical rule of the reference vectors, 0 disables.
+        /// (Docs/Quality.md#flat-window-snap); 1e-9 is the canonical rule of the reference vectors, 0 disables.
         public var snapThreshold: Double
 
         public init(padding: BorderPadding = .zero, c: Double = 1, snapThreshold: Double = 1e-9) {

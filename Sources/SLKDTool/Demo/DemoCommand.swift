@@ -66,7 +66,7 @@ struct DemoCommand: ParsableCommand {
                                valueName: "names"))
     var validationImages: String?
 
-    @Option(help: ArgumentHelp("λ2, the weight of L_nc and L_et in every SLKD method (default: the SPEC's 0.1).",
+    @Option(help: ArgumentHelp("λ2, the weight of L_nc and L_et in every SLKD method (default 0.1, Docs/Method.md#total-loss-and-training).",
                                discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
 

@@ -65,28 +65,39 @@ protocol SlotProperty {
     var slot: ParameterSlot { get }
 }
 
-/// A trainable weight of a ``Module``, named in the state dictionary by its property name or by
-/// `key` (the PyTorch attribute name, when Swift spells it differently).
+/// Which kind of slot a ``ModuleSlot`` declares (``ParameterRole`` or ``BufferRole``).
+public protocol SlotRole {
+    static var kind: ParameterSlot.Kind { get }
+}
+
+/// The role of ``Parameter``s: trainable weights.
+public enum ParameterRole: SlotRole {
+    public static var kind: ParameterSlot.Kind { .parameter }
+}
+
+/// The role of ``Buffer``s: non-trainable state.
+public enum BufferRole: SlotRole {
+    public static var kind: ParameterSlot.Kind { .buffer }
+}
+
+/// A weight-bearing property of a ``Module``, named in the state dictionary by its property name
+/// or by `key` (the PyTorch attribute name, when Swift spells it differently). Declared through
+/// its two roles, ``Parameter`` and ``Buffer``.
 ///
-/// ```swift
-/// @Parameter var weight: Tensor
-/// @Parameter var bias: Tensor?
-/// @Parameter(key: "relative_position_bias_table") var relativePositionBias: Tensor
-/// ```
 /// Properties declared with a `key` are assigned after `super.init()`.
 @propertyWrapper
-public struct Parameter<Value: SlotValue>: SlotProperty {
+public struct ModuleSlot<Value: SlotValue, Role: SlotRole>: SlotProperty {
     public let key: String?
     public let slot: ParameterSlot
 
     public init(wrappedValue: Value, key: String? = nil) {
         self.key = key
-        slot = ParameterSlot(kind: .parameter, tensor: wrappedValue.slotTensor)
+        slot = ParameterSlot(kind: Role.kind, tensor: wrappedValue.slotTensor)
     }
 
     public init(key: String) {
         self.key = key
-        slot = ParameterSlot(kind: .parameter, tensor: nil)
+        slot = ParameterSlot(kind: Role.kind, tensor: nil)
     }
 
     public var wrappedValue: Value {
@@ -98,30 +109,18 @@ public struct Parameter<Value: SlotValue>: SlotProperty {
     public var projectedValue: ParameterSlot { slot }
 }
 
+/// A trainable weight of a ``Module``:
+///
+/// ```swift
+/// @Parameter var weight: Tensor
+/// @Parameter var bias: Tensor?
+/// @Parameter(key: "relative_position_bias_table") var relativePositionBias: Tensor
+/// ```
+public typealias Parameter<Value: SlotValue> = ModuleSlot<Value, ParameterRole>
+
 /// A non-trainable tensor of a ``Module`` that belongs in its state dictionary — running
 /// statistics, or Uformer's int64 `relative_position_index`.
-@propertyWrapper
-public struct Buffer<Value: SlotValue>: SlotProperty {
-    public let key: String?
-    public let slot: ParameterSlot
-
-    public init(wrappedValue: Value, key: String? = nil) {
-        self.key = key
-        slot = ParameterSlot(kind: .buffer, tensor: wrappedValue.slotTensor)
-    }
-
-    public init(key: String) {
-        self.key = key
-        slot = ParameterSlot(kind: .buffer, tensor: nil)
-    }
-
-    public var wrappedValue: Value {
-        get { Value(slotTensor: slot.tensor) }
-        nonmutating set { slot.set(newValue.slotTensor) }
-    }
-
-    public var projectedValue: ParameterSlot { slot }
-}
+public typealias Buffer<Value: SlotValue> = ModuleSlot<Value, BufferRole>
 
 /// What module reflection recognises as a keyed submodule property.
 protocol SubmoduleProperty {

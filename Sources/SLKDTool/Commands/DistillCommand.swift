@@ -53,7 +53,7 @@ struct DistillCommand: ParsableCommand {
                     throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
                 }
                 let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
-                try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher")
+                try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher", memory: arguments.memory)
                 teacherA = a
             }
             if let sectionB = parsed.teacherB {
@@ -61,7 +61,7 @@ struct DistillCommand: ParsableCommand {
                     throw ToolError("\(options): 'path.pretrain_network_teacher_b' (teacher B's weights) is missing")
                 }
                 let b = try ToolError.wrap(options) { try NetworkOptions.build(network: sectionB, section: "network_teacher_b") }
-                try ModelSource.loadWeights(weightsB.path, into: b, network: "network_teacher_b")
+                try ModelSource.loadWeights(weightsB.path, into: b, network: "network_teacher_b", memory: arguments.memory)
                 teacherB = b
             }
         }
@@ -73,7 +73,8 @@ struct DistillCommand: ParsableCommand {
         } else {
             objective = SupervisedObjective(model: student, pixelLoss: parsed.pixelLoss)
         }
-        try OptionsTraining(options: parsed, network: student, objective: objective).run(resume: arguments.resumeURL(parsed))
+        try OptionsTraining(options: parsed, network: student, objective: objective, memory: arguments.memory)
+            .run(resume: arguments.resumeURL(parsed))
     }
 
     /// The name in `network_teacher: {type: bundled, name: demo-teacher}`, the form that takes

@@ -64,6 +64,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var budget: PixelBudget
 
+    @OptionGroup var memory: MemoryBudget
+
     @Option(help: ArgumentHelp("A name for the test set in the report (default: the folder's name).", valueName: "name"))
     var name: String?
 
@@ -120,7 +122,7 @@ struct EvalCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ToolError("--data: folder '\(data)' does not exist")
         }
-        let network = try model.makeModel()
+        let network = try model.makeModel(memory: memory)
         let tiling = tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2)) }
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
@@ -128,7 +130,7 @@ struct EvalCommand: ParsableCommand {
         var dataset = try naming(data) {
             try FolderPairedDataset(root: root, layout: folderLayout, channels: RestoreCommand.channels(for: network))
         }
-        dataset.maximumPixels = budget.maxPixels
+        dataset.maximumPixels = memory.maximumPixels(budget, bytesPerPixel: RestoreCommand.bytesPerPixel(channels: network.inputChannels))
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
         let progress = ProgressBar(total: dataset.count)

@@ -53,6 +53,8 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var budget: PixelBudget
 
+    @OptionGroup var memory: MemoryBudget
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -83,11 +85,12 @@ struct RestoreCommand: ParsableCommand {
             : files.map { outputURL.appendingPathComponent($0.deletingPathExtension().lastPathComponent + ".png") }
         try Self.checkDestinations(files, destinations)
 
-        let network = try model.makeModel()
+        let network = try model.makeModel(memory: memory)
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
         let channels = Self.channels(for: network)
+        let bytesPerPixel = Self.bytesPerPixel(channels: network.inputChannels)
         let folder = tensorOutput ? outputURL.deletingLastPathComponent() : outputURL
         try ToolError.wrap(folder.path) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
 
@@ -98,7 +101,10 @@ struct RestoreCommand: ParsableCommand {
         defer { progress.finish() }  // clears the bar before any error message
         for (file, destination) in zip(files, destinations) {
             let image = try ToolError.wrap(file.path) {
-                try Tensor.readImage(at: file, channels: channels, maximumPixels: budget.maxPixels)
+                try memory.decoding(budget, bytesPerPixel: bytesPerPixel) { () throws(ImageIOError) in
+                    try Tensor.readImage(at: file, channels: channels,
+                                         maximumPixels: memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel))
+                }
             }
             let restored = try ToolError.wrap(file.path) { try restore(image: image, with: network, tiling: tiling) }
             let staged = staging.stage(destination)
@@ -116,6 +122,12 @@ struct RestoreCommand: ParsableCommand {
         progress.finish()
         print("restored \(files.count) image\(files.count == 1 ? "" : "s") into \(output)")
     }
+
+    /// What `--max-memory` allows an image a pixel: four float32 copies of its channels (the
+    /// decoded input, the restored output, and room for one more while the result is encoded).
+    /// Whole-image inference needs far more (the network's activations); `--tile` bounds those
+    /// by the tile, whatever the image's size.
+    static func bytesPerPixel(channels: Int) -> Int { 4 * 4 * Swift.max(channels, 1) }
 
     /// The channels the network's images are decoded to.
     static func channels(for network: any RestorationModel) -> ImageIO.Channels {

@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let (parsed, model) = try arguments.load()
         let objective = SupervisedObjective(model: model, pixelLoss: parsed.pixelLoss)
-        try OptionsTraining(options: parsed, network: model, objective: objective).run(resume: arguments.resumeURL(parsed))
+        try OptionsTraining(options: parsed, network: model, objective: objective, memory: arguments.memory)
+            .run(resume: arguments.resumeURL(parsed))
     }
 }

@@ -13,12 +13,14 @@ struct OptionsFileArguments: ParsableArguments {
     @Option(help: "A training checkpoint to resume from (default: path.resume_state of the options).")
     var resume: String?
 
+    @OptionGroup var memory: MemoryBudget
+
     /// The parsed options and their `network_g`, with `path.pretrain_network_g` loaded if given.
     func load() throws -> (options: TrainingOptions, network: any RestorationModel) {
         let parsed = try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
         let network = try ToolError.wrap(options) { try NetworkOptions.build(network: parsed.network, seed: parsed.seed) }
         if let weights = parsed.pretrainedWeights {
-            try ModelSource.loadWeights(weights.path, into: network, network: "network_g")
+            try ModelSource.loadWeights(weights.path, into: network, network: "network_g", memory: memory)
         }
         return (parsed, network)
     }
@@ -42,6 +44,8 @@ struct OptionsTraining {
     /// The network whose weights are the result (the teacher trained, or the student).
     let network: any RestorationModel
     let objective: any TrainingObjective
+    /// `--max-memory`, the resumed checkpoint's read budget.
+    let memory: MemoryBudget
 
     var checkpointURL: URL {
         options.experimentsFolder.appendingPathComponent("training_states").appendingPathComponent("latest.safetensors")
@@ -68,7 +72,7 @@ struct OptionsTraining {
         for warning in options.unsupportedSettings { logger.warning("\(warning)") }
         let trainer = Trainer(objective: objective, data: source, configuration: options.trainer, logger: logger)
         if let resume {
-            try ToolError.wrap(resume.path) { try trainer.loadCheckpoint(from: resume) }
+            try ToolError.wrap(resume.path) { try trainer.loadCheckpoint(from: resume, maximumBytes: memory.maximumBytes) }
             logger.info("resumed from \(resume.path) at step \(trainer.step)")
         }
         if let validation = options.validationData, let interval = options.validationInterval, interval > 0 {

@@ -89,10 +89,12 @@ struct IQACommand: ParsableCommand {
         }
     }
 
-    /// What `--max-memory` allows an image a pixel: four float32 copies of an RGB pixel. Without
-    /// a reference an image costs about 16 bytes a pixel whatever its channels (its grey plane
-    /// and one plane of MSCN coefficients, float64); a reference adds its own planes.
-    static let bytesPerPixel = 4 * 4 * 3
+    /// What `--max-memory` allows an image a pixel: four float32 copies of an RGB pixel, or twice
+    /// that with PSNR or SSIM. Measured growth of the peak (Docs/Security.md): about 16 bytes a
+    /// grey pixel and 17 an RGB one without a reference (its grey plane and one plane of MSCN
+    /// coefficients, float64), about 88 with a reference (both images' colour planes and SSIM's
+    /// filtered planes).
+    static func bytesPerPixel(withReference: Bool) -> Int { withReference ? 2 * 4 * 4 * 3 : 4 * 4 * 3 }
 
     /// A PNG or JPEG as a QualityImage on the 0–255 scale (integers for 8-bit files).
     ///
@@ -144,6 +146,8 @@ struct IQACommand: ParsableCommand {
         // The metrics work in float64 arrays; the only tensor is each decode, used once. Cached,
         // its freed buffer (4 bytes a sample) would stay resident beside them.
         TensorMemoryCache.limit = 0
+        // Nor should the float64 planes freed by one metric stay resident under the next.
+        SystemAllocator.returnLargeBlocksWhenFreed()
         let metrics = Set(try chosenMetrics())
         let files = try RestoreCommand.expandInputs(images)
         let referenceFolder = reference.map(Self.isFolder) ?? false
@@ -179,8 +183,9 @@ struct IQACommand: ParsableCommand {
         let path = file.path
         // BRISQUE and PIQE see only the grey plane; PSNR and SSIM need the colours.
         let needsColour = metrics.contains(.psnr) || metrics.contains(.ssim)
-        let pixelLimit = memory.maximumPixels(budget, bytesPerPixel: Self.bytesPerPixel)
-        let refused = { memory.refusal($0, budget, bytesPerPixel: Self.bytesPerPixel) }
+        let bytesPerPixel = Self.bytesPerPixel(withReference: needsColour)
+        let pixelLimit = memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel)
+        let refused = { memory.refusal($0, budget, bytesPerPixel: bytesPerPixel) }
         let image = try Self.load(path, maximumPixels: pixelLimit, grey: !needsColour, refused: refused)
         let size = "\(image.width)×\(image.height)"
         if metrics.contains(.brisque) {

@@ -62,6 +62,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @Option(help: ArgumentHelp("How overlapping tiles make one image: average (Restormer's demo.py) or centre (each pixel from the tile whose middle it is in; equals whole-image output for a network that sees only a neighbourhood narrower than half the overlap).", valueName: "blend"))
+    var tileBlend: Tiling.Blend = .average
+
     @OptionGroup var budget: PixelBudget
 
     @OptionGroup var memory: MemoryBudget
@@ -96,6 +99,7 @@ struct EvalCommand: ParsableCommand {
                 throw ToolError("--tile-overlap \(tileOverlap) must be in 0..<\(tile) (the tile size)")
             }
         }
+        if tileBlend != .average && tile == nil { throw ToolError("--tile-blend needs --tile") }
     }
 
     var folderLayout: PairedFolderLayout {
@@ -123,7 +127,7 @@ struct EvalCommand: ParsableCommand {
             throw ToolError("--data: folder '\(data)' does not exist")
         }
         let network = try model.makeModel(memory: memory)
-        let tiling = tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2)) }
+        let tiling = tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2), blend: tileBlend) }
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }

@@ -18,7 +18,9 @@ struct RestoreCommand: ParsableCommand {
             Images of any size are accepted: they are reflect-padded to the network's size multiple \
             and cropped back (Restormer's demo.py); Uformer pads to a square. Networks with one input \
             channel take gray images (colour files are converted to luma). With --tile, large images \
-            are restored tile by tile in bounded memory; overlapping tiles are averaged.
+            are restored tile by tile in bounded memory; overlapping tiles are averaged (or, with \
+            --tile-blend centre, each pixel comes from one tile). Tiling is off by default: these \
+            networks' attention sees the whole input, so tiled output differs from whole-image output.
 
             Trained weights are required (--weights); --random-weights runs a freshly initialised \
             network instead, for timing only. Images over --max-pixels are refused, naming their size.
@@ -51,6 +53,9 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @Option(help: ArgumentHelp("How overlapping tiles make one image: average (Restormer's demo.py) or centre (each pixel from the tile whose middle it is in; equals whole-image output for a network that sees only a neighbourhood narrower than half the overlap).", valueName: "blend"))
+    var tileBlend: Tiling.Blend = .average
+
     @OptionGroup var budget: PixelBudget
 
     @OptionGroup var memory: MemoryBudget
@@ -67,11 +72,12 @@ struct RestoreCommand: ParsableCommand {
                 throw ToolError("--tile-overlap \(tileOverlap) must be in 0..<\(tile) (the tile size)")
             }
         }
+        if tileBlend != .average && tile == nil { throw ToolError("--tile-blend needs --tile") }
     }
 
     /// The tiling asked for, if any.
     var tiling: Tiling? {
-        tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2)) }
+        tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2), blend: tileBlend) }
     }
 
     func run() throws {
@@ -180,3 +186,6 @@ struct RestoreCommand: ParsableCommand {
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
+
+/// `--tile-blend average|centre` (the raw values of ``Tiling/Blend``).
+extension Tiling.Blend: ExpressibleByArgument {}

@@ -48,22 +48,26 @@ func main() throws {
     training.window = 64
     var test = try SyntheticPairedDataset(cleanURLs: cleanURLs, degradation: noise, seed: 2, redrawsEachEpoch: false)
     test.window = 64
-    let pairs = try (0..<training.count).map { i in
+    let pairs = try InMemoryPairedDataset(pairs: (0..<training.count).map { i in
         let pair = try training.pair(at: i)
         return (degraded: pair.degraded, clean: pair.clean)
-    }
+    })
     let batchSize = min(4, pairs.count)
+    // Whole 64×64 crops, flipped at random: the sampler and checkpoints of a folder dataset.
+    func batches(seed: UInt64) throws -> PairedBatchSampler {
+        try PairedBatchSampler(dataset: pairs, batchSize: batchSize,
+                               augmentation: PatchAugmentation(patchSize: 64, flips: true, rotations: false), seed: seed)
+    }
 
     // The teacher: a tiny Restormer, first trained briefly on the pairs themselves so that its
     // outputs and features are worth imitating (a real run loads official weights instead).
     let teacher = Restormer(Restormer.Configuration(dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1,
                                                     heads: [1, 1, 2, 2]), seed: 0)
-    var teacherRun = TrainerConfiguration(totalSteps: teacherSteps)
-    teacherRun.learningRate = 3e-3
-    let teacherTrainer = Trainer(objective: SupervisedObjective(model: teacher),
-                                 data: try InMemoryBatchSource(pairs: pairs, batchSize: batchSize, randomFlips: true, seed: 3),
-                                 configuration: teacherRun, logger: logger)
-    let teacherSummary = try teacherTrainer.run()
+    var teacherSettings = TrainerConfiguration(totalSteps: teacherSteps)
+    teacherSettings.learningRate = 3e-3
+    let teacherRun = TrainingRun(network: teacher, objective: SupervisedObjective(model: teacher), data: try batches(seed: 3),
+                                 configuration: teacherSettings, logger: logger)
+    let teacherSummary = try teacherRun.run()
     print(String(format: "teacher: %d supervised steps, last L1 %.4f", teacherSummary.stepsTaken,
                  teacherSummary.lastResult?.loss ?? .nan))
 
@@ -71,18 +75,13 @@ func main() throws {
     // teacher A, and the BRISQUE/PIQE feature terms through the scale conversion module.
     var generator = RandomGenerator(seed: 4)
     let student = TinyUNet(width: 8, seed: 5)
-    let objective = DistillationObjective(student: student, teacherA: teacher, configuration: .slkd, using: &generator)
-    var run = TrainerConfiguration(totalSteps: steps)
-    run.learningRate = 2e-3
-    let trainer = Trainer(objective: objective,
-                          data: try InMemoryBatchSource(pairs: pairs, batchSize: batchSize, randomFlips: true, seed: 6),
-                          configuration: run, logger: logger)
+    let objective = try DistillationConfiguration.slkd.objective(student: student, teacherA: teacher, using: &generator)
+    var settings = TrainerConfiguration(totalSteps: steps)
+    settings.learningRate = 2e-3
+    let run = TrainingRun(network: student, objective: objective, data: try batches(seed: 6), configuration: settings,
+                          logger: logger)
     print("student: \(student.parameterCount) parameters, teacher: \(teacher.parameterCount)")
-    for _ in 0..<steps {
-        let result = try trainer.takeStep()
-        let terms = result.terms.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.4f", $0.value) }
-        print(String(format: "step %3d  loss %.4f  ", result.step + 1, result.loss) + terms.joined(separator: "  "))
-    }
+    try run.run(callbacks: [PrintSteps()])
 
     // PSNR (Y channel, as the restoration papers report it) on the held-out crops.
     func meanPSNR(_ restore: (Tensor) -> Tensor) throws -> Double {
@@ -93,6 +92,15 @@ func main() throws {
     let studentPSNR = try meanPSNR { objective.restore($0) }
     print(String(format: "PSNR on %d test crops: noisy %.2f dB, teacher %.2f dB, student %.2f dB",
                  test.count, noisy, teacherPSNR, studentPSNR))
+}
+
+/// Prints every step's loss and terms.
+final class PrintSteps: TrainingCallback {
+    func trainer(_ trainer: Trainer, didComplete result: StepResult) throws -> TrainingControl {
+        let terms = result.terms.sorted { $0.key < $1.key }.map { "\($0.key) " + String(format: "%.4f", $0.value) }
+        print(String(format: "step %3d  loss %.4f  ", result.step + 1, result.loss) + terms.joined(separator: "  "))
+        return .continue
+    }
 }
 
 do {

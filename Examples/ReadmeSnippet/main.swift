@@ -17,7 +17,7 @@ let data = try PairedDatasetBatchSource(dataset: pairs, batchSize: 2, augmentati
 
 var g = RandomGenerator(seed: 0)
 let objective = DistillationObjective(student: student, teacherA: teacher, configuration: .slkd, using: &g)
-let trainer = Trainer(objective: objective, data: data, configuration: .init(totalSteps: 4),
+let run = TrainingRun(network: student, objective: objective, data: data, configuration: .init(totalSteps: 4),
                       logger: Logger(label: "distill"))
-try trainer.run(callbacks: [LoggingCallback(every: 1)])
+try run.run(callbacks: [LoggingCallback(every: 1)])
 print("student: \(student.parameterCount) parameters, teacher: \(teacher.parameterCount)")

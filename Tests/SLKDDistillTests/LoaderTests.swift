@@ -41,7 +41,7 @@ private func sampler(seed: UInt64, batchSize: Int = 3, patch: Int = 8,
     try PairedBatchSampler(dataset: dataset, batchSize: batchSize, augmentation: PatchAugmentation(patchSize: patch), seed: seed)
 }
 
-private func sameBatch(_ a: PairedTrainingBatch, _ b: PairedTrainingBatch) -> Bool {
+private func sameBatch(_ a: TrainingBatch, _ b: TrainingBatch) -> Bool {
     a.indices == b.indices && a.epochs == b.epochs && a.transforms == b.transforms
         && a.degraded.floats == b.degraded.floats && a.clean.floats == b.clean.floats
 }
@@ -117,7 +117,7 @@ struct LoaderPatchTests {
             #expect(Set(epoch.map(\.index)) == Set(0..<7))
         }
         #expect(stream[0..<7].map(\.index) != stream[7..<14].map(\.index), "each epoch is reshuffled")
-        #expect(s.state.epoch == 2 && s.state.position == 7 && s.state.batchesProduced == 7)
+        #expect(s.state.epoch == 2 && s.state.position == 7 && s.state.batchesServed == 7)
     }
 }
 
@@ -132,9 +132,9 @@ struct LoaderBackgroundTests {
         let slow = BackgroundLoader(sampler: try sampler(seed: 7), prefetch: 1)
         var jitter = RandomGenerator(seed: 99)
         for k in 0..<12 {
-            let a = try fast.next()
+            let a = try fast.nextBatch()
             Thread.sleep(forTimeInterval: Double(jitter.uniformInt(below: 4)) * 0.002)
-            let b = try slow.next()
+            let b = try slow.nextBatch()
             #expect(sameBatch(a, expected[k]) && sameBatch(b, expected[k]), "batch \(k)")
         }
         #expect(fast.state == direct.state && slow.state == direct.state)
@@ -158,42 +158,43 @@ struct LoaderBackgroundTests {
         let all = try (0..<10).map { _ in try reference.nextBatch() }
 
         let loader = BackgroundLoader(sampler: try sampler(seed: 3), prefetch: 3)
-        for k in 0..<4 { #expect(sameBatch(try loader.next(), all[k])) }
+        for k in 0..<4 { #expect(sameBatch(try loader.nextBatch(), all[k])) }
         Thread.sleep(forTimeInterval: 0.02)  // let the producer run ahead; its extra batches must not count
         let saved = try JSONEncoder().encode(loader.state)
         loader.stop()
 
-        let state = try JSONDecoder().decode(SamplerState.self, from: saved)
-        #expect(state.batchesProduced == 4)
-        let resumedSampler = try PairedBatchSampler(dataset: CodedPairs(sizes: mixedSizes), batchSize: 3,
-                                                    augmentation: PatchAugmentation(patchSize: 8), resumingFrom: state)
+        let state = try JSONDecoder().decode(BatchSourceState.self, from: saved)
+        #expect(state.batchesServed == 4)
+        var resumedSampler = try PairedBatchSampler(dataset: CodedPairs(sizes: mixedSizes), batchSize: 3,
+                                                    augmentation: PatchAugmentation(patchSize: 8), seed: 99)
+        try resumedSampler.restore(state)
         let resumed = BackgroundLoader(sampler: resumedSampler, prefetch: 2)
-        for k in 4..<10 { #expect(sameBatch(try resumed.next(), all[k]), "batch \(k)") }
+        for k in 4..<10 { #expect(sameBatch(try resumed.nextBatch(), all[k]), "batch \(k)") }
     }
 
-    @Test("sampler and loader serve the same stream through PairedBatchSource")
+    @Test("sampler and loader serve the same stream through BatchSource")
     func batchSourceProtocol() throws {
-        func take<S: PairedBatchSource>(_ source: inout S, _ n: Int) throws -> ([PairedTrainingBatch], SamplerState) {
-            (try (0..<n).map { _ in try source.nextBatch() }, source.samplerState)
+        func take<S: BatchSource>(_ source: inout S, _ n: Int) throws -> ([TrainingBatch], BatchSourceState) {
+            (try (0..<n).map { _ in try source.nextBatch() }, source.state)
         }
         var plain = try sampler(seed: 21)
         var background = BackgroundLoader(sampler: try sampler(seed: 21), prefetch: 2)
         let (a, stateA) = try take(&plain, 5)
         let (b, stateB) = try take(&background, 5)
-        #expect(zip(a, b).allSatisfy(sameBatch) && stateA == stateB && stateA.batchesProduced == 5)
+        #expect(zip(a, b).allSatisfy { sameBatch($0, $1) } && stateA == stateB && stateA.batchesServed == 5)
     }
 
-    @Test("a state from another dataset is refused")
+    @Test("a state from another dataset is refused, for the sampler and the loader, changing nothing")
     func incompatibleState() throws {
         let state = try sampler(seed: 3).state
-        let reason = datasetErrorReason { () throws(DatasetError) in
-            _ = try PairedBatchSampler(dataset: CodedPairs(sizes: Array(mixedSizes.prefix(5))), batchSize: 3,
-                                       resumingFrom: state)
-        }
-        guard case .incompatibleState? = reason else {
-            Issue.record("expected incompatibleState, got \(String(describing: reason))")
-            return
-        }
+        var smaller = try sampler(seed: 4, dataset: CodedPairs(sizes: Array(mixedSizes.prefix(5))))
+        let before = smaller.state
+        #expect(throws: BatchSourceError.stateMismatch("its order covers 7 pairs, the dataset has 5")) { try smaller.restore(state) }
+        #expect(smaller.state == before)
+        let loader = BackgroundLoader(sampler: smaller, prefetch: 2)
+        #expect(throws: BatchSourceError.self) { try loader.restore(state) }
+        #expect(loader.state == before)
+        loader.stop()
     }
 
     @Test("a producer error reaches the consumer in order, typed, and stays")
@@ -202,20 +203,20 @@ struct LoaderBackgroundTests {
         let s = try PairedBatchSampler(dataset: failing, batchSize: 2, augmentation: PatchAugmentation(patchSize: 8),
                                        shuffles: false, seed: 0)
         let loader = BackgroundLoader(sampler: s, prefetch: 4)
-        #expect(try loader.next().indices == [0, 1])
+        #expect(try loader.nextBatch().indices == [0, 1])
         let expected = DatasetError.Reason.unreadableImage(path: "coded3.png", message: "test failure")
-        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.next() } == expected)
-        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.next() } == expected)
-        #expect(loader.state.batchesProduced == 1)
+        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.nextBatch() } == expected)
+        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.nextBatch() } == expected)
+        #expect(loader.state.batchesServed == 1)
     }
 
     @Test("stop ends the thread, is idempotent, and later calls report it")
     func cleanShutdown() throws {
         let loader = BackgroundLoader(sampler: try sampler(seed: 1), prefetch: 2)
-        _ = try loader.next()
+        _ = try loader.nextBatch()
         loader.stop()
         loader.stop()
-        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.next() } == .loaderStopped)
+        #expect(datasetErrorReason { () throws(DatasetError) in _ = try loader.nextBatch() } == .loaderStopped)
         // Dropping a running loader stops its thread (deinit joins it) without hanging.
         for seed in 0..<5 { _ = BackgroundLoader(sampler: try sampler(seed: UInt64(seed)), prefetch: 3) }
     }

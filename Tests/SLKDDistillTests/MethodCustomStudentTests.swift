@@ -40,7 +40,7 @@ struct MethodCustomStudentTests {
         let teacher = TinyRestorer(width: 6, seed: 13)
         var teacherRun = TrainerConfiguration(totalSteps: 30)
         teacherRun.learningRate = 3e-3
-        try Trainer(objective: SupervisedObjective(model: teacher), data: try InMemoryBatchSource(pairs: pairs, batchSize: 4),
+        try Trainer(objective: SupervisedObjective(model: teacher), data: try inMemorySource(pairs: pairs, batchSize: 4),
                     configuration: teacherRun, logger: quietLogger).run()
 
         // The user's part: student, objective, trainer.
@@ -49,7 +49,7 @@ struct MethodCustomStudentTests {
         let objective = DistillationObjective(student: student, teacherA: teacher, configuration: .slkd, using: &g)
         var run = TrainerConfiguration(totalSteps: 25)
         run.learningRate = 3e-3
-        let trainer = Trainer(objective: objective, data: try InMemoryBatchSource(pairs: pairs, batchSize: 4),
+        let trainer = Trainer(objective: objective, data: try inMemorySource(pairs: pairs, batchSize: 4),
                               configuration: run, logger: quietLogger)
         var losses: [StepResult] = []
         for _ in 0..<25 { losses.append(try trainer.takeStep()) }

@@ -89,3 +89,12 @@ struct MethodTinyNetworkTests {
         #expect(scm.decoderTapOffset == 2)
     }
 }
+
+/// Whole `pairs` served in batches by the pipeline's sampler (what the removed in-memory source
+/// did): one patch the size of the images, optional flips, no turns.
+func inMemorySource(pairs: [(degraded: Tensor, clean: Tensor)], batchSize: Int, randomFlips: Bool = false,
+                    seed: UInt64 = 0) throws -> PairedBatchSampler {
+    let side = pairs[0].clean.shape[pairs[0].clean.rank - 1]
+    return try PairedBatchSampler(dataset: try InMemoryPairedDataset(pairs: pairs), batchSize: batchSize,
+                                  augmentation: PatchAugmentation(patchSize: side, flips: randomFlips, rotations: false), seed: seed)
+}

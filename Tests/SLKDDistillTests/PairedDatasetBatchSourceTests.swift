@@ -63,22 +63,37 @@ struct PairedDatasetBatchSourceTests {
         #expect(same(try draw(fresh, 4), expected))
     }
 
-    @Test("sampler state and batch source state map into each other")
-    func statesRoundTrip() throws {
-        let s = try source(seed: 6, prefetch: 0)
-        _ = try draw(s, 3)
-        let sampler = s.samplerState
-        #expect(sampler.batchesProduced == 3)
-        #expect(try SamplerState(BatchSourceState(sampler)) == sampler)
-        #expect(s.state.order == sampler.permutation && s.state.epoch == sampler.epoch && s.state.position == sampler.position)
+    @Test("shards of a global batch: the ranks' slices, concatenated, are the one-process batch, for every world size")
+    func shardsSliceTheGlobalBatch() throws {
+        // 5 pairs, global batch 4: batches straddle epochs, and each rank reads only its pairs.
+        let whole = try PairedDatasetBatchSource(dataset: noisyDataset(), batchSize: 4, augmentation: PatchAugmentation(patchSize: 16),
+                                                 seed: 6, prefetch: 0)
+        let expected = try draw(whole, 6)
+        for count in [2, 4] {
+            let ranks = try (0..<count).map { rank in
+                try PairedDatasetBatchSource(dataset: noisyDataset(), batchSize: 4 / count, augmentation: PatchAugmentation(patchSize: 16),
+                                             seed: 6, shard: try DataShard(rank: rank, count: count), prefetch: rank % 2 == 0 ? 0 : 2)
+            }
+            let slices = try ranks.map { try draw($0, 6) }
+            for b in 0..<6 {
+                #expect(slices.allSatisfy { $0[b].id == b })
+                #expect(slices.flatMap { $0[b].degraded } == expected[b].degraded, "world \(count), batch \(b)")
+                #expect(slices.flatMap { $0[b].clean } == expected[b].clean, "world \(count), batch \(b)")
+            }
+            // Every rank holds the global stream's state, so any rank's checkpoint resumes any world size.
+            #expect(ranks.allSatisfy { $0.state == whole.state })
+        }
+        #expect(throws: BatchSourceError.invalidShard(rank: 2, count: 2)) { try DataShard(rank: 2, count: 2) }
+        #expect(throws: BatchSourceError.invalidShard(rank: 0, count: 0)) { try DataShard(rank: 0, count: 0) }
     }
 
-    @Test("a state from another kind of source or another dataset is refused, leaving the source as it was")
+    @Test("a state from another dataset is refused, leaving the source as it was")
     func foreignStatesAreRefused() throws {
         let s = try source(seed: 2, prefetch: 2)
         _ = try draw(s, 1)
         let before = s.state
-        let memory = try InMemoryBatchSource(pairs: syntheticPairs(count: 5, size: 8, seed: 1), batchSize: 2, seed: 1)
+        let memory = try PairedBatchSampler(dataset: try InMemoryPairedDataset(pairs: syntheticPairs(count: 3, size: 8, seed: 1)),
+                                            batchSize: 2, augmentation: PatchAugmentation(patchSize: 8), seed: 1)
         #expect(throws: BatchSourceError.self) { try s.restore(memory.state) }
         var wrongSize = before
         wrongSize.order = Array(0..<7)

@@ -30,7 +30,7 @@ struct TrainerTests {
         var g = RandomGenerator(seed: studentSeed)
         let objective = DistillationObjective(student: TinyRestorer(width: 2, seed: studentSeed),
                                               teacherA: TinyRestorer(width: 4, seed: 100), using: &g)
-        let source = try InMemoryBatchSource(pairs: syntheticPairs(count: 5, size: 16, seed: 7), batchSize: 2, randomFlips: true, seed: 3)
+        let source = try inMemorySource(pairs: syntheticPairs(count: 5, size: 16, seed: 7), batchSize: 2, randomFlips: true, seed: 3)
         var configuration = TrainerConfiguration(totalSteps: steps)
         configuration.learningRate = 1e-3
         configuration.seed = 11
@@ -80,7 +80,7 @@ struct TrainerTests {
     @Test func nonFiniteStepsAreSkippedThenStopWithTheLastGoodCheckpointIntact() throws {
         let model = TinyRestorer(width: 2, seed: 5)
         let objective = FailingObjective(SupervisedObjective(model: model), failFrom: 3)
-        let source = try InMemoryBatchSource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1)
+        let source = try inMemorySource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1)
         var configuration = TrainerConfiguration(totalSteps: 20)
         configuration.maxConsecutiveNonFiniteSteps = 3
         configuration.learningRate = 1e-3
@@ -112,7 +112,7 @@ struct TrainerTests {
         #expect(checkpoints.lastWrittenStep == 3)
 
         let fresh = Trainer(objective: SupervisedObjective(model: TinyRestorer(width: 2, seed: 77)),
-                            data: try InMemoryBatchSource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1),
+                            data: try inMemorySource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1),
                             configuration: configuration, logger: quietLogger)
         try fresh.loadCheckpoint(from: url)
         #expect(fresh.step == 3 && fresh.lastGoodStep == 2)
@@ -141,7 +141,7 @@ struct TrainerTests {
         defer { try? FileManager.default.removeItem(at: url) }
         try t.saveCheckpoint(to: url)
         let other = Trainer(objective: SupervisedObjective(model: TinyRestorer(width: 2, seed: 5)),
-                            data: try InMemoryBatchSource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2),
+                            data: try inMemorySource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2),
                             configuration: TrainerConfiguration(totalSteps: 2), logger: quietLogger)
         let before = Self.parameters(other)
         #expect(throws: TrainingError.self) { try other.loadCheckpoint(from: url) }
@@ -151,7 +151,7 @@ struct TrainerTests {
 
     @Test func teacherPretrainingReducesTheLoss() throws {
         let model = TinyRestorer(width: 4, seed: 6)
-        let source = try InMemoryBatchSource(pairs: syntheticPairs(count: 4, size: 16, seed: 2), batchSize: 4)
+        let source = try inMemorySource(pairs: syntheticPairs(count: 4, size: 16, seed: 2), batchSize: 4)
         var configuration = TrainerConfiguration(totalSteps: 40)
         configuration.learningRate = 3e-3
         let trainer = Trainer(objective: SupervisedObjective(model: model, pixelLoss: .charbonnier(epsilon: 1e-3)),

@@ -23,7 +23,7 @@ struct TrainingOutputsTests {
 
     /// A supervised run of a tiny network on synthetic pairs, 1e-3 cosine-annealed to 1e-6.
     static func trainer(steps: Int, model: TinyRestorer = TinyRestorer(width: 2, seed: 5)) throws -> Trainer {
-        let source = try InMemoryBatchSource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1)
+        let source = try inMemorySource(pairs: syntheticPairs(count: 4, size: 8, seed: 1), batchSize: 2, seed: 1)
         var configuration = TrainerConfiguration(totalSteps: steps)
         configuration.learningRate = 1e-3
         return Trainer(objective: SupervisedObjective(model: model), data: source, configuration: configuration, logger: quietLogger)

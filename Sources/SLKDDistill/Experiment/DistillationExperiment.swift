@@ -127,14 +127,8 @@ public final class DistillationExperiment {
         // The same initialisation and the same batches for every method: only the loss differs.
         var generator = RandomGenerator.derived(from: settings.seed, 3)
         let student = Restormer(settings.student, using: &generator)
-        let objective: any TrainingObjective
-        if method.configuration.method == .studentAlone {
-            objective = SupervisedObjective(model: student, pixelLoss: method.configuration.pixelLoss)
-        } else {
-            var scmGenerator = RandomGenerator.derived(from: settings.seed, 4)
-            objective = DistillationObjective(student: student, teacherA: teacher, configuration: method.configuration,
-                                              using: &scmGenerator)
-        }
+        var scmGenerator = RandomGenerator.derived(from: settings.seed, 4)
+        let objective = try method.configuration.objective(student: student, teacherA: teacher, using: &scmGenerator)
         return try fit(objective, model: student, phase: method.name, steps: settings.studentSteps,
                        learningRate: settings.learningRate, dataSeed: 5, progress: progress)
     }
@@ -147,17 +141,16 @@ public final class DistillationExperiment {
         configuration.learningRate = learningRate
         configuration.minimumLearningRate = settings.minimumLearningRate
         configuration.seed = settings.seed
-        let trainer = Trainer(objective: objective, data: source, configuration: configuration, logger: logger)
+        let run = TrainingRun(network: model, objective: objective, data: source, configuration: configuration, logger: logger)
         progress(.trainingStarted(phase: phase, steps: steps))
         let started = DispatchTime.now().uptimeNanoseconds
-        var losses: [Double] = [], psnr: [Double] = []
-        model.train()
-        while trainer.step < steps {
-            let result = try trainer.takeStep()
-            losses.append(result.loss)
-            psnr.append(result.metrics["psnr"] ?? .nan)
-            progress(.trainingStep(phase: phase, step: result.step + 1, steps: steps, loss: result.loss))
+        let record = StepRecord()
+        try withoutActuallyEscaping(progress) { progress in
+            record.report = { result in progress(.trainingStep(phase: phase, step: result.step + 1, steps: steps, loss: result.loss)) }
+            defer { record.report = nil }
+            try run.run(callbacks: [record])
         }
+        let (losses, psnr) = (record.losses, record.psnr)
         model.eval()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         logger.info("trained", metadata: ["phase": "\(phase)", "steps": "\(steps)", "seconds": "\(seconds)"])
@@ -165,12 +158,12 @@ public final class DistillationExperiment {
     }
 
     /// A pool of random patches (fresh degradation draws) cut from the training images,
-    /// reshuffled and randomly flipped every epoch.
+    /// reshuffled and randomly flipped every epoch by the ``PairedBatchSampler``.
     ///
     /// Each patch is the centre of a random window a little larger than the patch, and only the
     /// window is degraded: streaks and noise then cost the window, not the whole image, while
     /// the streak kernels still see real pixels around the patch.
-    func trainingSource(seed: UInt64) throws -> InMemoryBatchSource {
+    func trainingSource(seed: UInt64) throws -> PairedBatchSampler {
         let p = settings.patchSize, margin = 16
         var dataset = SyntheticPairedDataset(cleanImages: trainingImages, degradation: Self.degradation(settings),
                                              seed: seed, redrawsEachEpoch: true)
@@ -186,7 +179,8 @@ public final class DistillationExperiment {
                 pairs.append((cut(pair.degraded), cut(pair.clean)))
             }
         }
-        return try InMemoryBatchSource(pairs: pairs, batchSize: settings.batchSize, randomFlips: true, seed: seed)
+        return try PairedBatchSampler(dataset: try InMemoryPairedDataset(pairs: pairs), batchSize: settings.batchSize,
+                                      augmentation: PatchAugmentation(patchSize: p, flips: true, rotations: false), seed: seed)
     }
 
     private func evaluate(_ trained: TrainedModel, name: String, label: String,
@@ -219,6 +213,20 @@ public final class DistillationExperiment {
         let ch = Swift.min(side, h), cw = Swift.min(side, w)
         return image.narrowed(axis: 1, start: (h - ch) / 2, length: ch).narrowed(axis: 2, start: (w - cw) / 2, length: cw)
             .contiguous()
+    }
+}
+
+/// Keeps each step's loss and batch PSNR, and reports the step as it happens.
+private final class StepRecord: TrainingCallback {
+    var losses: [Double] = []
+    var psnr: [Double] = []
+    var report: ((StepResult) -> Void)?
+
+    func trainer(_ trainer: Trainer, didComplete result: StepResult) throws -> TrainingControl {
+        losses.append(result.loss)
+        psnr.append(result.metrics["psnr"] ?? .nan)
+        report?(result)
+        return .continue
     }
 }
 

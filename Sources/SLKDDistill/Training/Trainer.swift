@@ -125,7 +125,8 @@ public final class Trainer {
     }
 
     public let objective: any TrainingObjective
-    public let data: any BatchSource
+    /// The batches (the trainer advances and restores it).
+    public internal(set) var data: any BatchSource
     public let configuration: TrainerConfiguration
     public let optimizer: Adam
     public let schedule: any LearningRateSchedule

@@ -2,8 +2,15 @@ import Foundation
 
 /// The non-tensor part of a training checkpoint, stored as JSON in the safetensors metadata
 /// under `slkd.training`.
+///
+/// Format 2 (written now) draws each sample's augmentation from a seed of its own, so that a run
+/// can be split over processes (``DataShard``). Format 1 checkpoints still resume: their weights,
+/// optimizer, schedule, generators, epoch order and position carry over unchanged, and the
+/// crops after the resume are drawn by the format-2 rule.
 public struct TrainingState: Codable, Sendable, Equatable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+    /// The formats this version reads.
+    public static let readableFormats: ClosedRange<Int> = 1...2
     public var format: Int
     /// Steps taken (the index of the next step); the schedule's position.
     public var step: Int

@@ -42,8 +42,8 @@ public struct TrainingCheckpointFile: Sendable {
         do { state = try JSONDecoder().decode(TrainingState.self, from: Data(json.utf8)) } catch {
             throw fail("'\(key)' metadata is not a training state: \(Self.summary(of: error))")
         }
-        guard state.format == TrainingState.formatVersion else {
-            throw fail("format \(state.format) is not \(TrainingState.formatVersion)")
+        guard TrainingState.readableFormats.contains(state.format) else {
+            throw fail("format \(state.format) is not one of \(TrainingState.readableFormats) (written by a newer SLKD?)")
         }
         // The trainer adds to these counters; a negative or out-of-order value is a corrupt file.
         if let problem = state.counterProblem { throw fail(problem) }

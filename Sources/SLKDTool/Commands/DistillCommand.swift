@@ -37,50 +37,6 @@ struct DistillCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        let (parsed, student) = try arguments.load()
-        let options = arguments.options
-        let method = parsed.distillation.method
-        var teacherA: (any RestorationModel)?
-        var teacherB: (any RestorationModel)?
-        if method != .studentAlone {
-            guard let section = parsed.teacher else {
-                throw ToolError("\(options): method '\(method.reportName)' needs a 'network_teacher' section")
-            }
-            if let bundled = Self.bundledName(section) {
-                teacherA = try ToolError.wrap(options) { try BundledWeights.named(bundled).loadModel() }
-            } else {
-                guard let weights = parsed.teacherWeights else {
-                    throw ToolError("\(options): 'path.pretrain_network_teacher' (the teacher's weights) is missing")
-                }
-                let a = try ToolError.wrap(options) { try NetworkOptions.build(network: section, section: "network_teacher") }
-                try ModelSource.loadWeights(weights.path, into: a, network: "network_teacher", memory: arguments.memory)
-                teacherA = a
-            }
-            if let sectionB = parsed.teacherB {
-                guard let weightsB = parsed.teacherBWeights else {
-                    throw ToolError("\(options): 'path.pretrain_network_teacher_b' (teacher B's weights) is missing")
-                }
-                let b = try ToolError.wrap(options) { try NetworkOptions.build(network: sectionB, section: "network_teacher_b") }
-                try ModelSource.loadWeights(weightsB.path, into: b, network: "network_teacher_b", memory: arguments.memory)
-                teacherB = b
-            }
-        }
-        let objective: any TrainingObjective
-        if let teacherA {
-            var generator = RandomGenerator(seed: parsed.seed &+ 1)
-            objective = DistillationObjective(student: student, teacherA: teacherA, teacherB: teacherB,
-                                              configuration: parsed.distillation, using: &generator)
-        } else {
-            objective = SupervisedObjective(model: student, pixelLoss: parsed.pixelLoss)
-        }
-        try OptionsTraining(options: parsed, network: student, objective: objective, memory: arguments.memory)
-            .run(resume: arguments.resumeURL(parsed))
-    }
-
-    /// The name in `network_teacher: {type: bundled, name: demo-teacher}`, the form that takes
-    /// the network and its weights from ``BundledWeights``.
-    static func bundledName(_ section: [String: Any]) -> String? {
-        guard section["type"] as? String == "bundled" else { return nil }
-        return section["name"] as? String ?? ""
+        try OptionsTraining.run(arguments, task: .distill)
     }
 }

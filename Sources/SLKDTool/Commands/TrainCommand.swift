@@ -30,9 +30,6 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        let (parsed, model) = try arguments.load()
-        let objective = SupervisedObjective(model: model, pixelLoss: parsed.pixelLoss)
-        try OptionsTraining(options: parsed, network: model, objective: objective, memory: arguments.memory)
-            .run(resume: arguments.resumeURL(parsed))
+        try OptionsTraining.run(arguments, task: .train)
     }
 }

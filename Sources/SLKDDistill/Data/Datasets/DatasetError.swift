@@ -21,8 +21,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible 
         case channelMismatch(name: String, expected: Int, actual: Int)
         /// The dataset has no pairs.
         case emptyDataset
-        /// A saved sampler state that does not fit this dataset or configuration.
-        case incompatibleState(String)
+        /// A batch size below 1.
+        case invalidBatchSize(Int)
         /// The background loader was stopped before the batch was produced.
         case loaderStopped
     }
@@ -51,7 +51,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible 
         case .ambiguousNames(let names):
             return "dataset: \(names.joined(separator: ", ")) differ only in extension; keep one of them"
         case .emptyDataset: return "dataset: no image pairs"
-        case .incompatibleState(let why): return "dataset: saved sampler state does not fit: \(why)"
+        case .invalidBatchSize(let size): return "dataset: batch size must be at least 1, got \(size)"
         case .loaderStopped: return "dataset: the background loader was stopped"
         }
     }

@@ -5,40 +5,47 @@ import Foundation
 /// One producer runs the ``PairedBatchSampler`` sequentially, so the stream of batches is exactly
 /// the sampler's, whatever the timing of the two threads. Each queued batch travels with the
 /// sampler state just after it, and ``state`` reports the state after the last batch *handed
-/// out* — saving it in a checkpoint and resuming with
-/// ``PairedBatchSampler/init(dataset:batchSize:augmentation:shuffles:resumingFrom:)`` gives the
-/// batches the consumer has not yet seen, ignoring the ones prefetched but never taken.
+/// out*: saving it in a checkpoint and resuming with ``restore(_:)`` gives the batches the
+/// consumer has not yet seen, ignoring the ones prefetched but never taken.
 ///
 /// An error while producing is queued after the batches made before it and thrown by the
-/// ``next()`` that reaches it (and by every later call); the producer then stops. ``stop()``
+/// ``nextBatch()`` that reaches it (and by every later call); the producer then stops. ``stop()``
 /// (also run on `deinit`) wakes the producer, waits for it to finish the batch in hand, and
 /// joins it.
-public final class BackgroundLoader: @unchecked Sendable {
+public final class BackgroundLoader: BatchSource, @unchecked Sendable {
     /// Shared by the loader and its thread (the thread holds no reference to the loader, so
     /// dropping the loader stops it).
     private final class Channel: @unchecked Sendable {
         let condition = NSCondition()
-        var queue: [(batch: Result<PairedTrainingBatch, DatasetError>, state: SamplerState)] = []
+        var queue: [(batch: Result<TrainingBatch, DatasetError>, state: BatchSourceState)] = []
         var stopRequested = false
         var producerFinished = false
     }
 
-    private let channel = Channel()
+    private var channel: Channel
     private let prefetch: Int
+    /// The sampler the current producer started from (its dataset, batch and shard serve
+    /// ``restore(_:)``).
+    private var sampler: PairedBatchSampler
     /// Guarded by `channel.condition`.
-    private var consumedState: SamplerState
+    private var consumedState: BatchSourceState
     private var terminalError: DatasetError?
 
     /// Starts producing batches from `sampler`.
     ///
     /// - Parameters:
     ///   - sampler: the sampler whose batches are produced, in its order.
-    ///   - prefetch: the most batches kept ready (at least 1).
+    ///   - prefetch: the most batches kept ready (at least 1; smaller values count as 1).
     public init(sampler: PairedBatchSampler, prefetch: Int = 4) {
-        precondition(prefetch >= 1, "prefetch must be at least 1, got \(prefetch)")
-        self.prefetch = prefetch
+        self.prefetch = Swift.max(prefetch, 1)
+        self.sampler = sampler
         consumedState = sampler.state
-        let channel = self.channel
+        channel = Self.start(sampler, prefetch: self.prefetch)
+    }
+
+    /// A new producer thread running `sampler`.
+    private static func start(_ sampler: PairedBatchSampler, prefetch: Int) -> Channel {
+        let channel = Channel()
         let thread = Thread { [channel, prefetch] in
             var sampler = sampler
             Self.produce(&sampler, into: channel, prefetch: prefetch)
@@ -46,6 +53,7 @@ public final class BackgroundLoader: @unchecked Sendable {
         thread.name = "SLKD BackgroundLoader"
         thread.stackSize = 8 << 20
         thread.start()
+        return channel
     }
 
     deinit { stop() }
@@ -78,7 +86,7 @@ public final class BackgroundLoader: @unchecked Sendable {
     ///
     /// - Throws: the producer's ``DatasetError``, in stream order; ``DatasetError/Reason/loaderStopped``
     ///   after ``stop()``.
-    public func next() throws(DatasetError) -> PairedTrainingBatch {
+    public func nextBatch() throws(DatasetError) -> TrainingBatch {
         let condition = channel.condition
         condition.lock()
         defer { condition.unlock() }
@@ -97,8 +105,8 @@ public final class BackgroundLoader: @unchecked Sendable {
         }
     }
 
-    /// The sampler state after the last batch returned by ``next()`` (the starting state before any).
-    public var state: SamplerState {
+    /// The state after the last batch returned by ``nextBatch()`` (the starting state before any).
+    public var state: BatchSourceState {
         channel.condition.lock()
         defer { channel.condition.unlock() }
         return consumedState
@@ -109,6 +117,21 @@ public final class BackgroundLoader: @unchecked Sendable {
         channel.condition.lock()
         defer { channel.condition.unlock() }
         return channel.queue.count
+    }
+
+    /// Continues from `saved`: the producer is stopped, what it had prefetched is dropped, and a
+    /// new producer starts there.
+    ///
+    /// - Throws: ``BatchSourceError/stateMismatch(_:)`` when the state does not fit the dataset
+    ///   (nothing changes then).
+    public func restore(_ saved: BatchSourceState) throws(BatchSourceError) {
+        var resumed = sampler
+        try resumed.restore(saved)
+        stop()
+        sampler = resumed
+        consumedState = saved
+        terminalError = nil
+        channel = Self.start(resumed, prefetch: prefetch)
     }
 
     /// Stops the producer and waits for its thread to end; queued batches are dropped. Idempotent.

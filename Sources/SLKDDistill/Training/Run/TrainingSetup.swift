@@ -1,0 +1,86 @@
+import Foundation
+import SLKDModels
+
+/// Why a ``TrainingRun`` could not be set up from options: what is wrong (`subject` names the
+/// file, folder or options key) and why, in one line.
+public struct TrainingSetupError: Error, CustomStringConvertible, Equatable {
+    /// The file, folder or key at fault.
+    public var subject: String
+    /// What is wrong with it.
+    public var reason: String
+
+    public init(_ subject: String, _ reason: String) {
+        self.subject = subject
+        self.reason = reason
+    }
+
+    public var description: String { "\(subject): \(reason)" }
+
+    /// Runs `body`, naming `subject` in whatever it throws (unless the message names it already).
+    static func naming<R>(_ subject: String, _ body: () throws -> R) throws(TrainingSetupError) -> R {
+        do { return try body() } catch let error as TrainingSetupError { throw error } catch {
+            let message = String(describing: error)
+            throw message.hasPrefix(subject) ? TrainingSetupError(subject, String(message.dropFirst(subject.count)).trimmingPrefix(": "))
+                : TrainingSetupError(subject, message)
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
+}
+
+/// How a run loads a network's weights from a file: the standard reader (``ModelWeights``, for
+/// `.pth` and `.safetensors`), or one of your own (the tool passes one that applies its
+/// `--max-memory` budget and explains key mismatches).
+public struct WeightsLoader: Sendable {
+    /// Loads the file at the URL into the network; the string names the network in errors
+    /// (`network_g`, `network_teacher`).
+    public var load: @Sendable (URL, any RestorationModel, String) throws -> Void
+
+    public init(_ load: @escaping @Sendable (URL, any RestorationModel, String) throws -> Void) {
+        self.load = load
+    }
+
+    /// ``ModelWeights/read(from:)`` then `loadStateDictionary`, errors naming the file.
+    public static let standard = WeightsLoader { url, model, network in
+        try TrainingSetupError.naming(url.path) {
+            do { try model.loadStateDictionary(try ModelWeights.read(from: url)) } catch let error as StateDictionaryError {
+                throw TrainingSetupError(url.path, "does not fit \(network): \(error)")
+            }
+        }
+    }
+}
+
+extension DistillationConfiguration {
+    /// The objective this configuration trains `student` with: supervised on the ground truth for
+    /// ``Method/studentAlone``, a ``DistillationObjective`` otherwise. The one place that makes
+    /// this choice, for options files, the demo and Swift code alike.
+    ///
+    /// - Parameters:
+    ///   - student: the network trained.
+    ///   - teacherA: teacher A (needed by every method but ``Method/studentAlone``).
+    ///   - teacherB: a separate teacher B (nil: teacher A's weights).
+    ///   - generator: initialises the scale conversion module when the method has one.
+    /// - Throws: ``TrainingSetupError`` when the method needs a teacher and none is given, or the
+    ///   student's and teacher's feature taps do not pair up.
+    public func objective(student: any RestorationModel, teacherA: (any RestorationModel)?,
+                          teacherB: (any RestorationModel)? = nil,
+                          using generator: inout RandomGenerator) throws(TrainingSetupError) -> any TrainingObjective {
+        if method == .studentAlone { return SupervisedObjective(model: student, pixelLoss: pixelLoss) }
+        guard let teacherA else {
+            throw TrainingSetupError("distill.method", "'\(method.reportName)' needs a teacher ('network_teacher')")
+        }
+        if usesSCM {
+            for teacher in [teacherA] + (teacherB.map { [$0] } ?? []) {
+                guard student.encoderTaps.count == teacher.encoderTaps.count, student.decoderTaps.count == teacher.decoderTaps.count else {
+                    throw TrainingSetupError("network_teacher", "its \(teacher.encoderTaps.count) encoder and \(teacher.decoderTaps.count) "
+                        + "decoder feature taps do not pair with the student's \(student.encoderTaps.count) and "
+                        + "\(student.decoderTaps.count) ('\(method.reportName)' matches them by index)")
+                }
+            }
+        }
+        return DistillationObjective(student: student, teacherA: teacherA, teacherB: teacherB, configuration: self,
+                                     using: &generator)
+    }
+}

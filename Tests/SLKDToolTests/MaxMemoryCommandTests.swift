@@ -84,6 +84,12 @@ struct MaxMemoryCommandTests {
         let restore = try ToolRunner.run(["restore", "--options", f.options.path, "--random-weights", f.image.path,
                                           "--output", out, "--max-memory", "\(exact - 1)"])
         HostileInputCommandTests.expectRefusal(restore, "over the limit of 1072 (--max-memory \(exact - 1) bytes at 48 bytes a pixel)")
+        // eval reads its test pairs under the same limit.
+        let data = try RestoreEvalCommandTests.pairedFolder(in: f, inputs: ["a.png": try Tensor.readPNG(at: f.image)],
+                                                            targets: ["a.png": try Tensor.readPNG(at: f.image)])
+        let eval = try ToolRunner.run(["eval", "--options", f.options.path, "--random-weights", "--data", data.path,
+                                       "--output", f.url("report").path, "--max-memory", "\(exact - 1)"])
+        HostileInputCommandTests.expectRefusal(eval, "over the limit of 1072 (--max-memory \(exact - 1) bytes at 48 bytes a pixel)")
     }
 
     @Test(arguments: [

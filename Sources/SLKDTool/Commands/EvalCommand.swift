@@ -134,12 +134,13 @@ struct EvalCommand: ParsableCommand {
         var dataset = try naming(data) {
             try FolderPairedDataset(root: root, layout: folderLayout, channels: RestoreCommand.channels(for: network))
         }
-        dataset.maximumPixels = memory.maximumPixels(budget, bytesPerPixel: RestoreCommand.bytesPerPixel(channels: network.inputChannels))
+        let bytesPerPixel = RestoreCommand.bytesPerPixel(channels: network.inputChannels)
+        dataset.maximumPixels = memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel)
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
         let progress = ProgressBar(total: dataset.count)
         defer { progress.finish() }  // clears the bar before any error message
-        let report = try naming(data) {
+        let report = try naming(data, imagesUnder: (dataset.maximumPixels, bytesPerPixel)) {
             try TestSetEvaluation.run(dataset, name: setName, options: options,
                                       restoredImagesFolder: saveImages.map { URL(fileURLWithPath: $0) },
                                       progress: { progress.advance(label: $0.image) }) { image in
@@ -159,11 +160,18 @@ struct EvalCommand: ParsableCommand {
 
     /// Runs `body`, prefixing a dataset or evaluation error with the test folder unless the message
     /// already names a file inside it.
-    private func naming<R>(_ folder: String, _ body: () throws -> R) throws -> R {
+    /// An image refused under `imagesUnder`, a pixel limit that `--max-memory` lowered, gets the
+    /// budget named.
+    private func naming<R>(_ folder: String, imagesUnder limit: (pixels: Int, bytesPerPixel: Int)? = nil,
+                           _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch {
-            let message = String(describing: error)
+            var message = String(describing: error)
+            if let limit, let maxMemory = memory.maxMemory, limit.pixels < budget.maxPixels,
+               message.hasSuffix("over the limit of \(limit.pixels)") {
+                message += " (--max-memory \(maxMemory) bytes at \(limit.bytesPerPixel) bytes a pixel)"
+            }
             let named = message.contains(folder.hasSuffix("/") ? folder : folder + "/")
             throw ToolError(named ? message : "--data \(folder): \(message)")
         }

@@ -18,7 +18,14 @@ struct MSCNBandTests {
         }
     }
 
-    @Test(arguments: [(37, MSCN.bandRows * 2 + 5), (5, MSCN.bandRows), (3, 2), (9, MSCN.bandRows + 1)])
+    /// Planes of several bands with a partial last one, of exactly one band, smaller than the
+    /// halo, one row past a band, and so wide that bands have their minimum of 16 rows.
+    static let sizes: [(Int, Int)] = [
+        (37, MSCN.bandRows(width: 37) * 2 + 5), (5, MSCN.bandRows(width: 5)), (3, 2),
+        (9, MSCN.bandRows(width: 9) + 1), (MSCN.bandPixels / 4, 16 * 2 + 7),
+    ]
+
+    @Test(arguments: sizes)
     func bandsEqualTheWholeImage(width: Int, height: Int) {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let plane = (0..<(width * height)).map { _ -> Double in

@@ -128,6 +128,12 @@ struct RestoreEvalCommandTests {
         #expect(Self.maxDifference(tiled, library) < 1e-5)
         // Restormer's channel attention sees the whole input, so 16² tiles really change the result.
         #expect(Self.maxDifference(tiled, whole) > 1e-4)
+        // --tile-blend centre takes each pixel from one tile, as the library's centre blend does.
+        let centre = try run(["--tile", "16", "--tile-overlap", "8", "--tile-blend", "centre"], "centre.safetensors")
+        let libraryCentre = try restore(image: input.unsqueezed(axis: 0), with: model,
+                                        tiling: Tiling(tile: 16, overlap: 8, blend: .centre))
+        #expect(Self.maxDifference(centre, libraryCentre) < 1e-5)
+        #expect(Self.maxDifference(centre, tiled) > 1e-6)
     }
 
     @Test func tileMustFitTheNetwork() throws {

@@ -73,11 +73,13 @@ extension Trainer {
     /// Restores a state written by ``saveCheckpoint(to:)``: weights, optimizer, step, generators
     /// and the batch source's position, so that the run continues exactly as if uninterrupted.
     ///
+    /// - Parameter maximumBytes: the most tensor bytes the file may produce (a `--max-memory`
+    ///   setting); nil derives the limit from the file's size (``ReadBudget``).
     /// - Throws: ``TrainingError/checkpoint(path:reason:)`` when the file does not fit this
     ///   trainer (nothing is changed then), or the batch source's restore error.
-    public func loadCheckpoint(from url: URL) throws {
+    public func loadCheckpoint(from url: URL, maximumBytes: Int? = nil) throws {
         func fail(_ reason: String) -> TrainingError { .checkpoint(path: url.path, reason: reason) }
-        let file = try TrainingCheckpointFile.read(from: url)
+        let file = try TrainingCheckpointFile.read(from: url, maximumBytes: maximumBytes)
         let state = file.state, model = file.model
         guard state.modules == parameters.members.map(\.key) else {
             throw fail("it trains modules \(state.modules), this trainer \(parameters.members.map(\.key))")

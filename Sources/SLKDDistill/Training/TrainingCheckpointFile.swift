@@ -7,7 +7,7 @@ import Foundation
 /// metadata decodes as a ``TrainingState`` of the current format, the generator words are valid,
 /// every tensor is a `model.` weight or an `optimizer.` state, and the counters a trainer does
 /// arithmetic on are non-negative and ordered. Whether the checkpoint fits a given trainer and its
-/// options is checked by ``Trainer/loadCheckpoint(from:)``.
+/// options is checked by ``Trainer/loadCheckpoint(from:maximumBytes:)``.
 public struct TrainingCheckpointFile: Sendable {
     /// The non-tensor state (step, counters, configuration, batch-source position).
     public var state: TrainingState
@@ -46,13 +46,7 @@ public struct TrainingCheckpointFile: Sendable {
             throw fail("format \(state.format) is not one of \(TrainingState.readableFormats) (written by a newer SLKD?)")
         }
         // The trainer adds to these counters; a negative or out-of-order value is a corrupt file.
-        guard state.step >= 0 else { throw fail("step \(state.step) is negative") }
-        guard (0...state.step).contains(state.consecutiveNonFiniteSteps) else {
-            throw fail("consecutiveNonFiniteSteps \(state.consecutiveNonFiniteSteps) is outside 0...\(state.step) (the step)")
-        }
-        if let last = state.lastGoodStep, !(0..<state.step).contains(last) {
-            throw fail("lastGoodStep \(last) is outside 0..<\(state.step) (the step)")
-        }
+        if let problem = state.counterProblem { throw fail(problem) }
         guard let generator = TrainingState.generator(state.generator) else { throw fail("malformed generator state") }
         guard let dataGenerator = TrainingState.generator(state.dataGenerator) else {
             throw fail("malformed dataGenerator state")

@@ -3,18 +3,38 @@
 /// do not give). Resuming such a state would train nothing, or train off the schedule, and still
 /// report success, so it is refused with the reason.
 extension TrainingState {
+    /// Why the step counters cannot describe any run, or nil: the step is negative, or the
+    /// skipped-step counter or the last good step lies outside what the step allows.
+    ///
+    /// The one check of the counters' bounds and its wording: ``TrainingCheckpointFile`` runs it on
+    /// every checkpoint it reads (the trainer adds to these counters, so a negative or out-of-order
+    /// value is a corrupt file whatever the options), and ``inconsistency(with:optimizerStep:)``
+    /// starts with it.
+    public var counterProblem: String? {
+        guard step >= 0 else { return "step \(step) is negative" }
+        guard (0...step).contains(consecutiveNonFiniteSteps) else {
+            return "consecutiveNonFiniteSteps \(consecutiveNonFiniteSteps) is outside 0...\(step) (the step)"
+        }
+        if let last = lastGoodStep, !(0..<step).contains(last) {
+            return "lastGoodStep \(last) is outside 0..<\(step) (the step)"
+        }
+        return nil
+    }
+
     /// Why this state cannot be resumed by a trainer configured with `configuration`, or nil.
     ///
     /// - Parameter optimizerStep: the optimizer's update count stored beside the state.
     public func inconsistency(with configuration: TrainerConfiguration, optimizerStep: Int) -> String? {
+        if let problem = counterProblem { return problem }
         let total = configuration.totalSteps
-        guard step >= 0 else { return "step \(step) is negative" }
         guard step <= total else { return "step \(step) is past train.total_iter (\(total))" }
         guard (0...step).contains(optimizerStep) else {
             return "the optimizer made \(optimizerStep) updates, but only \(step) steps were taken"
         }
-        guard (0...min(step, configuration.maxConsecutiveNonFiniteSteps)).contains(consecutiveNonFiniteSteps) else {
-            return "\(consecutiveNonFiniteSteps) consecutive skipped steps is outside 0...\(min(step, configuration.maxConsecutiveNonFiniteSteps))"
+        // The counter's bounds by the step were checked above; the trainer's own limit is the options'.
+        let limit = configuration.maxConsecutiveNonFiniteSteps
+        guard consecutiveNonFiniteSteps <= limit else {
+            return "consecutiveNonFiniteSteps \(consecutiveNonFiniteSteps) is over \(limit), the trainer's limit of skipped steps in a row"
         }
         // Every step either updated the weights or was skipped; the last good one is just before
         // the run of skipped ones.

@@ -161,15 +161,20 @@ public struct PyTorchCheckpoint: Sendable {
     }
 
     /// Loads the state dict of the checkpoint at `url` (see ``stateDict(_:strippingPrefix:)``).
+    ///
+    /// - Parameter maximumBytes: the most tensor bytes the state dict may take
+    ///   (``Options/maximumBytes``); nil derives the limit from the file's size.
     public static func load(from url: URL, selection: StateDictSelection = .automatic,
-                            strippingPrefix prefix: String? = "module.") throws -> [String: Tensor] {
-        try PyTorchCheckpoint(contentsOf: url).stateDict(selection, strippingPrefix: prefix).tensors
+                            strippingPrefix prefix: String? = "module.", maximumBytes: Int? = nil) throws -> [String: Tensor] {
+        try loadStateDict(from: url, selection: selection, strippingPrefix: prefix, maximumBytes: maximumBytes).tensors
     }
 
-    /// Loads the state dict of the checkpoint at `url`, keys in file order.
+    /// Loads the state dict of the checkpoint at `url`, keys in file order (see
+    /// ``load(from:selection:strippingPrefix:maximumBytes:)``).
     public static func loadStateDict(from url: URL, selection: StateDictSelection = .automatic,
-                                     strippingPrefix prefix: String? = "module.") throws -> StateDict {
-        try PyTorchCheckpoint(contentsOf: url).stateDict(selection, strippingPrefix: prefix)
+                                     strippingPrefix prefix: String? = "module.", maximumBytes: Int? = nil) throws -> StateDict {
+        try PyTorchCheckpoint(contentsOf: url, options: Options(maximumBytes: maximumBytes))
+            .stateDict(selection, strippingPrefix: prefix)
     }
 }
 

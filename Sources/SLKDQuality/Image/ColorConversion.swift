@@ -15,11 +15,17 @@ public enum ColorConversion {
                 return (0..<n).map { uint8(p[$0]) }
             }
             precondition(image.channels == 3, "matlabGray needs 1 or 3 channels")
-            let w = matlabGrayWeights
-            return (0..<n).map { i in
-                uint8(w.r * uint8(p[i]) + w.g * uint8(p[n + i]) + w.b * uint8(p[2 * n + i]))
-            }
+            return (0..<n).map { i in matlabGray(red: p[i], green: p[n + i], blue: p[2 * n + i]) }
         }
+    }
+
+    /// MATLAB `rgb2gray(uint8(I))` of one pixel on 0–255 values (see ``matlabGray(_:)``): the
+    /// channels quantised as `uint8`, weighted, and the sum quantised again. A reader that needs
+    /// only the grey plane can convert while it decodes, without an RGB float64 copy.
+    @inlinable
+    public static func matlabGray(red: Double, green: Double, blue: Double) -> Double {
+        let w = matlabGrayWeights
+        return uint8(w.r * uint8(red) + w.g * uint8(green) + w.b * uint8(blue))
     }
 
     /// BasicSR's Y channel (ITU-R BT.601, studio range) on 0–255 values, unrounded:
@@ -36,9 +42,10 @@ public enum ColorConversion {
         }
     }
 
-    /// Conversion to `uint8` as MATLAB does it: round half away from zero, then saturate.
+    /// Conversion to `uint8` as MATLAB does it (0–255 values): round half away from zero, then
+    /// saturate.
     @inlinable
-    static func uint8(_ v: Double) -> Double {
+    public static func uint8(_ v: Double) -> Double {
         Swift.min(255, Swift.max(0, v.rounded(.toNearestOrAwayFromZero)))
     }
 }

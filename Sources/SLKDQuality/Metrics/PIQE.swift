@@ -64,30 +64,37 @@ public enum PIQE {
     public static func evaluate(grey: [Double], width: Int, height: Int) -> Result {
         let b = blockSize
         let pw = (width + b - 1) / b * b, ph = (height + b - 1) / b * b
-        // Sides that are whole blocks need no padded copy (8 bytes a pixel saved).
-        var padded = grey
-        if pw != width || ph != height {
-            padded = [Double](repeating: 0, count: pw * ph)
-            for y in 0..<ph {
-                let sy = Swift.min(y, height - 1)
-                for x in 0..<pw { padded[y * pw + x] = grey[sy * width + Swift.min(x, width - 1)] }
-            }
-        }
-        let m = MSCN.coefficients(padded, width: pw, height: ph, options: .piqe)
         let rows = ph / b, columns = pw / b
-        var blocks = [Block](repeating: Block(variance: 0, minSegmentStd: 0, centreSurroundRatio: 0, beta: 0,
-                                              isActive: false, isImpaired: false, isNoisy: false, distortion: 0),
-                             count: rows * columns)
-        m.withUnsafeBufferPointer { m in
-            blocks.withUnsafeMutableBufferPointer { out in
-                let out = UncheckedSendable(out.baseAddress!)
-                Parallel.forChunks(rows * columns, grain: 64) { range in
-                    for k in range {
-                        out.value[k] = block(m, stride: pw, top: (k / columns) * b, left: (k % columns) * b)
+        // The MSCN coefficients (8 bytes a pixel) live only while the blocks are computed: they
+        // are gone before the masks (3 bytes a pixel) are made.
+        let blocks = { () -> [Block] in
+            // The padded image is never built: each MSCN band copies its rows from `grey`,
+            // repeating the last row and column (8 bytes a pixel saved).
+            let m = MSCN.coefficients(width: pw, height: ph, options: .piqe) { band in
+                var rows = [Double](repeating: 0, count: band.count * pw)
+                grey.withUnsafeBufferPointer { g in
+                    for (i, y) in band.enumerated() {
+                        let source = g.baseAddress! + Swift.min(y, height - 1) * width
+                        for x in 0..<pw { rows[i * pw + x] = source[Swift.min(x, width - 1)] }
+                    }
+                }
+                return rows
+            }
+            var blocks = [Block](repeating: Block(variance: 0, minSegmentStd: 0, centreSurroundRatio: 0, beta: 0,
+                                                  isActive: false, isImpaired: false, isNoisy: false, distortion: 0),
+                                 count: rows * columns)
+            m.withUnsafeBufferPointer { m in
+                blocks.withUnsafeMutableBufferPointer { out in
+                    let out = UncheckedSendable(out.baseAddress!)
+                    Parallel.forChunks(rows * columns, grain: 64) { range in
+                        for k in range {
+                            out.value[k] = block(m, stride: pw, top: (k / columns) * b, left: (k % columns) * b)
+                        }
                     }
                 }
             }
-        }
+            return blocks
+        }()
         var total = 0.0, active = 0
         for blk in blocks where blk.isActive {
             total += blk.distortion
@@ -167,4 +174,3 @@ public enum PIQE {
                      isImpaired: impaired, isNoisy: noisy, distortion: isActive ? d : 0)
     }
 }
-

@@ -29,28 +29,42 @@ public enum MSCN {
     /// The window: `fspecial('gaussian', 7, 7/6)` as its normalised separable factor.
     public static let window = Filtering.gaussianKernel(size: 7, sigma: 7.0 / 6.0)
 
-    /// Rows computed together by ``coefficients(_:width:height:options:)``: its temporaries
-    /// (local mean, second moment and the filter's intermediate row pass, each 8 bytes a pixel)
-    /// cover one band plus a halo instead of the whole image.
-    public static let bandRows = 256
+    /// Pixels computed together by ``coefficients(_:width:height:options:)``: its temporaries
+    /// (the band's copy and squares, local mean, second moment and the filter's intermediate row
+    /// pass, each 8 bytes a pixel) cover one band plus a halo instead of the whole image, about
+    /// 12 MiB whatever the image's size. A fixed number of rows would grow with the width, and
+    /// so add bytes per pixel to square images as they grow (4 at 256 rows).
+    public static let bandPixels = 1 << 18
+
+    /// Rows computed together for a plane `width` pixels wide: ``bandPixels`` worth, at least 16
+    /// (so that the 6-row halo stays a small part of each band).
+    public static func bandRows(width: Int) -> Int { Swift.max(16, bandPixels / Swift.max(width, 1)) }
 
     /// MSCN coefficients of one plane (row-major, `width`×`height`).
     ///
-    /// Computed in bands of ``bandRows`` rows, each with the window's half-height of neighbouring
+    /// Computed in bands of ``bandRows(width:)`` rows, each with the window's half-height of neighbouring
     /// rows above and below, so that memory beyond the input and the output is one band's worth.
     /// Every output value sums the same products in the same order as a whole-image pass: the
     /// result is identical, bit for bit.
     public static func coefficients(_ plane: [Double], width: Int, height: Int,
                                     options: Options = .brisque) -> [Double] {
-        var out = [Double](repeating: 0, count: plane.count)
-        let halo = window.count / 2
+        coefficients(width: width, height: height, options: options) { rows in Array(plane[(rows.lowerBound * width)..<(rows.upperBound * width)]) }
+    }
+
+    /// MSCN coefficients of a `width`×`height` plane whose rows `band(rows)` returns on demand,
+    /// row-major, a band of ``bandRows(width:)`` rows (plus halo) at a time: a caller whose plane is a
+    /// view of another (PIQE's replicate-padded image) never builds the whole plane.
+    static func coefficients(width: Int, height: Int, options: Options,
+                             band rowsOf: (Range<Int>) -> [Double]) -> [Double] {
+        var out = [Double](repeating: 0, count: width * height)
+        let halo = window.count / 2, rowsPerBand = Self.bandRows(width: width)
         var top = 0
         while top < height {
-            let bottom = Swift.min(height, top + bandRows)
+            let bottom = Swift.min(height, top + rowsPerBand)
             let lo = Swift.max(0, top - halo), hi = Swift.min(height, bottom + halo)
             // Rows lo..<hi; the filter pads only at lo and hi, which are image borders or halo rows
             // whose own outputs are not kept.
-            let band = Array(plane[(lo * width)..<(hi * width)])
+            let band = rowsOf(lo..<hi)
             let rows = hi - lo
             let mu = Filtering.correlateSeparable(band, width: width, height: rows, kernel: window, padding: options.padding)
             let second = Filtering.correlateSeparable(band.map { $0 * $0 }, width: width, height: rows, kernel: window,

@@ -27,6 +27,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Which entry holds the weights (params, params_ema, state_dict); default: the first present.")
     var entry: String?
 
+    @OptionGroup var memory: MemoryBudget
+
     func run() throws {
         let source = URL(fileURLWithPath: input)
         let destination = URL(fileURLWithPath: output)
@@ -34,7 +36,9 @@ struct ConvertCommand: ParsableCommand {
             throw ValidationError("output '\(output)' must end in .safetensors")
         }
         let selection: StateDictSelection = entry.map { .entry($0) } ?? .automatic
-        let stateDict = try ToolError.wrap(input) { try PyTorchCheckpoint.loadStateDict(from: source, selection: selection) }
+        let stateDict = try ToolError.wrap(input) { 
+            try PyTorchCheckpoint.loadStateDict(from: source, selection: selection, maximumBytes: memory.maximumBytes)
+        }
         try ToolError.wrap(output) {
             try SafeTensors.write(stateDict.keys.map { ($0, stateDict.tensors[$0]!) }, to: destination)
         }

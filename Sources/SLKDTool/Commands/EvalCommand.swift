@@ -62,7 +62,12 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @Option(help: ArgumentHelp("How overlapping tiles make one image: average (Restormer's demo.py) or centre (each pixel from the tile whose middle it is in; equals whole-image output for a network that sees only a neighbourhood narrower than half the overlap).", valueName: "blend"))
+    var tileBlend: Tiling.Blend = .average
+
     @OptionGroup var budget: PixelBudget
+
+    @OptionGroup var memory: MemoryBudget
 
     @Option(help: ArgumentHelp("A name for the test set in the report (default: the folder's name).", valueName: "name"))
     var name: String?
@@ -94,6 +99,7 @@ struct EvalCommand: ParsableCommand {
                 throw ToolError("--tile-overlap \(tileOverlap) must be in 0..<\(tile) (the tile size)")
             }
         }
+        if tileBlend != .average && tile == nil { throw ToolError("--tile-blend needs --tile") }
     }
 
     var folderLayout: PairedFolderLayout {
@@ -120,20 +126,21 @@ struct EvalCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ToolError("--data: folder '\(data)' does not exist")
         }
-        let network = try model.makeModel()
-        let tiling = tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2)) }
+        let network = try model.makeModel(memory: memory)
+        let tiling = tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2), blend: tileBlend) }
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
         var dataset = try naming(data) {
             try FolderPairedDataset(root: root, layout: folderLayout, channels: RestoreCommand.channels(for: network))
         }
-        dataset.maximumPixels = budget.maxPixels
+        let bytesPerPixel = RestoreCommand.bytesPerPixel(channels: network.inputChannels)
+        dataset.maximumPixels = memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel)
         let options = EvaluationOptions(testYChannel: yChannel, cropBorder: cropBorder)
         let setName = name ?? root.standardizedFileURL.lastPathComponent
         let progress = ProgressBar(total: dataset.count)
         defer { progress.finish() }  // clears the bar before any error message
-        let report = try naming(data) {
+        let report = try naming(data, imagesUnder: (dataset.maximumPixels, bytesPerPixel)) {
             try TestSetEvaluation.run(dataset, name: setName, options: options,
                                       restoredImagesFolder: saveImages.map { URL(fileURLWithPath: $0) },
                                       progress: { progress.advance(label: $0.image) }) { image in
@@ -153,11 +160,18 @@ struct EvalCommand: ParsableCommand {
 
     /// Runs `body`, prefixing a dataset or evaluation error with the test folder unless the message
     /// already names a file inside it.
-    private func naming<R>(_ folder: String, _ body: () throws -> R) throws -> R {
+    /// An image refused under `imagesUnder`, a pixel limit that `--max-memory` lowered, gets the
+    /// budget named.
+    private func naming<R>(_ folder: String, imagesUnder limit: (pixels: Int, bytesPerPixel: Int)? = nil,
+                           _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch {
-            let message = String(describing: error)
+            var message = String(describing: error)
+            if let limit, let maxMemory = memory.maxMemory, limit.pixels < budget.maxPixels,
+               message.hasSuffix("over the limit of \(limit.pixels)") {
+                message += " (--max-memory \(maxMemory) bytes at \(limit.bytesPerPixel) bytes a pixel)"
+            }
             let named = message.contains(folder.hasSuffix("/") ? folder : folder + "/")
             throw ToolError(named ? message : "--data \(folder): \(message)")
         }

@@ -52,6 +52,8 @@ struct IQACommand: ParsableCommand {
 
     @OptionGroup var budget: PixelBudget
 
+    @OptionGroup var memory: MemoryBudget
+
     @OptionGroup var threads: ThreadOptions
 
     struct Report: Encodable {
@@ -87,24 +89,48 @@ struct IQACommand: ParsableCommand {
         }
     }
 
+    /// What `--max-memory` allows an image a pixel: four float32 copies of an RGB pixel, or twice
+    /// that with PSNR or SSIM. Measured growth of the peak (Docs/Security.md): about 16 bytes a
+    /// grey pixel and 17 an RGB one without a reference (its grey plane and one plane of MSCN
+    /// coefficients, float64), about 88 with a reference (both images' colour planes and SSIM's
+    /// filtered planes).
+    static func bytesPerPixel(withReference: Bool) -> Int { withReference ? 2 * 4 * 4 * 3 : 4 * 4 * 3 }
+
     /// A PNG or JPEG as a QualityImage on the 0–255 scale (integers for 8-bit files).
     ///
     /// Decoded to float32 (exact for 8- and 16-bit samples after rounding) and converted once into
-    /// the metrics' float64 planes: 12 bytes per sample at the peak, not the 40 of going through
-    /// float64 tensors and intermediate arrays.
-    static func load(_ path: String, maximumPixels: Int = PixelBudget.defaultPixels) throws -> QualityImage {
+    /// the metrics' float64 planes. With `grey`, an RGB image becomes its MATLAB `rgb2gray` plane
+    /// while it is converted (what BRISQUE and PIQE compute first), so its three float64 planes
+    /// are never made: the float32 decode and the grey plane, 20 bytes a pixel, at the peak.
+    ///
+    /// `refused` turns a decoding error into the one thrown (``MemoryBudget`` names its budget).
+    static func load(_ path: String, maximumPixels: Int = PixelBudget.defaultPixels, grey: Bool = false,
+                     refused: (ImageIOError) -> any Error = { $0 }) throws -> QualityImage {
         try ToolError.wrap(path) {
-            let decoded = try ImageIO.readImage(at: URL(fileURLWithPath: path), channels: .stored, dtype: .float32,
+            let decoded: ImageIO.DecodedImage
+            do throws(ImageIOError) {
+                decoded = try ImageIO.readImage(at: URL(fileURLWithPath: path), channels: .stored, dtype: .float32,
                                                 maximumPixels: maximumPixels)
+            } catch { throw refused(error) }
             let scale: Float = decoded.bitDepth <= 8 ? 255 : 65535
             let shape = decoded.pixels.shape
+            let (channels, height, width) = (shape[0], shape[1], shape[2])
+            let toGrey = grey && channels == 3
             let pixels = decoded.pixels.withContiguousScalars(Float.self) { samples in
-                [Double](unsafeUninitializedCapacity: samples.count) { out, count in
-                    for i in 0..<samples.count { out[i] = Double((samples[i] * scale).rounded()) * 255 / Double(scale) }
-                    count = samples.count
+                // The value a sample has on the 0–255 scale.
+                @inline(__always) func value(_ i: Int) -> Double { Double((samples[i] * scale).rounded()) * 255 / Double(scale) }
+                let n = height * width
+                return [Double](unsafeUninitializedCapacity: toGrey ? n : samples.count) { out, count in
+                    if toGrey {
+                        for i in 0..<n { out[i] = ColorConversion.matlabGray(red: value(i), green: value(n + i), blue: value(2 * n + i)) }
+                        count = n
+                    } else {
+                        for i in 0..<samples.count { out[i] = value(i) }
+                        count = samples.count
+                    }
                 }
             }
-            return try QualityImage(width: shape[2], height: shape[1], channels: shape[0], pixels: pixels)
+            return try QualityImage(width: width, height: height, channels: toGrey ? 1 : channels, pixels: pixels)
         }
     }
 
@@ -117,6 +143,11 @@ struct IQACommand: ParsableCommand {
     }
 
     func run() throws {
+        // The metrics work in float64 arrays; the only tensor is each decode, used once. Cached,
+        // its freed buffer (4 bytes a sample) would stay resident beside them.
+        TensorMemoryCache.limit = 0
+        // Nor should the float64 planes freed by one metric stay resident under the next.
+        SystemAllocator.returnLargeBlocksWhenFreed()
         let metrics = Set(try chosenMetrics())
         let files = try RestoreCommand.expandInputs(images)
         let referenceFolder = reference.map(Self.isFolder) ?? false
@@ -150,7 +181,12 @@ struct IQACommand: ParsableCommand {
     /// Scores one image with the chosen metrics.
     func score(_ file: URL, metrics: Set<Metric>, referenceFolder: Bool, into report: inout Report) throws {
         let path = file.path
-        let image = try Self.load(path, maximumPixels: budget.maxPixels)
+        // BRISQUE and PIQE see only the grey plane; PSNR and SSIM need the colours.
+        let needsColour = metrics.contains(.psnr) || metrics.contains(.ssim)
+        let bytesPerPixel = Self.bytesPerPixel(withReference: needsColour)
+        let pixelLimit = memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel)
+        let refused = { memory.refusal($0, budget, bytesPerPixel: bytesPerPixel) }
+        let image = try Self.load(path, maximumPixels: pixelLimit, grey: !needsColour, refused: refused)
         let size = "\(image.width)×\(image.height)"
         if metrics.contains(.brisque) {
             let features = try ToolError.wrap(path) { try BRISQUE.features(image) }
@@ -178,7 +214,7 @@ struct IQACommand: ParsableCommand {
         }
         if metrics.contains(.psnr) || metrics.contains(.ssim), let reference {
             let referencePath = referenceFolder ? try Self.partner(of: file, in: reference) : reference
-            let clean = try Self.load(referencePath, maximumPixels: budget.maxPixels)
+            let clean = try Self.load(referencePath, maximumPixels: pixelLimit, refused: refused)
             try ToolError.wrap(path) {
                 let rgb = FullReference.Options(testYChannel: false), y = FullReference.Options(testYChannel: true)
                 if metrics.contains(.psnr) {

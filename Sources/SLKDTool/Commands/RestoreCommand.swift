@@ -18,7 +18,9 @@ struct RestoreCommand: ParsableCommand {
             Images of any size are accepted: they are reflect-padded to the network's size multiple \
             and cropped back (Restormer's demo.py); Uformer pads to a square. Networks with one input \
             channel take gray images (colour files are converted to luma). With --tile, large images \
-            are restored tile by tile in bounded memory; overlapping tiles are averaged.
+            are restored tile by tile in bounded memory; overlapping tiles are averaged (or, with \
+            --tile-blend centre, each pixel comes from one tile). Tiling is off by default: these \
+            networks' attention sees the whole input, so tiled output differs from whole-image output.
 
             Trained weights are required (--weights); --random-weights runs a freshly initialised \
             network instead, for timing only. Images over --max-pixels are refused, naming their size.
@@ -51,7 +53,12 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Pixels shared by neighbouring tiles (default: 32, or half the tile when smaller).", valueName: "m"))
     var tileOverlap: Int?
 
+    @Option(help: ArgumentHelp("How overlapping tiles make one image: average (Restormer's demo.py) or centre (each pixel from the tile whose middle it is in; equals whole-image output for a network that sees only a neighbourhood narrower than half the overlap).", valueName: "blend"))
+    var tileBlend: Tiling.Blend = .average
+
     @OptionGroup var budget: PixelBudget
+
+    @OptionGroup var memory: MemoryBudget
 
     @OptionGroup var threads: ThreadOptions
 
@@ -65,11 +72,12 @@ struct RestoreCommand: ParsableCommand {
                 throw ToolError("--tile-overlap \(tileOverlap) must be in 0..<\(tile) (the tile size)")
             }
         }
+        if tileBlend != .average && tile == nil { throw ToolError("--tile-blend needs --tile") }
     }
 
     /// The tiling asked for, if any.
     var tiling: Tiling? {
-        tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2)) }
+        tile.map { Tiling(tile: $0, overlap: tileOverlap ?? Swift.min(32, $0 / 2), blend: tileBlend) }
     }
 
     func run() throws {
@@ -83,11 +91,12 @@ struct RestoreCommand: ParsableCommand {
             : files.map { outputURL.appendingPathComponent($0.deletingPathExtension().lastPathComponent + ".png") }
         try Self.checkDestinations(files, destinations)
 
-        let network = try model.makeModel()
+        let network = try model.makeModel(memory: memory)
         if let tiling, tiling.tile % network.sizeMultiple != 0 {
             throw ToolError("--tile \(tiling.tile) must be a multiple of \(network.sizeMultiple) for this network")
         }
         let channels = Self.channels(for: network)
+        let bytesPerPixel = Self.bytesPerPixel(channels: network.inputChannels)
         let folder = tensorOutput ? outputURL.deletingLastPathComponent() : outputURL
         try ToolError.wrap(folder.path) { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
 
@@ -98,7 +107,10 @@ struct RestoreCommand: ParsableCommand {
         defer { progress.finish() }  // clears the bar before any error message
         for (file, destination) in zip(files, destinations) {
             let image = try ToolError.wrap(file.path) {
-                try Tensor.readImage(at: file, channels: channels, maximumPixels: budget.maxPixels)
+                try memory.decoding(budget, bytesPerPixel: bytesPerPixel) { () throws(ImageIOError) in
+                    try Tensor.readImage(at: file, channels: channels,
+                                         maximumPixels: memory.maximumPixels(budget, bytesPerPixel: bytesPerPixel))
+                }
             }
             let restored = try ToolError.wrap(file.path) { try restore(image: image, with: network, tiling: tiling) }
             let staged = staging.stage(destination)
@@ -116,6 +128,12 @@ struct RestoreCommand: ParsableCommand {
         progress.finish()
         print("restored \(files.count) image\(files.count == 1 ? "" : "s") into \(output)")
     }
+
+    /// What `--max-memory` allows an image a pixel: four float32 copies of its channels (the
+    /// decoded input, the restored output, and room for one more while the result is encoded).
+    /// Whole-image inference needs far more (the network's activations); `--tile` bounds those
+    /// by the tile, whatever the image's size.
+    static func bytesPerPixel(channels: Int) -> Int { 4 * 4 * Swift.max(channels, 1) }
 
     /// The channels the network's images are decoded to.
     static func channels(for network: any RestorationModel) -> ImageIO.Channels {
@@ -168,3 +186,6 @@ struct RestoreCommand: ParsableCommand {
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
+
+/// `--tile-blend average|centre` (the raw values of ``Tiling/Blend``).
+extension Tiling.Blend: ExpressibleByArgument {}

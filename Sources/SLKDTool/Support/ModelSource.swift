@@ -8,7 +8,7 @@ import SLKDModels
 /// `.safetensors` file with the official key names), or bundled trained weights (`--arch
 /// demo-teacher`, which need no `--weights`).
 ///
-/// Commands embed it with `@OptionGroup var model: ModelSource` and call ``makeModel()``.
+/// Commands embed it with `@OptionGroup var model: ModelSource` and call ``makeModel(memory:)``.
 struct ModelSource: ParsableArguments {
     @Option(help: ArgumentHelp("A BasicSR options file whose network_g section describes the network.", valueName: "file.yml"))
     var options: String?
@@ -76,9 +76,11 @@ struct ModelSource: ParsableArguments {
 
     /// Builds the network, loads the weights when given, and puts it in eval mode.
     ///
+    /// - Parameter memory: `--max-memory`, the weights file's read budget.
     /// - Throws: ``ToolError`` naming the options or weights file: missing or unreadable files,
-    ///   a bad `network_g`, or weights that do not fit (``WeightsMismatch``).
-    func makeModel() throws -> any RestorationModel {
+    ///   a bad `network_g`, weights that do not fit (``WeightsMismatch``), or weights over the
+    ///   read budget.
+    func makeModel(memory: MemoryBudget) throws -> any RestorationModel {
         let model: any RestorationModel
         if let options {
             try Self.requireFile(options, what: "options file")
@@ -91,16 +93,20 @@ struct ModelSource: ParsableArguments {
             }
             model = try ToolError.wrap("--arch \(arch)") { try preset.build() }
         }
-        if let weights { try Self.loadWeights(weights, into: model, network: label) }
+        if let weights { try Self.loadWeights(weights, into: model, network: label, memory: memory) }
         model.eval()
         return model
     }
 
     /// Loads a `.pth` (BasicSR/Uformer wrappers and `module.` prefixes handled) or `.safetensors`
     /// file, told apart by content, into `model`; keys that do not fit are one line (``WeightsMismatch``).
-    static func loadWeights(_ path: String, into model: any RestorationModel, network label: String) throws {
+    /// Every weights file a command reads comes through here, under `--max-memory`.
+    static func loadWeights(_ path: String, into model: any RestorationModel, network label: String,
+                            memory: MemoryBudget) throws {
         try requireFile(path, what: "weights file")
-        let stateDict = try ToolError.wrap(path) { try ModelWeights.read(from: URL(fileURLWithPath: path)) }
+        let stateDict = try ToolError.wrap(path) {
+            try ModelWeights.read(from: URL(fileURLWithPath: path), maximumBytes: memory.maximumBytes)
+        }
         do {
             try model.loadStateDictionary(stateDict)
         } catch let error as StateDictionaryError {

@@ -24,6 +24,8 @@ struct OptionsFileArguments: ParsableArguments {
     @Option(help: .hidden)
     var gradientDump: String?
 
+    @OptionGroup var memory: MemoryBudget
+
     /// The parsed options file.
     func parse() throws -> TrainingOptions {
         try ToolError.wrap(options) { try TrainingOptions.load(contentsOf: URL(fileURLWithPath: options)) }
@@ -64,12 +66,15 @@ enum OptionsTraining {
 
     private static func train(_ arguments: OptionsFileArguments, task: TrainingRun.Task, communicator: any Communicator) throws {
         let options = try arguments.parse()
-        let loader = WeightsLoader { url, model, network in try ModelSource.loadWeights(url.path, into: model, network: network) }
-        let run = try ToolError.wrap(arguments.options) {
-            try TrainingRun(options: options, task: task, communicator: communicator, loadWeights: loader)
+        // Every weights file of the options (network_g's, the teachers') and the resumed checkpoint
+        // are read under --max-memory.
+        let memory = arguments.memory
+        let loader = WeightsLoader { url, model, network in
+            try ModelSource.loadWeights(url.path, into: model, network: network, memory: memory)
         }
+        let run = try ToolError.wrap(arguments.options) { try TrainingRun(options: options, task: task, communicator: communicator, loadWeights: loader) }
         if let resume = arguments.resumeURL(options) {
-            try ToolError.wrap(resume.path) { try run.resume(from: resume) }
+            try ToolError.wrap(resume.path) { try run.resume(from: resume, maximumBytes: memory.maximumBytes) }
         }
         if let dump = arguments.gradientDump { dumpFirstGradients(of: run, to: URL(fileURLWithPath: dump)) }
         let reporter = StepReporter(every: options.printInterval, total: options.trainer.totalSteps, startingAt: run.step,

@@ -39,6 +39,9 @@ struct BenchOptions: ParsableCommand {
     @Flag(help: "Profile one SLKD training step instead of the kernel cases.")
     var distillStep = false
 
+    @Flag(help: "Print the gradient bytes a data-parallel SLKD step all-reduces, per student of Table I.")
+    var gradientBytes = false
+
     @Option(help: ArgumentHelp("--distill-step: batch size.", valueName: "n"))
     var batch = 8
 

@@ -260,6 +260,10 @@ if let threads = options.threads {
     Parallel.threadCount = threads
 }
 if options.noMemoryCache { TensorMemoryCache.limit = 0 }
+if options.gradientBytes {
+    try printGradientBytes()
+    exit(0)
+}
 if options.distillStep {
     try runDistillStepProfile(DistillStepOptions(batch: options.batch, patch: options.patch, steps: options.steps,
                                                  batchedTeachers: options.batchedTeachers, teacherSlice: options.teacherSlice,

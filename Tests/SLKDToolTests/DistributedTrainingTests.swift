@@ -65,6 +65,7 @@ struct DistributedTrainingTests {
         }
         let gradientDifference = try relativeDifference(results[1].gradients, results[0].gradients)
         let weightDifference = try relativeDifference(results[1].weights, results[0].weights)
+        print("MPI agreement, \(command) \(extra.contains("method:") ? extra.split(separator: " ").last! : ""): gradients \(gradientDifference), weights after 12 steps \(weightDifference)")
         #expect(gradientDifference <= 1e-6, "\(command): first-step gradients differ by \(gradientDifference)")
         #expect(weightDifference <= weightTolerance, "\(command): weights after 12 steps differ by \(weightDifference)")
     }
@@ -118,6 +119,7 @@ struct DistributedTrainingTests {
             let stopped = try train(name, processes: first, steps: 6)
             _ = try train(name, processes: second, steps: 12, resume: stopped.appendingPathComponent(checkpoint))
             let difference = try Self.relativeDifference(stopped.appendingPathComponent(weights), straight.appendingPathComponent(weights))
+            print("MPI resume, \(first) then \(second) processes: weights differ by \(difference)")
             #expect(difference <= 1e-4, "\(first) then \(second) processes: weights differ by \(difference)")
         }
     }
@@ -146,6 +148,7 @@ struct DistributedTrainingTests {
         kill(ranks.max()!, SIGKILL)
         while job.process.isRunning && Date().timeIntervalSince(killed) < 30 { Thread.sleep(forTimeInterval: 0.05) }
         let seconds = Date().timeIntervalSince(killed)
+        print("MPI killed rank: the job ended \(seconds) s after SIGKILL")
         #expect(!job.process.isRunning, "the job still runs \(seconds) s after a rank was killed")
         job.process.waitUntilExit()
         #expect(job.process.terminationStatus != 0)

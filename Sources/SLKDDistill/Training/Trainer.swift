@@ -65,7 +65,8 @@ public struct StepResult: Sendable {
     /// Unweighted loss terms.
     public var terms: [String: Double]
     /// `learning_rate`, `gradient_norm`, `seconds`, `psnr` (of the prediction, when the objective
-    /// returns one) and `eval.*` from the evaluation hook on the steps it ran.
+    /// returns one), `communication_seconds` (data-parallel runs: the all-reduces, waiting for the
+    /// slowest process included) and `eval.*` from the evaluation hook on the steps it ran.
     public var metrics: [String: Double]
     /// Whether the update was skipped because the loss or a gradient was not finite.
     public var skipped: Bool
@@ -204,12 +205,15 @@ public final class Trainer {
             // One all-reduce of the scalars decides, on every rank alike, whether the step counts.
             let names = terms.keys.sorted()
             let local = [finite ? 0 : 1, value, psnr ?? 0] + names.map { terms[$0]! }
+            let communicationStarted = DispatchTime.now().uptimeNanoseconds
             let global = try communicator.allReduceMean(local)
             finite = global[0] == 0
             value = finite ? global[1] : .nan
             if psnr != nil { psnr = global[2] }
             for (k, name) in names.enumerated() { terms[name] = global[3 + k] }
             if finite { try communicator.averageGradients(&gradients, of: parameters) }
+            // Waiting for the slowest rank counts here too: the share of a step spent outside compute.
+            metrics["communication_seconds"] = Double(DispatchTime.now().uptimeNanoseconds - communicationStarted) / 1e9
         }
         if finite {
             gradientObserver?(index, gradients)

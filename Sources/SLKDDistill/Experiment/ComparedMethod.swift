@@ -27,6 +27,10 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
     public static var slkd: Self { Self(name: "slkd", label: "SLKD student", configuration: .slkd) }
     /// FitNets-style feature distillation.
     public static var fitNets: Self { Self(name: "fitnets", label: "FitNets", configuration: .method(.fitNets)) }
+    /// DFKD adapted to restoration (Docs/Method.md#dfkd).
+    public static var dfkd: Self { Self(name: "dfkd", label: "DFKD", configuration: .method(.dfkd)) }
+    /// DCKD adapted to restoration (Docs/Method.md#dckd).
+    public static var dckd: Self { Self(name: "dckd", label: "DCKD", configuration: .method(.dckd)) }
 
     /// SLKD whose pixel term targets the ground truth instead of teacher B's output.
     public static var slkdGroundTruthPixel: Self {
@@ -66,7 +70,7 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
 
     /// Every named method, in the order `slkd demo --help` lists them.
     public static var catalog: [Self] {
-        [.studentAlone, .outputKD, .slkd, .fitNets, .slkdGroundTruthPixel, .slkdTeacherBDegraded,
+        [.studentAlone, .outputKD, .slkd, .fitNets, .dfkd, .dckd, .slkdGroundTruthPixel, .slkdTeacherBDegraded,
          .slkdWithoutNC, .slkdWithoutET, .slkdImageTermsOnly]
     }
 
@@ -89,6 +93,8 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
             case .studentAlone: .studentAlone
             case .outputKD: .outputKD
             case .fitNets: .fitNets
+            case .dfkd: .dfkd
+            case .dckd: .dckd
             }
             return
         }

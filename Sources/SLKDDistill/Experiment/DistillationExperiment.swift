@@ -128,7 +128,12 @@ public final class DistillationExperiment {
         var generator = RandomGenerator.derived(from: settings.seed, 3)
         let student = Restormer(settings.student, using: &generator)
         var scmGenerator = RandomGenerator.derived(from: settings.seed, 4)
-        let objective = try method.configuration.objective(student: student, teacherA: teacher, using: &scmGenerator)
+        var configuration = method.configuration
+        if configuration.method == .dfkd, configuration.dfkd == nil, settings.patchSize % 4 == 0 {
+            configuration.dfkd = .init()
+            configuration.dfkd?.imageSize = settings.patchSize  // generate images of the training patches' size
+        }
+        let objective = try configuration.objective(student: student, teacherA: teacher, using: &scmGenerator)
         return try fit(objective, model: student, phase: method.name, steps: settings.studentSteps,
                        learningRate: settings.learningRate, dataSeed: 5, progress: progress)
     }

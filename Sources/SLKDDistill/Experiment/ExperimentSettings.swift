@@ -99,6 +99,8 @@ extension DistillationConfiguration.Method {
         case .studentAlone: "student_alone"
         case .outputKD: "output_kd"
         case .fitNets: "fitnets"
+        case .dfkd: "dfkd"
+        case .dckd: "dckd"
         }
     }
 }

@@ -13,6 +13,13 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
         /// FitNets-style feature distillation: L = w·L1(S(x), ground truth) + λ_fit·(1/K')Σ_k
         /// mean (SCM(S_k) − A_k)² over all encoder and decoder taps (teacher A on the degraded input).
         case fitNets
+        /// DFKD (Zhang et al., CVPR 2021) adapted to restoration: a generator synthesises clean
+        /// images, a random noise operator degrades them, the student matches the teacher on them
+        /// and the generator is trained against the student (Docs/Method.md#dfkd).
+        case dfkd
+        /// DCKD (Fang et al., JVCIR 2023) adapted: student features through the SCM into the
+        /// teacher's later stages and teacher features into the student's (Docs/Method.md#dckd).
+        case dckd
     }
 
     /// How the SCM's student projections start.
@@ -72,6 +79,12 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     public var piqeSmallMapBlockSize = 8
     public var piqeSmallMapSide = 32
     public var edgeFeature: ImageReconstructionLoss.EdgeFeature = .distortion
+
+    /// DFKD's settings (options keys `distill.dfkd_*`); nil means the defaults. Optional so that
+    /// configurations saved before DFKD existed still decode.
+    public var dfkd: DFKDSettings? = nil
+    /// DCKD's settings (options keys `distill.dckd_*`); nil means the defaults.
+    public var dckd: DCKDSettings? = nil
 
     public init() {}
 

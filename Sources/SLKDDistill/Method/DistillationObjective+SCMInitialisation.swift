@@ -21,7 +21,7 @@ extension DistillationObjective {
                 _ = try? scm.initialiseByLeastSquares(student: f.studentDecoder, teacher: f.teacherBDecoder,
                                                       offset: scm.decoderTapOffset)
             }
-        case .studentAlone, .outputKD:
+        case .studentAlone, .outputKD, .dfkd, .dckd:
             break  // no SCM in the loss
         }
     }

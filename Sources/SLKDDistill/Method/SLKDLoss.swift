@@ -68,7 +68,7 @@ public struct SLKDLoss: Sendable {
         }
 
         switch c.method {
-        case .studentAlone:
+        case .studentAlone, .dfkd, .dckd:  // DFKD and DCKD train through their own objectives
             add("pixel", c.pixelWeight, c.pixelLoss(f.student, f.groundTruth))
         case .outputKD:
             add("pixel", c.pixelWeight, c.pixelLoss(f.student, need(f.teacherA, "teacher A's output").detached()))

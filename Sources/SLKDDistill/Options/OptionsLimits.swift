@@ -26,6 +26,14 @@ public enum OptionsLimits {
     public static let positiveScale = 1e-12...1e12
     /// Loss weights in `distill`.
     public static let lossWeight = 0.0...1e6
+    /// `distill.dfkd_generator_interval`: steps per generator update.
+    public static let generatorInterval = 1...1_000_000
+    /// `distill.dfkd_latent_size` and `distill.dfkd_generator_width`.
+    public static let generatorSize = 1...4096
+    /// `distill.dfkd_image_size`: the generated images' side (also a multiple of 4).
+    public static let generatedImageSide = 4...1024
+    /// `distill.dfkd_max_noise`: the noise operator's largest σ (images in [0, 1]).
+    public static let noiseLevel = 0.0...1.0
     /// The estimated activation memory of one training step, in bytes
     /// (``activationBytes(batch:patch:width:)``); 64 GiB refuses absurd batch × patch combinations
     /// while leaving every published configuration far inside.

@@ -173,7 +173,11 @@ struct OptionsReader {
         let known: Set<String> = ["method", "pixel_weight", "kl_weight", "degradation_removal_weight", "reconstruction_weight",
                                   "fitnets_weight", "teacher_b_input", "use_degradation_removal", "use_image_reconstruction",
                                   "pixel_target", "kl_temperature", "scm_common_width", "scm_init", "mscn_constant", "piqe_tau",
-                                  "piqe_tau_min", "piqe_block_size", "brisque_scales"]
+                                  "piqe_tau_min", "piqe_block_size", "brisque_scales",
+                                  "dfkd_adversarial_weight", "dfkd_reconstruction_weight", "dfkd_generator_interval",
+                                  "dfkd_latent_size", "dfkd_image_size", "dfkd_generator_width", "dfkd_max_noise",
+                                  "dfkd_real_data_weight", "dckd_student_to_teacher_weight", "dckd_teacher_to_student_weight",
+                                  "dckd_target", "dckd_encoder_cut", "dckd_decoder_cut"]
         if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
             throw OptionsError(file: file, "'distill.\(unknown)' is not a distillation option (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -188,7 +192,7 @@ struct OptionsReader {
             try double(section, name, key: "distill.\(name)", in: range)
         }
         if let m = try choice("method", ["slkd": DistillationConfiguration.Method.slkd, "student_alone": .studentAlone,
-                                         "output_kd": .outputKD, "fitnets": .fitNets]) { c.method = m }
+                                         "output_kd": .outputKD, "fitnets": .fitNets, "dfkd": .dfkd, "dckd": .dckd]) { c.method = m }
         if let v = try number("pixel_weight") { c.pixelWeight = v }
         if let v = try number("kl_weight") { c.klWeight = v }
         if let v = try number("degradation_removal_weight") { c.degradationRemovalWeight = v }
@@ -210,6 +214,7 @@ struct OptionsReader {
         if let v = try choice("pixel_target", ["teacher_b": DistillationConfiguration.PixelTarget.teacherB, "ground_truth": .groundTruth]) {
             c.pixelTarget = v
         }
+        try readBaselines(section, into: &c)
         if let v = try bool(section, "use_degradation_removal", key: "distill.use_degradation_removal") { c.useDegradationRemoval = v }
         if let v = try bool(section, "use_image_reconstruction", key: "distill.use_image_reconstruction") { c.useImageReconstruction = v }
         return c

@@ -56,17 +56,43 @@ extension RestorationModel {
     }
 }
 
-/// Records stage outputs during a forward pass when they were asked for.
+/// Records stage outputs during a forward pass when they were asked for, and hands back a
+/// replacement for a stage when the forward runs inside
+/// ``RestorationModel/forward(_:features:replacing:)`` (DCKD's cross-feeding,
+/// Docs/Method.md#dckd).
 public struct FeatureRecorder {
     public let wanted: Set<String>
     public private(set) var features: [String: Tensor] = [:]
+    /// Stage outputs to use instead of the computed ones, by stage name.
+    public let replacements: [String: Tensor]
 
-    public init(_ wanted: Set<String>) { self.wanted = wanted }
+    /// The replacements of the forward running on this task (set only by
+    /// ``RestorationModel/forward(_:features:replacing:)``).
+    @TaskLocal static var current: [String: Tensor] = [:]
 
-    /// Passes `x` through, keeping it under `name` if requested.
+    public init(_ wanted: Set<String>) {
+        self.wanted = wanted
+        replacements = Self.current
+    }
+
+    /// Passes `x` through (or its replacement, when one is set for `name`), keeping what it
+    /// passes under `name` if requested.
     @discardableResult
     public mutating func record(_ name: String, _ x: Tensor) -> Tensor {
-        if wanted.contains(name) { features[name] = x }
-        return x
+        let y = replacements[name] ?? x
+        if wanted.contains(name) { features[name] = y }
+        return y
+    }
+}
+
+extension RestorationModel {
+    /// The forward of ``forward(_:features:)`` with the outputs of the stages named in
+    /// `replacements` replaced by the given tensors: the later stages (and the skip connections
+    /// that read a replaced stage) see the replacement. How DCKD feeds one network's features into
+    /// the other's later stages (Docs/Method.md#dckd). Works for every model whose forward records
+    /// its stages through one ``FeatureRecorder``; a stage name the model does not record is
+    /// ignored. Nested forwards of other models inside this one see the same replacements.
+    public func forward(_ input: Tensor, features: Set<String>, replacing replacements: [String: Tensor]) -> ModelOutput {
+        FeatureRecorder.$current.withValue(replacements) { forward(input, features: features) }
     }
 }

@@ -16,7 +16,8 @@ struct DistillCommand: ParsableCommand {
                                   SLKD (slkd weights list), which need no pretrain path
               network_teacher_b:  optional separate teacher B (default: teacher A's weights)
               path.pretrain_network_teacher(_b): the teachers' weights (.pth or .safetensors)
-              distill:            method (slkd, student_alone, output_kd, fitnets), pixel_weight,
+              distill:            method (slkd, student_alone, output_kd, fitnets, dfkd, dckd),
+                                  pixel_weight, dfkd_* and dckd_* (Docs/Method.md#dfkd, #dckd),
                                   kl_weight, degradation_removal_weight, reconstruction_weight,
                                   fitnets_weight, teacher_b_input (clean, degraded),
                                   use_degradation_removal, use_image_reconstruction,

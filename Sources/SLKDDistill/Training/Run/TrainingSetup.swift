@@ -71,6 +71,31 @@ extension DistillationConfiguration {
         guard let teacherA else {
             throw TrainingSetupError("distill.method", "'\(method.reportName)' needs a teacher ('network_teacher')")
         }
+        switch method {
+        case .dfkd:
+            let side = dfkdSettings.imageSize
+            for (name, network) in [("network_g", student), ("network_teacher", teacherA)] where side % network.sizeMultiple != 0 {
+                throw TrainingSetupError("distill.dfkd_image_size", "\(side) is not a multiple of \(network.sizeMultiple), "
+                    + "which \(name) needs")
+            }
+            return DFKDObjective(student: student, teacher: teacherA, settings: dfkdSettings, using: &generator)
+        case .dckd:
+            guard student.encoderTaps.count == teacherA.encoderTaps.count, student.decoderTaps.count == teacherA.decoderTaps.count else {
+                throw TrainingSetupError("network_teacher", "its \(teacherA.encoderTaps.count) encoder and \(teacherA.decoderTaps.count) "
+                    + "decoder feature taps do not pair with the student's \(student.encoderTaps.count) and "
+                    + "\(student.decoderTaps.count) ('dckd' matches them by index)")
+            }
+            guard dckdSettings.encoderCut || dckdSettings.decoderCut else {
+                throw TrainingSetupError("distill.dckd_encoder_cut", "DCKD needs at least one cut (dckd_encoder_cut or dckd_decoder_cut)")
+            }
+            if dckdSettings.decoderCut && student.decoderTaps.count < 2 {
+                throw TrainingSetupError("distill.dckd_decoder_cut", "the student has fewer than two decoder taps")
+            }
+            return DCKDObjective(student: student, teacher: teacherA, settings: dckdSettings, pixelWeight: pixelWeight,
+                                 pixelLoss: pixelLoss, using: &generator)
+        default:
+            break
+        }
         if usesSCM {
             for teacher in [teacherA] + (teacherB.map { [$0] } ?? []) {
                 guard student.encoderTaps.count == teacher.encoderTaps.count, student.decoderTaps.count == teacher.decoderTaps.count else {

@@ -114,7 +114,7 @@ public final class DRSformer: Module, RestorationModel {
         if let encoderLevel0 { x = rec.record("encoder_level0", encoderLevel0(x)) }
         var d1 = unet(x, recording: &rec)
         if let refinement { d1 = refinement(d1) }
-        rec.record("refinement", d1)
+        d1 = rec.record("refinement", d1)
         return ModelOutput(image: output(d1) + input, features: rec.features)
     }
 

@@ -237,7 +237,7 @@ private final class StepRecord: TrainingCallback {
 
 /// One trained (or loaded) network of an experiment and how it scored.
 public struct MethodOutcome {
-    /// `teacher`, `student_alone`, `output_kd`, `slkd`, `fitnets`.
+    /// `teacher`, or a ``ComparedMethod`` name (`student_alone`, `output_kd`, `slkd`, `fitnets`, `dfkd`, `dckd`, …).
     public var name: String
     public var label: String
     public var model: any RestorationModel

@@ -346,3 +346,33 @@ func parameterGradCheck(_ convolutions: [Conv2d], eps: Double = 1e-6, atol: Doub
     }
     return report
 }
+
+@Suite("DFKD generator")
+struct DFKDGeneratorTests {
+    @Test func instanceNormNormalisesEachChannelOfEachImageAndPassesAGradientCheck() {
+        var g = RandomGenerator(seed: 1)
+        let x = Tensor.normal([2, 3, 4, 4], mean: 2, std: 3, dtype: .float64, using: &g)
+        let norm = InstanceNorm2d(3, eps: 1e-5, dtype: .float64)
+        let y = withoutGradients { norm(x) }
+        let mean = y.mean(axes: [2, 3]).doubles, variance = y.variance(axes: [2, 3], unbiased: false).doubles
+        #expect(mean.allSatisfy { Swift.abs($0) < 1e-12 })
+        #expect(variance.allSatisfy { Swift.abs($0 - 1) < 1e-4 })
+        let report = gradCheck([x]) { t in norm(t[0]) }
+        #expect(report.passed, "\(report)")
+    }
+
+    @Test func generatorMakesImagesInTheUnitRangeAndPassesAGradientCheck() {
+        var g = RandomGenerator(seed: 2)
+        let generator = DFKDGenerator(latentSize: 5, imageSize: 8, width: 4, channels: 3, dtype: .float64, using: &g)
+        let z = Tensor.normal([2, 5], dtype: .float64, using: &g)
+        let image = withoutGradients { generator(z) }
+        #expect(image.shape == [2, 3, 8, 8])
+        #expect(image.doubles.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let report = gradCheck([z]) { t in generator(t[0]) }
+        #expect(report.passed, "\(report)")
+        print("DFKD generator (z → image) gradient check: max |Δ| \(report.maxAbsoluteError)")
+        #expect(generator.namedParameters().map(\.key).sorted() == [
+            "conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight", "conv3.bias", "conv3.weight", "fc.bias", "fc.weight",
+            "norm0.bias", "norm0.weight", "norm1.bias", "norm1.weight", "norm2.bias", "norm2.weight"])
+    }
+}

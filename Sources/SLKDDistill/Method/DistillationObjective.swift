@@ -207,7 +207,10 @@ public final class DistillationObjective: TrainingObjective {
             lastProfile?.criterion = Self.seconds(since: criterionStarted)
             lastForward = forward
         }
-        return StepLoss(total: total, terms: terms.mapValues(\.item), prediction: forward.student.detached())
+        var weighted: [String: Tensor] = [:]
+        for term in criterion.terms { if let value = terms[term.name] { weighted[term.name] = value * term.weight } }
+        return StepLoss(total: total, terms: terms.mapValues(\.item), prediction: forward.student.detached(),
+                        weightedTerms: weighted)
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -6,6 +6,7 @@
 //   swift run -c release --package-path Examples CustomStudent
 //   swift run -c release --package-path Examples FolderQuality FOLDER
 //   swift run -c release --package-path Examples ReadmeSnippet
+//   swift run -c release --package-path Examples CustomTerm
 import PackageDescription
 
 let package = Package(
@@ -42,6 +43,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "ReadmeSnippet", exclude: ["README.md"]),
+        // A loss term of your own added to the distillation loss.
+        .executableTarget(
+            name: "CustomTerm",
+            dependencies: [
+                .product(name: "SLKDModels", package: "SLKD"),
+                .product(name: "SLKDDistill", package: "SLKD"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "CustomTerm", exclude: ["README.md"]),
         // BRISQUE and PIQE of every PNG in a folder.
         .executableTarget(
             name: "FolderQuality",

@@ -2,7 +2,8 @@
 # The evidence runs of issue 6: `slkd demo` (same teacher, same budget per method) over three
 # seeds, then one table of mean ± spread per method on the held-out images.
 #   1. The two baselines and SLKD as the SPEC defines it (λ2 = 0.1), with two of the SPEC's
-#      switches: the pixel term on the ground truth, teacher B on the degraded input (Table IV row 1).
+#      switches: the pixel term on the ground truth, teacher B on the degraded input (both
+#      feature losses kept: no row of Table IV, Docs/Method.md#table-iv).
 #   2. SLKD and SLKD with teacher B on the degraded input at λ2 = FEATURE_WEIGHT (default 0.001,
 #      the weight Scripts/select_feature_weight.sh chose on a validation split of the training
 #      images, before these runs scored anything on the test images).

@@ -41,6 +41,9 @@ test -s "$work/restored/coins.png"
 stage "CustomStudent"
 "$bin/CustomStudent" --steps 4 --teacher-steps 4
 
+stage "CustomTerm"
+"$bin/CustomTerm" --steps 2
+
 stage "ReadmeSnippet"
 "$bin/ReadmeSnippet"
 
@@ -67,6 +70,7 @@ expect_error "missing.png" "$bin/RestoreImage" "$work/missing.png" "$work/out.pn
 expect_error "unknown preset" "$bin/RestoreImage" "$samples/coins.png" "$work/out.png" --preset nonsense
 expect_error "missing.safetensors" "$bin/RestoreImage" "$samples/coins.png" "$work/out.png" --weights "$work/missing.safetensors"
 expect_error "positive integer" "$bin/CustomStudent" --steps zero
+expect_error "positive integer" "$bin/CustomTerm" --steps zero
 expect_error "cannot list" "$bin/FolderQuality" "$work/no-such-folder"
 mkdir -p "$work/empty"
 expect_error "no PNG files" "$bin/FolderQuality" "$work/empty"

@@ -39,28 +39,31 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
         return Self(name: "slkd_gt_pixel", label: "SLKD, L1 to GT", configuration: c)
     }
 
-    /// SLKD with teacher B on the degraded input (Table IV row 1).
+    /// SLKD with teacher B on the degraded input, L_nc and L_et kept. This matches no row of the
+    /// paper's Table IV: row 1 has teacher B on the degraded input but neither feature loss
+    /// (``table4Row1``).
     public static var slkdTeacherBDegraded: Self {
         var c = DistillationConfiguration.slkd
         c.teacherBInput = .degraded
         return Self(name: "slkd_b_degraded", label: "SLKD, B on degraded", configuration: c)
     }
 
-    /// SLKD without L_nc (Table IV: IRL only).
+    /// SLKD without L_nc (the configuration of Table IV row 4, ``table4Row4``).
     public static var slkdWithoutNC: Self {
         var c = DistillationConfiguration.slkd
         c.useDegradationRemoval = false
         return Self(name: "slkd_no_nc", label: "SLKD without L_nc", configuration: c)
     }
 
-    /// SLKD without L_et (Table IV: DRL only).
+    /// SLKD without L_et (the configuration of Table IV row 3, ``table4Row3``).
     public static var slkdWithoutET: Self {
         var c = DistillationConfiguration.slkd
         c.useImageReconstruction = false
         return Self(name: "slkd_no_et", label: "SLKD without L_et", configuration: c)
     }
 
-    /// SLKD with the image-level terms only (L1 and KL; Table IV: neither L_nc nor L_et).
+    /// SLKD with the image-level terms only (L1 and KL; the configuration of Table IV row 2,
+    /// ``table4Row2``).
     public static var slkdImageTermsOnly: Self {
         var c = DistillationConfiguration.slkd
         c.useDegradationRemoval = false
@@ -68,10 +71,38 @@ public struct ComparedMethod: Codable, Sendable, Hashable {
         return Self(name: "slkd_image_only", label: "SLKD, L1 + KL only", configuration: c)
     }
 
+    // MARK: Table IV
+
+    /// The paper's Table IV, row by row (Docs/Method.md#ablations-and-baselines): L1 to teacher B's
+    /// output and KL to teacher A's in every row; rows 1–2 vary teacher B's input with neither
+    /// feature loss; rows 3 and 4 add L_nc and L_et alone, teacher B on clean; row 5 is Res-SL.
+    public static func table4(row: Int) -> Self? {
+        guard (1...5).contains(row) else { return nil }
+        var c = DistillationConfiguration.slkd
+        c.teacherBInput = row == 1 ? .degraded : .clean
+        c.useDegradationRemoval = row == 3 || row == 5
+        c.useImageReconstruction = row == 4 || row == 5
+        let labels = ["Table IV 1: B on degraded, no L_nc, no L_et", "Table IV 2: B on clean, no L_nc, no L_et",
+                      "Table IV 3: B on clean, L_nc", "Table IV 4: B on clean, L_et", "Table IV 5: Res-SL (L_nc + L_et)"]
+        return Self(name: "table4_row\(row)", label: labels[row - 1], configuration: c)
+    }
+
+    /// Table IV row 1: teacher B on the degraded ("rainy") input, no L_nc, no L_et.
+    public static var table4Row1: Self { table4(row: 1)! }
+    /// Table IV row 2: teacher B on the clean input, no L_nc, no L_et.
+    public static var table4Row2: Self { table4(row: 2)! }
+    /// Table IV row 3: teacher B on clean, L_nc (Degradation Removal Learning) added.
+    public static var table4Row3: Self { table4(row: 3)! }
+    /// Table IV row 4: teacher B on clean, L_et (Image Reconstruction Learning) added.
+    public static var table4Row4: Self { table4(row: 4)! }
+    /// Table IV row 5: the full Res-SL, the configuration of ``slkd``.
+    public static var table4Row5: Self { table4(row: 5)! }
+
     /// Every named method, in the order `slkd demo --help` lists them.
     public static var catalog: [Self] {
         [.studentAlone, .outputKD, .slkd, .fitNets, .dfkd, .dckd, .slkdGroundTruthPixel, .slkdTeacherBDegraded,
          .slkdWithoutNC, .slkdWithoutET, .slkdImageTermsOnly]
+            + (1...5).map { table4(row: $0)! }
     }
 
     /// The catalog entry called `name`, if any.

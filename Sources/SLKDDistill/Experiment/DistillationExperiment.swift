@@ -105,6 +105,7 @@ public final class DistillationExperiment {
         var losses: [Double]
         var trainingPSNR: [Double]
         var seconds: Double
+        var gradientShares: [String: Double] = [:]
     }
 
     private func obtainTeacher(weights: URL?, progress: (Event) -> Void) throws -> TrainedModel {
@@ -147,6 +148,7 @@ public final class DistillationExperiment {
         configuration.minimumLearningRate = settings.minimumLearningRate
         configuration.seed = settings.seed
         let run = TrainingRun(network: model, objective: objective, data: source, configuration: configuration, logger: logger)
+        if phase != "teacher" { run.trainer.gradientShareInterval = settings.gradientShareInterval }
         progress(.trainingStarted(phase: phase, steps: steps))
         let started = DispatchTime.now().uptimeNanoseconds
         let record = StepRecord()
@@ -155,11 +157,11 @@ public final class DistillationExperiment {
             defer { record.report = nil }
             try run.run(callbacks: [record])
         }
-        let (losses, psnr) = (record.losses, record.psnr)
+        let (losses, psnr, shares) = (record.losses, record.psnr, record.meanShares)
         model.eval()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         logger.info("trained", metadata: ["phase": "\(phase)", "steps": "\(steps)", "seconds": "\(seconds)"])
-        return TrainedModel(model: model, losses: losses, trainingPSNR: psnr, seconds: seconds)
+        return TrainedModel(model: model, losses: losses, trainingPSNR: psnr, seconds: seconds, gradientShares: shares)
     }
 
     /// A pool of random patches (fresh degradation draws) cut from the training images,
@@ -209,7 +211,7 @@ public final class DistillationExperiment {
                              macsInput: [1, 3, side, side], evaluation: EvaluationReport(dataset: "held-out sample images",
                                                                                           options: options, images: scores),
                              restored: restored, losses: trained.losses, trainingPSNR: trained.trainingPSNR,
-                             trainingSeconds: trained.seconds)
+                             trainingSeconds: trained.seconds, gradientShares: trained.gradientShares)
     }
 
     static func centreCrop(_ image: Tensor, side: Int?) -> Tensor {
@@ -226,10 +228,18 @@ private final class StepRecord: TrainingCallback {
     var losses: [Double] = []
     var psnr: [Double] = []
     var report: ((StepResult) -> Void)?
+    /// The measured `grad_share.<term>` values, by term.
+    var shares: [String: [Double]] = [:]
+
+    /// Each term's mean share over the steps it was measured on.
+    var meanShares: [String: Double] { shares.mapValues { $0.reduce(0, +) / Double($0.count) } }
 
     func trainer(_ trainer: Trainer, didComplete result: StepResult) throws -> TrainingControl {
         losses.append(result.loss)
         psnr.append(result.metrics["psnr"] ?? .nan)
+        for (key, value) in result.metrics where key.hasPrefix("grad_share.") {
+            shares[String(key.dropFirst("grad_share.".count)), default: []].append(value)
+        }
         report?(result)
         return .continue
     }
@@ -254,6 +264,9 @@ public struct MethodOutcome {
     /// The training batch PSNR (dB, against the clean patches) of every step.
     public var trainingPSNR: [Double]
     public var trainingSeconds: Double
+    /// Each loss term's mean share of the student's gradient norm over the measured steps
+    /// (``ExperimentSettings/gradientShareInterval``; empty when not measured or for one term).
+    public var gradientShares: [String: Double] = [:]
 }
 
 /// Everything an experiment produced.

@@ -43,6 +43,9 @@ public struct ExperimentSettings: Codable, Sendable, Hashable {
     public var noiseSigma: ClosedRange<Double>
     /// Rain density range (fraction of pixels that seed a streak).
     public var rainDensity: ClosedRange<Double>
+    /// Every this many student steps, each loss term's share of the student's gradient norm is
+    /// measured (``Trainer/gradientShareInterval``); nil: not measured.
+    public var gradientShareInterval: Int?
 
     public init(teacher: Restormer.Configuration = Self.demoTeacher, student: Restormer.Configuration = Self.demoStudent,
                 heldOutImages: [String] = ["astronaut.png", "coffee.png", "gravel.png"], evaluationCrop: Int? = 192,

@@ -53,8 +53,8 @@ public struct DegradationRemovalLoss: TapPairLoss {
     public func features(_ x: Tensor, scales: Int) -> (natural: Tensor, colour: Tensor) {
         var e = extractor
         e.scales = scales
-        let f = e(x).reshaped([x.shape[0], x.shape[1], scales, 18])
-        return (f.narrowed(axis: 3, start: 0, length: 2), f.narrowed(axis: 3, start: 2, length: 16))
+        let f = e.features(x)
+        return (f.natural, f.colour)
     }
 
     /// The loss of one tap pair (both B×C×H×W, the student already mapped by the SCM).

@@ -111,17 +111,40 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
                                 smallMapSide: piqeSmallMapSide, edgeFeature: edgeFeature)
     }
 
-    // MARK: What a step needs
+    // MARK: The terms
+
+    /// The loss terms this configuration sums, in order (Docs/Method.md#total-loss-and-training,
+    /// #ablations-and-baselines). SLKD leaves out a term whose weight is 0 or whose switch is off.
+    public var terms: [any DistillationTerm] {
+        switch method {
+        case .studentAlone:
+            return [PixelTerm(weight: pixelWeight, loss: pixelLoss, target: .groundTruth)]
+        case .outputKD:
+            return [PixelTerm(weight: pixelWeight, loss: pixelLoss, target: .teacherA)]
+        case .dfkd, .dckd:
+            // Trained through DFKDObjective and DCKDObjective (Docs/Method.md#dfkd, #dckd); as terms, the pixel term alone.
+            return [PixelTerm(weight: pixelWeight, loss: pixelLoss, target: .groundTruth)]
+        case .fitNets:
+            return [PixelTerm(weight: pixelWeight, loss: pixelLoss, target: .groundTruth), FitNetsTerm(weight: fitNetsWeight)]
+        case .slkd:
+            var terms: [any DistillationTerm] = []
+            if pixelWeight != 0 {
+                terms.append(PixelTerm(weight: pixelWeight, loss: pixelLoss,
+                                       target: pixelTarget == .groundTruth ? .groundTruth : .teacherB(on: teacherBInput)))
+            }
+            if computesKL { terms.append(KLTerm(weight: klWeight, divergence: ChannelKLDivergence(temperature: klTemperature))) }
+            if computesNC { terms.append(DegradationRemovalTerm(weight: degradationRemovalWeight, loss: degradationRemovalLoss)) }
+            if computesET {
+                terms.append(ImageReconstructionTerm(weight: reconstructionWeight, loss: imageReconstructionLoss, teacherBInput: teacherBInput))
+            }
+            return terms
+        }
+    }
 
     var computesNC: Bool { method == .slkd && useDegradationRemoval && degradationRemovalWeight != 0 }
     var computesET: Bool { method == .slkd && useImageReconstruction && reconstructionWeight != 0 }
     var computesKL: Bool { method == .slkd && klWeight != 0 }
+    /// Whether the objective builds and trains an SCM (also when a feature term's weight is 0, so
+    /// that such runs keep the SCM's parameters and random draws).
     var usesSCM: Bool { (method == .slkd && (useDegradationRemoval || useImageReconstruction)) || method == .fitNets }
-    var needsStudentEncoderTaps: Bool { computesNC || method == .fitNets }
-    var needsStudentDecoderTaps: Bool { computesET || method == .fitNets }
-    var needsTeacherAImage: Bool { computesKL || method == .outputKD }
-    var needsTeacherAEncoderTaps: Bool { computesNC || method == .fitNets }
-    var needsTeacherADecoderTaps: Bool { method == .fitNets }
-    var needsTeacherBImage: Bool { method == .slkd && pixelTarget == .teacherB && pixelWeight != 0 }
-    var needsTeacherBDecoderTaps: Bool { computesET }
 }

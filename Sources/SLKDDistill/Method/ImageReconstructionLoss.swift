@@ -50,14 +50,11 @@ public struct ImageReconstructionLoss: TapPairLoss {
     public func features(_ x: Tensor) -> (edge: Tensor, texture: Tensor) {
         var e = extractor
         e.blockSize = blockSide(height: x.shape[2], width: x.shape[3])
-        let f = e(x)
-        let blocks = (f.shape[2] - 1) / 7
-        let perBlock = f.narrowed(axis: 2, start: 0, length: 7 * blocks).reshaped([x.shape[0], x.shape[1], blocks, 7])
-        func column(_ i: Int) -> Tensor { perBlock.narrowed(axis: 3, start: i, length: 1).squeezed(axis: 3) }
-        let v = column(0)
+        let f = e.blockFeatures(x)
+        let v = f.variance
         let edge = switch edgeFeature {
-        case .distortion: column(4) * (1 - v) + column(5) * v
-        case .gatedDistortion: column(6)
+        case .distortion: f.noticeableDistortion * (1 - v) + f.noise * v
+        case .gatedDistortion: f.distortion
         }
         return (edge, v)
     }

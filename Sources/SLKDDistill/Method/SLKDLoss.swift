@@ -1,5 +1,5 @@
-/// The forward results one distillation step combines. Teacher entries are nil when the
-/// configuration does not need them.
+/// The forward results one distillation step combines, by name: what every ``DistillationTerm``
+/// computes itself from. Entries no active term asked for are nil or empty.
 public struct DistillationForward {
     /// The student's restoration of the degraded batch and its taps (encoder, decoder; empty when
     /// not needed).
@@ -13,12 +13,17 @@ public struct DistillationForward {
     /// Teacher B on the clean (or, ablated, degraded) batch.
     public var teacherB: Tensor?
     public var teacherBDecoder: [Tensor]
+    /// Which batch teacher B saw (nil: not said; terms then take B's results as they are).
+    public var teacherBInput: DistillationConfiguration.TeacherBInput?
     /// The clean batch.
     public var groundTruth: Tensor
+    /// The scale conversion module the feature terms map the student's taps through.
+    public var scm: ScaleConversionModule?
 
     public init(student: Tensor, studentEncoder: [Tensor] = [], studentDecoder: [Tensor] = [],
                 teacherA: Tensor? = nil, teacherAEncoder: [Tensor] = [], teacherADecoder: [Tensor] = [],
-                teacherB: Tensor? = nil, teacherBDecoder: [Tensor] = [], groundTruth: Tensor) {
+                teacherB: Tensor? = nil, teacherBDecoder: [Tensor] = [], teacherBInput: DistillationConfiguration.TeacherBInput? = nil,
+                groundTruth: Tensor, scm: ScaleConversionModule? = nil) {
         self.student = student
         self.studentEncoder = studentEncoder
         self.studentDecoder = studentDecoder
@@ -27,7 +32,9 @@ public struct DistillationForward {
         self.teacherADecoder = teacherADecoder
         self.teacherB = teacherB
         self.teacherBDecoder = teacherBDecoder
+        self.teacherBInput = teacherBInput
         self.groundTruth = groundTruth
+        self.scm = scm
     }
 }
 
@@ -36,68 +43,51 @@ public struct DistillationForward {
 ///     L = w·L1(S(x), B(y)) + λ1·L_kl(S(x), A(x)) + λ_nc·L_nc + λ_et·L_et
 ///
 /// with w = 1, λ1 = 0.5, λ_nc = λ_et = λ2 = 0.1, the L1 target teacher B's output (or the ground
-/// truth), and the baselines of ``DistillationConfiguration/Method-swift.enum``. The SCM maps the
-/// student's encoder taps through its slots 0..<K_e and its decoder taps through slots from
-/// ``ScaleConversionModule/decoderTapOffset`` on.
+/// truth), and the baselines of ``DistillationConfiguration/Method-swift.enum``: the sum, in order,
+/// of the configuration's ``DistillationConfiguration/terms`` and any added ones, each weighted.
 public struct SLKDLoss: Sendable {
     public let configuration: DistillationConfiguration
     public let degradationRemoval: DegradationRemovalLoss
     public let imageReconstruction: ImageReconstructionLoss
     public let kl: ChannelKLDivergence
+    /// The terms summed: the configuration's, then the added ones.
+    public let terms: [any DistillationTerm]
 
-    public init(_ configuration: DistillationConfiguration = .slkd) {
+    /// - Parameters:
+    ///   - configuration: the method, weights and switches that choose the built-in terms.
+    ///   - extraTerms: terms of your own, added after the built-in ones.
+    public init(_ configuration: DistillationConfiguration = .slkd, adding extraTerms: [any DistillationTerm] = []) {
         self.configuration = configuration
         degradationRemoval = configuration.degradationRemovalLoss
         imageReconstruction = configuration.imageReconstructionLoss
         kl = ChannelKLDivergence(temperature: configuration.klTemperature)
+        terms = configuration.terms + extraTerms
     }
 
-    /// The weighted total and each term's unweighted value (`pixel`, `kl`, `nc`, `et`, `fit`).
-    public func callAsFunction(_ f: DistillationForward, scm: ScaleConversionModule?) -> (total: Tensor, terms: [String: Tensor]) {
-        let c = configuration
-        var terms: [String: Tensor] = [:]
+    /// The union of what the terms read: the teacher passes and taps and the SCM a step needs.
+    public var requirements: Set<DistillationRequirement> { DistillationRequirement.union(of: terms) }
+
+    /// The weighted total and each term's unweighted value, keyed by term name (`pixel`, `kl`,
+    /// `nc`, `et`, `fit`, yours).
+    ///
+    /// - Throws: ``DistillationInputError`` when `forward` lacks what a term reads.
+    public func evaluate(_ f: DistillationForward) throws(DistillationInputError) -> (total: Tensor, terms: [String: Tensor]) {
+        var values: [String: Tensor] = [:]
         var total: Tensor?
-        func add(_ name: String, _ weight: Double, _ value: Tensor) {
-            terms[name] = value
-            let weighted = value * weight
+        for term in terms {
+            let value = try term.value(f)
+            values[term.name] = value
+            let weighted = value * term.weight
             total = total.map { $0 + weighted } ?? weighted
         }
-        func need<T>(_ value: T?, _ what: String) -> T {
-            guard let value else { preconditionFailure("SLKD loss (\(c.method)): \(what) was not computed") }
-            return value
-        }
+        return (total ?? (f.student * 0).sum(), values)
+    }
 
-        switch c.method {
-        case .studentAlone, .dfkd, .dckd:  // DFKD and DCKD train through their own objectives
-            add("pixel", c.pixelWeight, c.pixelLoss(f.student, f.groundTruth))
-        case .outputKD:
-            add("pixel", c.pixelWeight, c.pixelLoss(f.student, need(f.teacherA, "teacher A's output").detached()))
-        case .fitNets:
-            add("pixel", c.pixelWeight, c.pixelLoss(f.student, f.groundTruth))
-            let map = need(scm, "the SCM")
-            let s = f.studentEncoder + f.studentDecoder, t = f.teacherAEncoder + f.teacherADecoder
-            precondition(s.count == t.count && !s.isEmpty, "FitNets: \(s.count) student taps but \(t.count) teacher taps")
-            let mapped = map(student: s, teacher: t)
-            var fit = (mapped.student[0] - mapped.teacher[0]).squared().mean()
-            for k in 1..<s.count { fit = fit + (mapped.student[k] - mapped.teacher[k]).squared().mean() }
-            add("fit", c.fitNetsWeight, fit / Double(s.count))
-        case .slkd:
-            if c.pixelWeight != 0 {
-                let target = c.pixelTarget == .groundTruth ? f.groundTruth : need(f.teacherB, "teacher B's output").detached()
-                add("pixel", c.pixelWeight, c.pixelLoss(f.student, target))
-            }
-            if c.computesKL {
-                add("kl", c.klWeight, kl(student: f.student, teacher: need(f.teacherA, "teacher A's output")))
-            }
-            if c.computesNC {
-                let mapped = need(scm, "the SCM")(student: f.studentEncoder, teacher: f.teacherAEncoder)
-                add("nc", c.degradationRemovalWeight, degradationRemoval(student: mapped.student, teacher: mapped.teacher))
-            }
-            if c.computesET {
-                let mapped = need(scm, "the SCM")(student: f.studentDecoder, teacher: f.teacherBDecoder, offset: need(scm, "the SCM").decoderTapOffset)
-                add("et", c.reconstructionWeight, imageReconstruction(student: mapped.student, teacher: mapped.teacher))
-            }
-        }
-        return (total ?? (f.student * 0).sum(), terms)
+    /// ``evaluate(_:)`` with `scm` as the forward's SCM. A missing input is a programming error
+    /// here (``DistillationObjective`` checks its terms against its networks when it is built).
+    public func callAsFunction(_ f: DistillationForward, scm: ScaleConversionModule?) -> (total: Tensor, terms: [String: Tensor]) {
+        var f = f
+        f.scm = scm
+        do { return try evaluate(f) } catch { fatalError("SLKD loss (\(configuration.method)): \(error)") }
     }
 }

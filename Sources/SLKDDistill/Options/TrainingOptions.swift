@@ -70,6 +70,9 @@ public struct TrainingOptions {
     public var printInterval: Int
     /// `logger.keep_checkpoints`: how many `net_g_<step>.safetensors` snapshots to keep (all when absent).
     public var keptSnapshots: Int?
+    /// `logger.grad_share_freq`: every this many steps, log each loss term's share of the
+    /// student's gradient norm (``Trainer/gradientShareInterval``; off when absent).
+    public var gradientShareInterval: Int?
     /// `logger.use_tb_logger`: write TensorBoard events under `tb_logger/` of the experiments folder.
     public var usesTensorBoard: Bool
     /// Keys the options set that SLKD reads but does not act on, each with the reason (BasicSR's
@@ -208,6 +211,9 @@ public struct TrainingOptions {
         printInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in try reader.int(l, "print_freq", key: "logger.print_freq", in: OptionsLimits.steps) } ?? 100
         keptSnapshots = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
             try reader.int(l, "keep_checkpoints", key: "logger.keep_checkpoints", in: OptionsLimits.keptSnapshots)
+        }
+        gradientShareInterval = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
+            try reader.int(l, "grad_share_freq", key: "logger.grad_share_freq", in: OptionsLimits.steps)
         }
         usesTensorBoard = try logger.flatMap { (l: [String: Any]) throws(OptionsError) in
             try reader.bool(l, "use_tb_logger", key: "logger.use_tb_logger")

@@ -151,6 +151,14 @@ public final class Trainer {
     public var gradientObserver: ((_ step: Int, _ gradients: Gradients) -> Void)?
     /// Whether this process's parameters were made equal to rank 0's since they were last set.
     var parametersSynchronized = false
+    /// Every this many steps (when set), each loss term is differentiated on its own and its
+    /// gradient norm on the ``gradientShareModule``'s parameters is reported as
+    /// `grad_norm.<term>`, with `grad_share.<term>` its fraction of the terms' norms summed: which
+    /// term drives training. It costs one more backward pass per term on those steps.
+    public var gradientShareInterval: Int?
+    /// The trained module whose parameters the shares are measured on (the student; when the
+    /// objective has no module of that key, all trained parameters).
+    public var gradientShareModule = "student"
 
     /// - Parameters:
     ///   - objective: the loss and the modules it trains.
@@ -199,18 +207,20 @@ public final class Trainer {
         var terms = loss.terms
         var metrics: [String: Double] = ["learning_rate": learningRate]
         var psnr = loss.prediction.map { Self.psnr($0, batch.clean) }
+        var shares = value.isFinite ? termGradientNorms(loss, step: index) : [:]
         var gradients = value.isFinite ? loss.total.backward() : Gradients()
         var finite = value.isFinite
         if communicator.size > 1 {
             // One all-reduce of the scalars decides, on every rank alike, whether the step counts.
-            let names = terms.keys.sorted()
-            let local = [finite ? 0 : 1, value, psnr ?? 0] + names.map { terms[$0]! }
+            let names = terms.keys.sorted(), shareNames = shares.keys.sorted()
+            let local = [finite ? 0 : 1, value, psnr ?? 0] + names.map { terms[$0]! } + shareNames.map { shares[$0]! }
             let communicationStarted = DispatchTime.now().uptimeNanoseconds
             let global = try communicator.allReduceMean(local)
             finite = global[0] == 0
             value = finite ? global[1] : .nan
             if psnr != nil { psnr = global[2] }
             for (k, name) in names.enumerated() { terms[name] = global[3 + k] }
+            for (k, name) in shareNames.enumerated() { shares[name] = global[3 + names.count + k] }
             if finite { try communicator.averageGradients(&gradients, of: parameters) }
             // Waiting for the slowest rank counts here too: the share of a step spent outside compute.
             metrics["communication_seconds"] = Double(DispatchTime.now().uptimeNanoseconds - communicationStarted) / 1e9
@@ -227,6 +237,11 @@ public final class Trainer {
             }
         }
         if let psnr { metrics["psnr"] = psnr }
+        let normSum = shares.values.reduce(0, +)
+        for (name, norm) in shares {
+            metrics["grad_norm." + name] = norm
+            if normSum > 0 { metrics["grad_share." + name] = norm / normSum }
+        }
         step += 1
         if finite {
             consecutiveNonFiniteSteps = 0
@@ -247,6 +262,18 @@ public final class Trainer {
             for (name, value) in try evaluation.evaluate(self) { metrics["eval." + name] = value }
         }
         return StepResult(step: index, loss: value, terms: terms, metrics: metrics, skipped: !finite)
+    }
+
+    /// Each weighted term's gradient norm on the share module's parameters, on the steps
+    /// ``gradientShareInterval`` picks (empty otherwise, or for one term).
+    private func termGradientNorms(_ loss: StepLoss, step: Int) -> [String: Double] {
+        guard let interval = gradientShareInterval, interval > 0, step % interval == 0, loss.weightedTerms.count > 1 else { return [:] }
+        let module = objective.trainableModules.first { $0.key == gradientShareModule }?.module ?? parameters
+        var norms: [String: Double] = [:]
+        for (name, term) in loss.weightedTerms where term.requiresGrad {
+            norms[name] = term.backward(retainGraph: true).globalNorm(of: module)
+        }
+        return norms
     }
 
     /// Runs `steps` steps (default: to the end of the run), calling `callbacks` after each.

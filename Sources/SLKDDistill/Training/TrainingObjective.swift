@@ -8,11 +8,15 @@ public struct StepLoss {
     public var terms: [String: Double]
     /// The restored batch, detached, when the objective has one (for step metrics such as PSNR).
     public var prediction: Tensor?
+    /// Each term as weighted in ``total``, with its graph: what the trainer differentiates one by
+    /// one when it measures each term's share of the gradient (``Trainer/gradientShareInterval``).
+    public var weightedTerms: [String: Tensor]
 
-    public init(total: Tensor, terms: [String: Double] = [:], prediction: Tensor? = nil) {
+    public init(total: Tensor, terms: [String: Double] = [:], prediction: Tensor? = nil, weightedTerms: [String: Tensor] = [:]) {
         self.total = total
         self.terms = terms
         self.prediction = prediction
+        self.weightedTerms = weightedTerms
     }
 }
 
@@ -72,7 +76,7 @@ public final class SupervisedObjective: TrainingObjective {
         model.train()
         let restored = model(batch.degraded)
         let loss = pixelLoss(restored, batch.clean)
-        return StepLoss(total: loss, terms: ["pixel": loss.item], prediction: restored.detached())
+        return StepLoss(total: loss, terms: ["pixel": loss.item], prediction: restored.detached(), weightedTerms: ["pixel": loss])
     }
 
     public func restore(_ degraded: Tensor) -> Tensor {

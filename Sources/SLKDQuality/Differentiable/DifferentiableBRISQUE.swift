@@ -92,3 +92,21 @@ public struct DifferentiableBRISQUE: Sendable {
         return a0 + k * (ratio - ratio.detached())
     }
 }
+
+extension DifferentiableBRISQUE {
+    /// The features of one B×C×H×W input by name, each B×C×scales×n; the one place that knows
+    /// the column layout of ``callAsFunction(_:)``.
+    public struct Features {
+        /// f_n: the GGD pair (α, σ²) of the MSCN map, n = 2.
+        public var natural: Tensor
+        /// f_c: the AGGD quadruples (α, η, σ_l², σ_r²) of the four neighbour products (horizontal,
+        /// vertical, main and secondary diagonal), n = 16.
+        public var colour: Tensor
+    }
+
+    /// ``callAsFunction(_:)`` split by name.
+    public func features(_ input: Tensor) -> Features {
+        let f = self(input).reshaped([input.shape[0], input.shape[1], scales, 18])
+        return Features(natural: f.narrowed(axis: 3, start: 0, length: 2), colour: f.narrowed(axis: 3, start: 2, length: 16))
+    }
+}

@@ -91,3 +91,37 @@ public struct DifferentiablePIQE: Sendable {
         return Tensor.concatenated([perBlock, score.unsqueezed(axis: 2)], axis: 2)
     }
 }
+
+extension DifferentiablePIQE {
+    /// The block features of one B×C×H×W input by name, each B×C×blocks (blocks row-major), and
+    /// the score, B×C; the one place that knows the column layout of ``callAsFunction(_:)``.
+    public struct BlockFeatures {
+        /// v: the unbiased variance of the MSCN block.
+        public var variance: Tensor
+        /// m_seg: the soft minimum of the edge-segment standard deviations.
+        public var segmentMinimum: Tensor
+        /// β from σ_b = √v and the centre/surround standard-deviation ratio.
+        public var beta: Tensor
+        /// w_act: the soft activity flag.
+        public var activity: Tensor
+        /// w_ndc: the soft noticeable-distortion flag.
+        public var noticeableDistortion: Tensor
+        /// w_nc: the soft noise flag.
+        public var noise: Tensor
+        /// d = w_act·(w_ndc·(1 − v) + w_nc·v).
+        public var distortion: Tensor
+        /// 100(Σd + 1)/(Σw_act + 1).
+        public var score: Tensor
+    }
+
+    /// ``callAsFunction(_:)`` split by name.
+    public func blockFeatures(_ input: Tensor) -> BlockFeatures {
+        let f = self(input)
+        let blocks = (f.shape[2] - 1) / 7
+        let perBlock = f.narrowed(axis: 2, start: 0, length: 7 * blocks).reshaped([input.shape[0], input.shape[1], blocks, 7])
+        func column(_ i: Int) -> Tensor { perBlock.narrowed(axis: 3, start: i, length: 1).squeezed(axis: 3) }
+        return BlockFeatures(variance: column(0), segmentMinimum: column(1), beta: column(2), activity: column(3),
+                             noticeableDistortion: column(4), noise: column(5), distortion: column(6),
+                             score: f.narrowed(axis: 2, start: 7 * blocks, length: 1).squeezed(axis: 2))
+    }
+}

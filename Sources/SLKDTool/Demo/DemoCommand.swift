@@ -70,6 +70,10 @@ struct DemoCommand: ParsableCommand {
                                discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
 
+    @Option(help: ArgumentHelp("Every N student steps, measure each loss term's share of the student's gradient norm (metrics.json: gradient_shares, the mean per term).",
+                               valueName: "n"))
+    var gradientShares: Int?
+
     @OptionGroup var threads: ThreadOptions
 
     /// The names `--validation-images` gives, checked against the held-out (test) images.
@@ -110,6 +114,7 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("--patches-per-image must be at least 1, got \(patchesPerImage)")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let gradientShares, gradientShares < 1 { throw ValidationError("--gradient-shares must be at least 1, got \(gradientShares)") }
         if let teacherSteps, teacherSteps < 1 { throw ValidationError("--teacher-steps must be at least 1, got \(teacherSteps)") }
         if trainTeacher && teacherWeights != nil {
             throw ValidationError("--train-teacher and --teacher-weights exclude each other")
@@ -122,6 +127,7 @@ struct DemoCommand: ParsableCommand {
         if let steps { settings.studentSteps = steps }
         if let teacherSteps { settings.teacherSteps = teacherSteps }
         if let patchesPerImage { settings.patchesPerImage = patchesPerImage }
+        settings.gradientShareInterval = gradientShares
         if let methods = try comparedMethods() { settings.methods = methods }
         if let featureWeight {
             settings.methods = settings.methods.map { method in

@@ -76,6 +76,11 @@ struct DemoReport {
                 "final_loss": method.losses.last.map { $0 as Any } ?? NSNull(),
                 "images": method.evaluation.images.map { ["image": $0.image, "psnr": $0.psnr, "ssim": $0.ssim] },
             ] as [String: Any]
+            if !method.gradientShares.isEmpty {
+                var entry = root[method.name] as! [String: Any]
+                entry["gradient_shares"] = method.gradientShares
+                root[method.name] = entry
+            }
         }
         let degraded = degradedScores
         root["degraded_input"] = ["psnr": degraded.mean.psnr, "ssim": degraded.mean.ssim]

@@ -76,7 +76,8 @@ public final class DCKDObjective: TrainingObjective {
     }
 
     /// The loss terms of one batch: the total and each term's value.
-    public func terms(degraded x: Tensor, clean y: Tensor) -> (total: Tensor, terms: [String: Double], prediction: Tensor) {
+    public func terms(degraded x: Tensor, clean y: Tensor)
+        -> (total: Tensor, terms: [String: Double], prediction: Tensor, weighted: [String: Tensor]) {
         let studentTaps = student.encoderTaps + student.decoderTaps
         let teacherTaps = teacher.encoderTaps + teacher.decoderTaps
         let used = Set(cuts.joined())
@@ -86,6 +87,7 @@ public final class DCKDObjective: TrainingObjective {
         let pixel = pixelLoss(s.image, y)
         var total = pixel * pixelWeight
         var terms = ["pixel": pixel.item]
+        var weighted = ["pixel": total]
         if settings.studentToTeacherWeight != 0 {
             var sum: Tensor?
             for cut in cuts {
@@ -99,7 +101,8 @@ public final class DCKDObjective: TrainingObjective {
             }
             let st = sum! / Double(cuts.count)
             terms["student_to_teacher"] = st.item
-            total = total + st * settings.studentToTeacherWeight
+            weighted["student_to_teacher"] = st * settings.studentToTeacherWeight
+            total = total + weighted["student_to_teacher"]!
         }
         if settings.teacherToStudentWeight != 0 {
             var sum: Tensor?
@@ -115,15 +118,16 @@ public final class DCKDObjective: TrainingObjective {
             }
             let ts = sum! / Double(cuts.count)
             terms["teacher_to_student"] = ts.item
-            total = total + ts * settings.teacherToStudentWeight
+            weighted["teacher_to_student"] = ts * settings.teacherToStudentWeight
+            total = total + weighted["teacher_to_student"]!
         }
-        return (total, terms, s.image.detached())
+        return (total, terms, s.image.detached(), weighted)
     }
 
     public func loss(for batch: TrainingBatch, generator: inout RandomGenerator) -> StepLoss {
         student.train()
         let r = terms(degraded: batch.degraded, clean: batch.clean)
-        return StepLoss(total: r.total, terms: r.terms, prediction: r.prediction)
+        return StepLoss(total: r.total, terms: r.terms, prediction: r.prediction, weightedTerms: r.weighted)
     }
 
     public func restore(_ degraded: Tensor) -> Tensor {

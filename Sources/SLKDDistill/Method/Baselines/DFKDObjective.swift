@@ -110,9 +110,11 @@ public final class DFKDObjective: TrainingObjective {
         let noise = unit * Tensor(shape: [b, 1, 1, 1], scalars: sigmas).cast(to: dtype)
         var terms: [String: Double] = [:]
         var total: Tensor
+        var weighted: [String: Tensor] = [:]
         if isGeneratorStep(batch) {
             let pass = generatorPass(clean: generatorNetwork(z), noise: noise)
             total = pass.total
+            weighted["kd"] = pass.total  // the consistency part adds no gradient to the student
             terms["adversarial"] = pass.adversarial
             terms["consistency"] = pass.reconstruction
             terms["kd"] = pass.studentLoss.item
@@ -122,6 +124,7 @@ public final class DFKDObjective: TrainingObjective {
                 return (x, teacher(x))
             }
             total = (student(x) - t).squared().mean()
+            weighted["kd"] = total
             terms["kd"] = total.item
         }
         var prediction: Tensor?
@@ -130,10 +133,11 @@ public final class DFKDObjective: TrainingObjective {
             let s = student(batch.degraded)
             let real = PixelLoss.l1(s, t)
             terms["real_kd"] = real.item
-            total = total + real * settings.realDataWeight
+            weighted["real_kd"] = real * settings.realDataWeight
+            total = total + weighted["real_kd"]!
             prediction = s.detached()
         }
-        return StepLoss(total: total, terms: terms, prediction: prediction)
+        return StepLoss(total: total, terms: terms, prediction: prediction, weightedTerms: weighted)
     }
 
     public func restore(_ degraded: Tensor) -> Tensor {

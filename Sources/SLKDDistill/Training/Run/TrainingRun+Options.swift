@@ -67,6 +67,7 @@ extension TrainingRun {
                                       keptSnapshots: options.keptSnapshots, tensorBoard: options.usesTensorBoard)
         self.init(network: network, objective: objective, data: source, configuration: options.trainer, outputs: outputs,
                   logger: logger, communicator: communicator)
+        trainer.gradientShareInterval = options.gradientShareInterval
         if let validation = options.validationData, let interval = options.validationInterval, interval > 0 {
             let validationPairs = try TrainingSetupError.naming(validation.degradedFolder.path) { try validation.dataset() }
             evaluation = Self.validation(of: network, on: validationPairs, name: validation.name, every: interval)

@@ -54,49 +54,54 @@ public struct WeightsLoader: Sendable {
 
 extension DistillationConfiguration {
     /// The objective this configuration trains `student` with: supervised on the ground truth for
-    /// ``Method/studentAlone``, a ``DistillationObjective`` otherwise. The one place that makes
-    /// this choice, for options files, the demo and Swift code alike.
+    /// ``Method/studentAlone`` (with no added terms), a ``DistillationObjective`` otherwise. The one
+    /// place that makes this choice, for options files, the demo and Swift code alike.
     ///
     /// - Parameters:
     ///   - student: the network trained.
-    ///   - teacherA: teacher A (needed by every method but ``Method/studentAlone``).
+    ///   - teacherA: teacher A (needed by every term that reads a teacher or the SCM).
     ///   - teacherB: a separate teacher B (nil: teacher A's weights).
+    ///   - extraTerms: loss terms of your own, summed after the configuration's (``DistillationTerm``).
     ///   - generator: initialises the scale conversion module when the method has one.
-    /// - Throws: ``TrainingSetupError`` when the method needs a teacher and none is given, or the
-    ///   student's and teacher's feature taps do not pair up.
+    /// - Throws: ``TrainingSetupError`` when a term reads what these networks cannot give: a
+    ///   teacher pass when no teacher is given, taps a network does not declare, student and teacher
+    ///   taps that do not pair up for the SCM.
     public func objective(student: any RestorationModel, teacherA: (any RestorationModel)?,
-                          teacherB: (any RestorationModel)? = nil,
+                          teacherB: (any RestorationModel)? = nil, adding extraTerms: [any DistillationTerm] = [],
                           using generator: inout RandomGenerator) throws(TrainingSetupError) -> any TrainingObjective {
-        if method == .studentAlone { return SupervisedObjective(model: student, pixelLoss: pixelLoss) }
-        guard let teacherA else {
-            throw TrainingSetupError("distill.method", "'\(method.reportName)' needs a teacher ('network_teacher')")
+        if method == .dfkd || method == .dckd {
+            guard let teacherA else {
+                throw TrainingSetupError("distill.method", "'\(method.reportName)' needs a teacher ('network_teacher')")
+            }
+            switch method {
+            case .dfkd:
+                let side = dfkdSettings.imageSize
+                for (name, network) in [("network_g", student), ("network_teacher", teacherA)] where side % network.sizeMultiple != 0 {
+                    throw TrainingSetupError("distill.dfkd_image_size", "\(side) is not a multiple of \(network.sizeMultiple), "
+                        + "which \(name) needs")
+                }
+                return DFKDObjective(student: student, teacher: teacherA, settings: dfkdSettings, using: &generator)
+            case .dckd:
+                guard student.encoderTaps.count == teacherA.encoderTaps.count, student.decoderTaps.count == teacherA.decoderTaps.count else {
+                    throw TrainingSetupError("network_teacher", "its \(teacherA.encoderTaps.count) encoder and \(teacherA.decoderTaps.count) "
+                        + "decoder feature taps do not pair with the student's \(student.encoderTaps.count) and "
+                        + "\(student.decoderTaps.count) ('dckd' matches them by index)")
+                }
+                guard dckdSettings.encoderCut || dckdSettings.decoderCut else {
+                    throw TrainingSetupError("distill.dckd_encoder_cut", "DCKD needs at least one cut (dckd_encoder_cut or dckd_decoder_cut)")
+                }
+                if dckdSettings.decoderCut && student.decoderTaps.count < 2 {
+                    throw TrainingSetupError("distill.dckd_decoder_cut", "the student has fewer than two decoder taps")
+                }
+                return DCKDObjective(student: student, teacher: teacherA, settings: dckdSettings, pixelWeight: pixelWeight,
+                                     pixelLoss: pixelLoss, using: &generator)
+            default:
+                break
+            }
         }
-        switch method {
-        case .dfkd:
-            let side = dfkdSettings.imageSize
-            for (name, network) in [("network_g", student), ("network_teacher", teacherA)] where side % network.sizeMultiple != 0 {
-                throw TrainingSetupError("distill.dfkd_image_size", "\(side) is not a multiple of \(network.sizeMultiple), "
-                    + "which \(name) needs")
-            }
-            return DFKDObjective(student: student, teacher: teacherA, settings: dfkdSettings, using: &generator)
-        case .dckd:
-            guard student.encoderTaps.count == teacherA.encoderTaps.count, student.decoderTaps.count == teacherA.decoderTaps.count else {
-                throw TrainingSetupError("network_teacher", "its \(teacherA.encoderTaps.count) encoder and \(teacherA.decoderTaps.count) "
-                    + "decoder feature taps do not pair with the student's \(student.encoderTaps.count) and "
-                    + "\(student.decoderTaps.count) ('dckd' matches them by index)")
-            }
-            guard dckdSettings.encoderCut || dckdSettings.decoderCut else {
-                throw TrainingSetupError("distill.dckd_encoder_cut", "DCKD needs at least one cut (dckd_encoder_cut or dckd_decoder_cut)")
-            }
-            if dckdSettings.decoderCut && student.decoderTaps.count < 2 {
-                throw TrainingSetupError("distill.dckd_decoder_cut", "the student has fewer than two decoder taps")
-            }
-            return DCKDObjective(student: student, teacher: teacherA, settings: dckdSettings, pixelWeight: pixelWeight,
-                                 pixelLoss: pixelLoss, using: &generator)
-        default:
-            break
-        }
-        if usesSCM {
+        if method == .studentAlone && extraTerms.isEmpty { return SupervisedObjective(model: student, pixelLoss: pixelLoss) }
+        let criterion = SLKDLoss(self, adding: extraTerms)
+        if let teacherA, usesSCM || criterion.requirements.contains(.scm) {
             for teacher in [teacherA] + (teacherB.map { [$0] } ?? []) {
                 guard student.encoderTaps.count == teacher.encoderTaps.count, student.decoderTaps.count == teacher.decoderTaps.count else {
                     throw TrainingSetupError("network_teacher", "its \(teacher.encoderTaps.count) encoder and \(teacher.decoderTaps.count) "
@@ -105,7 +110,18 @@ extension DistillationConfiguration {
                 }
             }
         }
-        return DistillationObjective(student: student, teacherA: teacherA, teacherB: teacherB, configuration: self,
-                                     using: &generator)
+        do throws(DistillationSetupError) {
+            try DistillationRequirement.validate(terms: criterion.terms, student: student, teacherA: teacherA, teacherB: teacherB)
+        } catch {
+            if teacherA == nil {
+                throw TrainingSetupError("distill.method", "'\(method.reportName)' needs a teacher ('network_teacher'): \(error)")
+            }
+            throw TrainingSetupError("distill.method", "'\(method.reportName)': \(error)")
+        }
+        guard let teacherA else {
+            throw TrainingSetupError("distill.method", "'\(method.reportName)' trains through a DistillationObjective, which needs a teacher ('network_teacher')")
+        }
+        return DistillationObjective(student: student, teachers: TeacherRunner(teacherA: teacherA, teacherB: teacherB),
+                                     criterion: criterion, scm: nil, using: &generator)
     }
 }

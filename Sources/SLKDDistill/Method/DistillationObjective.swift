@@ -79,7 +79,9 @@ public final class DistillationObjective: TrainingObjective {
     ///   - student: the network being trained.
     ///   - teacherA: the teacher on the degraded input; frozen and switched to evaluation mode.
     ///   - teacherB: a separate teacher B, or nil for teacher A's weights on B's input.
-    ///   - configuration: the method, its weights and ablations.
+    ///   - configuration: the method, its weights and ablations (not ``DistillationConfiguration/Method-swift.enum/dfkd``
+    ///     or ``DistillationConfiguration/Method-swift.enum/dckd``, which have objectives of their own:
+    ///     ``DistillationConfiguration/objective(student:teacherA:teacherB:using:)`` builds any method).
     ///   - scm: an SCM over the student's encoder then decoder taps; nil builds one (probing the
     ///     networks' tap widths) when the configuration needs it.
     ///   - generator: initialises the SCM when one is built here.
@@ -114,6 +116,11 @@ public final class DistillationObjective: TrainingObjective {
         self.criterion = criterion
         requirements = criterion.requirements
         let configuration = criterion.configuration
+        // Not a value read from a file: options and the demo build DFKD and DCKD through
+        // DistillationConfiguration.objective(...), which picks their own objectives. Building them
+        // here would silently train the pixel term alone.
+        precondition(configuration.method != .dfkd && configuration.method != .dckd,
+                     "\(configuration.method) trains through DFKDObjective or DCKDObjective: build it with DistillationConfiguration.objective(student:teacherA:teacherB:using:)")
         trainsSCM = configuration.usesSCM || requirements.contains(.scm)
         if trainsSCM {
             let teacherA = teachers.teacherA

@@ -54,13 +54,7 @@ struct MaxMemoryCommandTests {
     @Test func aResumedCheckpointIsReadUnderTheBudget() throws {
         let root = try ToolRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
-        let data = root.appendingPathComponent("data")
-        try TrainingCommandTests.makePairedFolder(in: data, count: 2)
-        let run = root.appendingPathComponent("run")
-        let options = root.appendingPathComponent("train.yml")
-        try TrainingCommandTests.options(data: data, experiments: run).write(to: options, atomically: true, encoding: .utf8)
-        let trained = try ToolRunner.run(["train", "--options", options.path])
-        #expect(trained.status == 0, "\(trained.standardError)")
+        let (options, run) = try TrainingCommandTests.trainTinyRun(in: root)
         let checkpoint = run.appendingPathComponent("training_states/latest.safetensors")
         let bytes = Self.tensorBytes(try SafeTensors.read(from: checkpoint).tensors.values)
         let resumed = try ToolRunner.run(["train", "--options", options.path, "--resume", checkpoint.path,

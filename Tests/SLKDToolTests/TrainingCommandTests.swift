@@ -24,6 +24,19 @@ struct TrainingCommandTests {
         }
     }
 
+    /// Trains the tiny run of ``options(data:experiments:extra:)`` for its 3 steps on two pairs in
+    /// `root`, expecting success: its options file and experiments folder.
+    static func trainTinyRun(in root: URL) throws -> (options: URL, run: URL) {
+        let data = root.appendingPathComponent("data")
+        try makePairedFolder(in: data, count: 2)
+        let run = root.appendingPathComponent("run")
+        let options = root.appendingPathComponent("train.yml")
+        try Self.options(data: data, experiments: run).write(to: options, atomically: true, encoding: .utf8)
+        let trained = try ToolRunner.run(["train", "--options", options.path])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        return (options, run)
+    }
+
     static let tinyRestormer = """
         type: Restormer
           inp_channels: 3

@@ -62,26 +62,11 @@ extension Communicator {
     public func broadcastState(of module: Module) throws {
         guard size > 1 else { return }
         let state = module.stateDictionary().sorted { $0.key < $1.key }
-        var floats = state.filter { $0.value.dtype == .float32 }.flatMap { $0.value.floats }
-        var doubles = state.filter { $0.value.dtype == .float64 }.flatMap { $0.value.doubles }
-        try floats.withUnsafeMutableBytes { try broadcast($0, from: 0) }
-        try doubles.withUnsafeMutableBytes { try broadcast($0, from: 0) }
+        var flat = FlatTensors(state.map(\.value))
+        try flat.floats.withUnsafeMutableBytes { try broadcast($0, from: 0) }
+        try flat.doubles.withUnsafeMutableBytes { try broadcast($0, from: 0) }
         guard rank != 0 else { return }
-        var received: [String: Tensor] = [:]
-        var f = 0, d = 0
-        for (key, tensor) in state {
-            let n = tensor.count
-            switch tensor.dtype {
-            case .float32:
-                received[key] = Tensor(shape: tensor.shape, scalars: Array(floats[f..<(f + n)]))
-                f += n
-            case .float64:
-                received[key] = Tensor(shape: tensor.shape, scalars: Array(doubles[d..<(d + n)]))
-                d += n
-            case .int64:
-                received[key] = tensor
-            }
-        }
-        try module.loadStateDictionary(received)
+        let received = flat.unflattened(like: state.map(\.value))
+        try module.loadStateDictionary(Dictionary(uniqueKeysWithValues: zip(state.map(\.key), received)))
     }
 }

@@ -95,7 +95,6 @@ public final class TrainingRun {
         defer { network.eval() }
         let summary = try trainer.run(steps: steps, callbacks: callbacks + (outputs?.callbacks(network: network) ?? []))
         if let outputs {
-            network.eval()
             try SafeTensors.write(network.stateDictionary(), to: outputs.weightsURL)
             logger.info("wrote \(outputs.weightsURL.path)")
         }

@@ -9,16 +9,19 @@ import SLKDTensor
 public enum FeatureScaling: String, Codable, Sendable, Hashable, CaseIterable {
     /// mean |f(S') − f(T)| over all dimensions, as Docs/Method.md#l-nc and #l-et write it.
     case none
-    /// mean |f(S') − f(T)| / (σ_T + ε): each dimension's difference divided by the teacher's
-    /// standard deviation of that dimension over the batch (population, detached), ε = ``epsilon``.
+    /// mean_j |f_j(S') − f_j(T)| / s_j with s_j = (σ_j + σ̄) / 2 + ε: σ_j is the teacher's standard
+    /// deviation of dimension j over the batch (population, detached), σ̄ its mean over all
+    /// dimensions of the feature group, ε = ``epsilon``. Shrinking σ_j towards σ̄ steadies a spread
+    /// estimated from a few samples; ε bounds the weight of statistics the teacher holds constant
+    /// over the whole batch (saturated PIQE blocks, dead channels) at 1/ε.
     /// With a batch of one there is no spread over the batch; the spread over the tap's channels
-    /// (same statistic, scale or block) stands in, and with one channel too, 1 (no scaling).
+    /// (same statistic, scale or block) stands in; one sample of one channel is left unscaled.
     case teacherSpread
 
-    /// ε added to the teacher's spread, so that a statistic the teacher holds constant over the
-    /// batch weighs at most 1/ε instead of dividing by zero. 1e-3 is about a tenth of the smallest
-    /// spreads the demo's taps show (MSCN variances of a few hundredths vary by ~1e-2 over a batch).
-    public static let epsilon = 1e-3
+    /// ε of ``teacherSpread``. The statistics are dimensionless (computed from MSCN coefficients,
+    /// which are normalised by the local spread), so an absolute ε is meaningful: no weight
+    /// exceeds 1/ε = 100.
+    public static let epsilon = 0.01
 
     /// The mean absolute difference of student features `s` and teacher features `t` (same shape,
     /// batch first, channels second), scaled as this case says. `t` carries no gradient.
@@ -33,13 +36,14 @@ public enum FeatureScaling: String, Codable, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// σ + ε over the batch axis (or, for a batch of one, the channel axis), broadcastable to `t`;
-    /// nil when neither axis has two entries.
+    /// s = (σ + σ̄) / 2 + ε over the batch axis (or, for a batch of one, the channel axis),
+    /// broadcastable to `t`; nil for one sample of one channel.
     static func teacherScale(_ t: Tensor) -> Tensor? {
         let axis = t.shape[0] >= 2 ? 0 : (t.rank >= 2 && t.shape[1] >= 2 ? 1 : nil)
         guard let axis else { return nil }
         return withoutGradients {
-            t.detached().variance(axes: [axis], unbiased: false, keepDims: true).sqrt() + epsilon
+            let spread = t.detached().variance(axes: [axis], unbiased: false, keepDims: true).sqrt()
+            return (spread + spread.mean()) * 0.5 + epsilon
         }
     }
 }

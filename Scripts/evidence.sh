@@ -1,26 +1,96 @@
 #!/usr/bin/env bash
-# The evidence runs of issue 6: `slkd demo` (same teacher, same budget per method) over three
-# seeds, then one table of mean ± spread per method on the held-out images.
-#   1. The two baselines and SLKD as the SPEC defines it (λ2 = 0.1), with two of the SPEC's
-#      switches: the pixel term on the ground truth, teacher B on the degraded input (both
-#      feature losses kept: no row of Table IV, Docs/Method.md#table-iv).
-#   2. SLKD and SLKD with teacher B on the degraded input at λ2 = FEATURE_WEIGHT (default 0.001,
-#      the weight Scripts/select_feature_weight.sh chose on a validation split of the training
-#      images, before these runs scored anything on the test images).
-#   bash Scripts/evidence.sh [OUTPUT_DIR] [extra slkd demo flags...]
+# The pre-registered protocol of Docs/Evidence.md#pre-registered-protocol (issue 17, item 5).
+#
+#   bash Scripts/evidence.sh tune    every arm × every configuration of Docs/evidence/grid.json on the
+#                                    validation split (seed grid.tuning_seed; the test images take no
+#                                    part), then writes the choice to Docs/evidence/chosen.json
+#   bash Scripts/evidence.sh test    every arm with its chosen configuration on the test images, seeds
+#                                    grid.test_seeds; refuses to start unless chosen.json is committed
+#   bash Scripts/evidence.sh table   the test table (Scripts/evidence_table.py) → Docs/evidence/results.md
+#
+# Environment (defaults in brackets):
+#   STEPS [600]      student steps per run, the same in both phases (Docs/Evidence.md: why 600)
+#   OUT [evidence]   where the demo runs write their reports (not committed)
+#   RUNS [Docs/evidence/runs]   where each run's metrics.json is copied (committed)
+#   GRID [Docs/evidence/grid.json], CHOSEN [Docs/evidence/chosen.json]
+#   ARMS             a comma-separated subset of arms (smoke runs only)
+#   SEEDS            test seeds instead of grid.test_seeds (smoke runs only)
+#   ALLOW_UNCOMMITTED=1  lets `test` start from an uncommitted chosen.json (smoke runs only)
+#   DEMO_FLAGS       extra `slkd demo` flags, e.g. "--threads 2"
+# A run whose metrics.json exists is not repeated, so an interrupted phase resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source Scripts/ensure-dependencies.sh
-out="${1:-evidence}"
-shift || true
-weight="${FEATURE_WEIGHT:-0.001}"
-swift build -c release --product slkd
-runs=()
-for seed in 0 1 2; do
-  .build/release/slkd demo --seed "$seed" --output "$out/seed$seed" \
-    --methods student_alone,output_kd,slkd,slkd_gt_pixel,slkd_b_degraded "$@"
-  .build/release/slkd demo --seed "$seed" --output "$out/seed$seed-fw$weight" \
-    --methods slkd,slkd_b_degraded --feature-weight "$weight" "$@"
-  runs+=("$out/seed$seed/metrics.json,$out/seed$seed-fw$weight/metrics.json")
-done
-python3 Scripts/evidence_table.py "${runs[@]}" | tee "$out/evidence.md"
+phase="${1:?usage: bash Scripts/evidence.sh tune|test|table}"
+steps="${STEPS:-600}"
+out="${OUT:-evidence}"
+runs="${RUNS:-Docs/evidence/runs}"
+grid="${GRID:-Docs/evidence/grid.json}"
+chosen="${CHOSEN:-Docs/evidence/chosen.json}"
+arms="${ARMS:-}"
+read -r -a extra <<< "${DEMO_FLAGS:-}"
+field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(" ".join(map(str,v)) if isinstance(v,list) else v)' "$grid" "$1"; }
+
+build() {
+  source Scripts/ensure-dependencies.sh
+  swift build -c release --product slkd 2>&1 | tail -3
+}
+
+# One `slkd demo` run into $1 (skipped when done), its metrics.json copied to $2.
+demo() {
+  local dir="$1" copy="$2"
+  shift 2
+  if [[ ! -f "$dir/metrics.json" ]]; then
+    mkdir -p "$dir"
+    echo "== $dir: slkd demo $*"
+    .build/release/slkd demo --steps "$steps" --output "$dir" ${extra[@]+"${extra[@]}"} "$@" < /dev/null > "$dir.log" 2>&1 \
+      || { tail -20 "$dir.log"; exit 1; }
+  fi
+  mkdir -p "$(dirname "$copy")"
+  cp "$dir/metrics.json" "$copy"
+}
+
+case "$phase" in
+tune)
+  build
+  seed="$(field tuning_seed)"
+  validation="$(field validation_images)"
+  while IFS=$'\t' read -r -a run; do
+    arm="${run[0]}" config="${run[1]}"
+    demo "$out/tune/$arm/$config" "$runs/tune/$arm/$config.json" \
+      --seed "$seed" --validation-images "$validation" "${run[@]:2}"
+  done < <(python3 Scripts/evidence_plan.py runs tune "$grid" "$arms")
+  python3 Scripts/evidence_plan.py choose "$grid" "$out/tune" "$steps" "$chosen" ${arms:+"$arms"} \
+    | tee "$out/tune.md"
+  echo "chosen: $chosen (commit it before running the test phase)"
+  ;;
+test)
+  if [[ "${ALLOW_UNCOMMITTED:-0}" != 1 ]]; then
+    # Pre-registration: the choice must be on record before any test score exists.
+    git ls-files --error-unmatch "$chosen" > /dev/null 2>&1 && git diff --quiet HEAD -- "$chosen" \
+      || { echo "$chosen is not committed as it is; commit it first" >&2; exit 1; }
+  fi
+  python3 - "$chosen" "$steps" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+if c["steps"] != int(sys.argv[2]):
+    sys.exit(f"{sys.argv[1]} was tuned at {c['steps']} steps; run the test phase with STEPS={c['steps']}")
+EOF
+  build
+  seeds="${SEEDS:-$(field test_seeds)}"
+  while IFS=$'\t' read -r -a run; do
+    arm="${run[0]}"
+    for seed in ${seeds//,/ }; do
+      demo "$out/test/$arm/seed$seed" "$runs/test/$arm/seed$seed.json" --seed "$seed" "${run[@]:2}"
+    done
+  done < <(python3 Scripts/evidence_plan.py runs test "$chosen" "$arms")
+  python3 Scripts/evidence_table.py "$runs/test" "$grid" | tee "$out/test.md"
+  ;;
+table)
+  python3 Scripts/evidence_table.py "$runs/test" "$grid" > "${RESULTS:-Docs/evidence/results.md}"
+  cat "${RESULTS:-Docs/evidence/results.md}"
+  ;;
+*)
+  echo "usage: bash Scripts/evidence.sh tune|test|table" >&2
+  exit 2
+  ;;
+esac

@@ -30,4 +30,10 @@ else
     echo "$passed passed, $failed failed, $skipped skipped" | tee .build/test-summary.txt
 fi
 grep -E "^✘" .build/test-output.txt | head -n 20 || true
+# The evidence table's statistics (paired t intervals) against a hand-computed example, and the
+# committed grid's equal tuning budget per arm; well under a second, standard library only.
+if command -v python3 >/dev/null 2>&1; then
+    python3 Scripts/evidence_table.py --self-test || status=1
+    python3 Scripts/evidence_plan.py runs tune Docs/evidence/grid.json > /dev/null && echo "evidence grid: ok" || status=1
+fi
 exit "$status"

@@ -181,7 +181,27 @@ def piqe_blocks(x, c=1.0, eps=1e-12, tau=0.01, tau_min=0.002, block=16, t_act=0.
 # Teacher features are computed without a graph: the teachers are frozen.
 
 
-def l_nc(students, teachers):
+SPREAD_EPS = 0.01  # ε of the teacher_spread scaling (Docs/Method.md#feature-scaling)
+
+
+def mean_abs(fs, ft, scaling):
+    """mean |fs − ft|; with scaling "teacher_spread" each dimension over s = (σ + mean σ) / 2 + ε, σ
+    the teacher's population standard deviation over the batch (over the channels for a batch of
+    one) and mean σ its average over all dimensions (Docs/Method.md#feature-scaling)."""
+    d = (fs - ft).abs()
+    if scaling == "none":
+        return d.mean()
+    assert scaling == "teacher_spread"
+    dim = 0 if ft.shape[0] > 1 else (1 if ft.shape[1] > 1 else None)
+    if dim is None:
+        return d.mean()
+    with torch.no_grad():
+        sigma = ft.std(dim=dim, unbiased=False, keepdim=True)
+        scale = (sigma + sigma.mean()) / 2 + SPREAD_EPS
+    return (d / scale).mean()
+
+
+def l_nc(students, teachers, scaling="none"):
     """L_nc: mean |Δ| of the BRISQUE shape/variance pair and of the 16 paired-product features."""
     total = 0
     for s, t in zip(students, teachers):
@@ -190,11 +210,11 @@ def l_nc(students, teachers):
         fs = brisque(s, c=C_FEATURES, scales=scales, delta=1e-12).reshape(*s.shape[:2], scales, 18)
         with torch.no_grad():
             ft = brisque(t, c=C_FEATURES, scales=scales, delta=1e-12).reshape(*t.shape[:2], scales, 18)
-        total = total + (fs[..., :2] - ft[..., :2]).abs().mean() + (fs[..., 2:] - ft[..., 2:]).abs().mean()
+        total = total + mean_abs(fs[..., :2], ft[..., :2], scaling) + mean_abs(fs[..., 2:], ft[..., 2:], scaling)
     return total / len(students)
 
 
-def l_et(students, teachers):
+def l_et(students, teachers, scaling="none"):
     """L_et: mean |Δ| of the soft PIQE edge term and of the block variances."""
     def edge(b):
         v, w_ndc, w_nc = b[..., 0], b[..., 4], b[..., 5]
@@ -206,5 +226,5 @@ def l_et(students, teachers):
         bs, _ = piqe_blocks(s, c=C_FEATURES, block=block)
         with torch.no_grad():
             bt, _ = piqe_blocks(t, c=C_FEATURES, block=block)
-        total = total + (edge(bs) - edge(bt)).abs().mean() + (bs[..., 0] - bt[..., 0]).abs().mean()
+        total = total + mean_abs(edge(bs), edge(bt), scaling) + mean_abs(bs[..., 0], bt[..., 0], scaling)
     return total / len(students)

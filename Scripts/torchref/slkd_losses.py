@@ -84,7 +84,26 @@ def both(*args):
     return torch.stack([l_nc(ss, ts), l_et(ss, ts)])
 
 
-case = make_case("slkd_feature_losses", "slkd_feature_losses", both, inputs,
-                 differentiable=[n for n in names if not n.startswith("t")])
+def scaled(scaling):
+    """Both losses with the given feature scaling (Docs/Method.md#feature-scaling)."""
+    def losses(*args):
+        a = dict(zip(names, args))
+        ss = [scm(a["s%d" % k], a["w%d" % k], a["b%d" % k], tuple(a["t%d" % k].shape[2:])) for k in range(len(taps))]
+        ts = [a["t%d" % k].detach() for k in range(len(taps))]
+        return torch.stack([l_nc(ss, ts, scaling), l_et(ss, ts, scaling)])
+    return losses
+
+
+differentiable = [n for n in names if not n.startswith("t")]
+case = make_case("slkd_feature_losses", "slkd_feature_losses", both, inputs, differentiable=differentiable)
 print("L_nc = %.12g, L_et = %.12g" % tuple(case["output"]["data"]))
-write_cases("SLKDDistillTests", "slkd_losses", [case])
+# teacher_spread on the same taps (batch 2: the spread over the batch), then on their first
+# samples alone (batch 1: the spread over the channels stands in).
+spread = make_case("slkd_feature_losses_teacher_spread", "slkd_feature_losses", scaled("teacher_spread"), inputs,
+                   differentiable=differentiable)
+print("teacher_spread: L_nc = %.12g, L_et = %.12g" % tuple(spread["output"]["data"]))
+single = {k: (v[:1] if k[0] in "st" else v) for k, v in inputs.items()}
+spread1 = make_case("slkd_feature_losses_teacher_spread_batch1", "slkd_feature_losses", scaled("teacher_spread"), single,
+                    differentiable=differentiable)
+print("teacher_spread, batch 1: L_nc = %.12g, L_et = %.12g" % tuple(spread1["output"]["data"]))
+write_cases("SLKDDistillTests", "slkd_losses", [case, spread, spread1])

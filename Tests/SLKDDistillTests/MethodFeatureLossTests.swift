@@ -6,7 +6,8 @@ struct MethodFeatureLossTests {
     static let reference = try? loadReferenceCases("slkd_losses").first
 
     /// L_nc and L_et on the reference taps through an SCM carrying the reference weights.
-    static func evaluate(_ c: ReferenceCase, dtype: DType) -> (scm: ScaleConversionModule, students: [Tensor], value: [Tensor]) {
+    static func evaluate(_ c: ReferenceCase, dtype: DType, scaling: FeatureScaling = .none)
+        -> (scm: ScaleConversionModule, students: [Tensor], value: [Tensor]) {
         let k = 3
         let students = (0..<k).map { c.inputs["s\($0)"]!.tensor(dtype).requiringGrad() }
         let teachers = (0..<k).map { c.inputs["t\($0)"]!.tensor(dtype) }
@@ -20,8 +21,8 @@ struct MethodFeatureLossTests {
         }
         try! scm.loadStateDictionary(weights)
         let mapped = scm(student: students, teacher: teachers)
-        let nc = DegradationRemovalLoss()(student: mapped.student, teacher: mapped.teacher)
-        let et = ImageReconstructionLoss()(student: mapped.student, teacher: mapped.teacher)
+        let nc = DegradationRemovalLoss(scaling: scaling)(student: mapped.student, teacher: mapped.teacher)
+        let et = ImageReconstructionLoss(scaling: scaling)(student: mapped.student, teacher: mapped.teacher)
         return (scm, students, [nc, et])
     }
 

@@ -153,6 +153,15 @@ struct TrainingCommandTests {
         let testImage = try ToolRunner.run(["demo", "--validation-images", "chelsea.png,coffee.png"])
         #expect(testImage.status != 0)
         #expect(testImage.standardError.contains("coffee.png") && testImage.standardError.contains("test image"))
+        let unknownKey = try ToolRunner.run(["demo", "--set", "distill.lamda=1"])
+        #expect(unknownKey.status != 0)
+        #expect(unknownKey.standardError.contains("'distill.lamda' is not a distillation option"))
+        let notDistill = try ToolRunner.run(["demo", "--set", "train.lr=1"])
+        #expect(notDistill.status != 0 && notDistill.standardError.contains("distill.KEY=VALUE"))
+        let scaling = try ToolRunner.run(["demo", "--feature-scaling", "zscore"])
+        #expect(scaling.status != 0 && scaling.standardError.contains("teacher_spread"))
+        let rate = try ToolRunner.run(["demo", "--learning-rate", "2"])
+        #expect(rate.status != 0 && rate.standardError.contains("--learning-rate must be"))
         let negative = try ToolRunner.run(["demo", "--feature-weight=-0.5"])
         #expect(negative.status != 0)
         #expect(negative.standardError.contains("--feature-weight must be a finite number"))
@@ -176,6 +185,23 @@ struct TrainingCommandTests {
         // The weight reaches the SLKD arm only, and its label says so.
         #expect(slkd["label"] as? String == "SLKD student, λ₂ 0.01")
         #expect((metrics["output_kd"] as? [String: Any])?["label"] as? String == "Output-only KD")
+    }
+
+    @Test func demoTuningFlagsReachTheArmsAndRenameThem() throws {
+        let out = try ToolRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try ToolRunner.run(["demo", "--quick", "--train-teacher", "--teacher-steps", "1", "--steps", "1",
+                                         "--patches-per-image", "1", "--methods", "output_kd,slkd", "--learning-rate", "1e-3",
+                                         "--set", "distill.kl_weight=0.25", "--feature-scaling", "teacher_spread",
+                                         "--output", out.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let data = try Data(contentsOf: out.appendingPathComponent("metrics.json"))
+        let metrics = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        // --feature-scaling reaches the SLKD arm only; --set and --learning-rate every arm.
+        #expect(metrics["output_kd_kl_weight0.25_lr0.001"] != nil)
+        #expect(metrics["slkd_fs_teacher_spread_kl_weight0.25_lr0.001"] != nil)
+        #expect(metrics["slkd"] == nil && metrics["output_kd"] == nil)
+        #expect((metrics["run"] as? [String: Any])?["learning_rate"] as? Double == 0.001)
     }
 
     @Test func demoComparesTheMethodsItIsGiven() throws {

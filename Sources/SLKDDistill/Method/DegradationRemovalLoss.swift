@@ -12,6 +12,9 @@ import SLKDQuality
 /// Exactly flat channels (dead ReLU features) are kept finite by a δ = 1e-12 in the moment
 /// ratios (`DifferentiableBRISQUE.ratioEpsilon`) [ours].
 ///
+/// With ``scaling`` = ``FeatureScaling/teacherSpread`` [ours] each mean divides every dimension's
+/// difference by the teacher's spread of it over the batch (Docs/Method.md#feature-scaling).
+///
 /// The extractor runs on all B×C channels of a tap at once. A tap whose second scale would be
 /// smaller than ``minimumSecondScaleSide`` on a side uses the first scale only. The teacher side
 /// carries no gradient.
@@ -22,6 +25,8 @@ public struct DegradationRemovalLoss: TapPairLoss {
     public var extractor: DifferentiableBRISQUE
     /// Second-scale maps smaller than this on a side drop the second scale (Docs/Method.md#l-nc: 7, the window).
     public var minimumSecondScaleSide: Int
+    /// How the feature differences are weighed (Docs/Method.md#feature-scaling; default: the SPEC form).
+    public var scaling: FeatureScaling
 
     /// - Parameters:
     ///   - c: the MSCN constant (Docs/Method.md#l-nc: 1/255, for features in [0, 1]).
@@ -31,10 +36,12 @@ public struct DegradationRemovalLoss: TapPairLoss {
     ///   - scales: the BRISQUE scales (Docs/Method.md#l-nc: 2).
     ///   - minimumSecondScaleSide: second-scale maps smaller than this on a side drop the second
     ///     scale.
+    ///   - scaling: how the feature differences are weighed (default: the SPEC form, unscaled).
     public init(c: Double = 1.0 / 255, epsilon: Double = 1e-12, ratioEpsilon: Double = 1e-12, scales: Int = 2,
-                minimumSecondScaleSide: Int = 7) {
+                minimumSecondScaleSide: Int = 7, scaling: FeatureScaling = .none) {
         extractor = DifferentiableBRISQUE(scales: scales, c: c, epsilon: epsilon, ratioEpsilon: ratioEpsilon)
         self.minimumSecondScaleSide = minimumSecondScaleSide
+        self.scaling = scaling
     }
 
     /// The scales used for an H×W map.
@@ -64,6 +71,7 @@ public struct DegradationRemovalLoss: TapPairLoss {
         let s = scales(height: teacher.shape[2], width: teacher.shape[3])
         let fs = features(student, scales: s)
         let ft = withoutGradients { features(teacher.detached(), scales: s) }
-        return (fs.natural - ft.natural).abs().mean() + (fs.colour - ft.colour).abs().mean()
+        return scaling.meanAbsoluteDifference(student: fs.natural, teacher: ft.natural)
+            + scaling.meanAbsoluteDifference(student: fs.colour, teacher: ft.colour)
     }
 }

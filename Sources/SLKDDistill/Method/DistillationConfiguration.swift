@@ -79,6 +79,10 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     public var piqeSmallMapBlockSize = 8
     public var piqeSmallMapSide = 32
     public var edgeFeature: ImageReconstructionLoss.EdgeFeature = .distortion
+    /// How L_nc and L_et weigh their feature dimensions (options key `distill.feature_scaling:
+    /// none | teacher_spread`, Docs/Method.md#feature-scaling); nil means ``FeatureScaling/none``,
+    /// the SPEC form. Optional so that configurations saved before the key existed still decode.
+    public var featureScaling: FeatureScaling? = nil
 
     /// DFKD's settings (options keys `distill.dfkd_*`); nil means the defaults. Optional so that
     /// configurations saved before DFKD existed still decode.
@@ -101,14 +105,14 @@ public struct DistillationConfiguration: Codable, Sendable, Hashable {
     /// The L_nc this configuration computes.
     public var degradationRemovalLoss: DegradationRemovalLoss {
         DegradationRemovalLoss(c: mscnConstant, epsilon: epsilon, ratioEpsilon: brisqueRatioEpsilon, scales: brisqueScales,
-                               minimumSecondScaleSide: brisqueMinimumSecondScaleSide)
+                               minimumSecondScaleSide: brisqueMinimumSecondScaleSide, scaling: featureScaling ?? .none)
     }
 
     /// The L_et this configuration computes.
     public var imageReconstructionLoss: ImageReconstructionLoss {
         ImageReconstructionLoss(c: mscnConstant, tau: piqeTau, tauMin: piqeTauMin, epsilon: epsilon,
                                 blockSize: piqeBlockSize, smallMapBlockSize: piqeSmallMapBlockSize,
-                                smallMapSide: piqeSmallMapSide, edgeFeature: edgeFeature)
+                                smallMapSide: piqeSmallMapSide, edgeFeature: edgeFeature, scaling: featureScaling ?? .none)
     }
 
     // MARK: The terms

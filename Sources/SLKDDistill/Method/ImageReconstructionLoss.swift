@@ -10,7 +10,9 @@ import SLKDQuality
 ///     L_et = (1/K) Σ_k [ mean |f_e(S'_k) − f_e(B_k)| + mean |f_t(S'_k) − f_t(B_k)| ].
 ///
 /// Blocks are 16×16, or 8×8 on maps smaller than 32 on a side; maps are replicate-padded to a
-/// block multiple. All B×C channels of a tap run at once. The teacher side carries no gradient.
+/// block multiple. With ``scaling`` = ``FeatureScaling/teacherSpread`` [ours] each mean divides
+/// every dimension's difference by the teacher's spread of it over the batch
+/// (Docs/Method.md#feature-scaling). All B×C channels of a tap run at once. The teacher side carries no gradient.
 public struct ImageReconstructionLoss: TapPairLoss {
     public static let symbol = "L_et"
 
@@ -30,10 +32,13 @@ public struct ImageReconstructionLoss: TapPairLoss {
     public var smallMapBlockSize: Int
     public var smallMapSide: Int
     public var edgeFeature: EdgeFeature
+    /// How the feature differences are weighed (Docs/Method.md#feature-scaling; default: the SPEC form).
+    public var scaling: FeatureScaling
 
     public init(c: Double = 1.0 / 255, tau: Double = 0.01, tauMin: Double = 0.002, epsilon: Double = 1e-12,
                 blockSize: Int = 16, smallMapBlockSize: Int = 8, smallMapSide: Int = 32,
-                edgeFeature: EdgeFeature = .distortion) {
+                edgeFeature: EdgeFeature = .distortion, scaling: FeatureScaling = .none) {
+        self.scaling = scaling
         extractor = DifferentiablePIQE(tau: tau, tauMin: tauMin, epsilon: epsilon, c: c)
         self.blockSize = blockSize
         self.smallMapBlockSize = smallMapBlockSize
@@ -65,6 +70,7 @@ public struct ImageReconstructionLoss: TapPairLoss {
                      "L_et: mapped student tap \(student.shape) and teacher tap \(teacher.shape) differ")
         let fs = features(student)
         let ft = withoutGradients { features(teacher.detached()) }
-        return (fs.edge - ft.edge).abs().mean() + (fs.texture - ft.texture).abs().mean()
+        return scaling.meanAbsoluteDifference(student: fs.edge, teacher: ft.edge)
+            + scaling.meanAbsoluteDifference(student: fs.texture, teacher: ft.texture)
     }
 }

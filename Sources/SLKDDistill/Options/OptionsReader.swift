@@ -166,14 +166,16 @@ struct OptionsReader {
         }
     }
 
-    /// The `distill` section over ``DistillationConfiguration``'s defaults.
-    func distillation(_ section: [String: Any]?) throws(OptionsError) -> DistillationConfiguration {
-        var c = DistillationConfiguration()
+    /// The `distill` section over `base` (``DistillationConfiguration``'s defaults for a file;
+    /// a demo arm's configuration for `slkd demo --set`).
+    func distillation(_ section: [String: Any]?, over base: DistillationConfiguration = DistillationConfiguration())
+        throws(OptionsError) -> DistillationConfiguration {
+        var c = base
         guard let section else { return c }
         let known: Set<String> = ["method", "pixel_weight", "kl_weight", "degradation_removal_weight", "reconstruction_weight",
                                   "fitnets_weight", "teacher_b_input", "use_degradation_removal", "use_image_reconstruction",
-                                  "pixel_target", "kl_temperature", "scm_common_width", "scm_init", "mscn_constant", "piqe_tau",
-                                  "piqe_tau_min", "piqe_block_size", "brisque_scales",
+                                  "pixel_target", "kl_temperature", "scm_common_width", "scm_init", "feature_scaling",
+                                  "mscn_constant", "piqe_tau", "piqe_tau_min", "piqe_block_size", "brisque_scales",
                                   "dfkd_adversarial_weight", "dfkd_reconstruction_weight", "dfkd_generator_interval",
                                   "dfkd_latent_size", "dfkd_image_size", "dfkd_generator_width", "dfkd_max_noise",
                                   "dfkd_real_data_weight", "dckd_student_to_teacher_weight", "dckd_teacher_to_student_weight",
@@ -207,6 +209,9 @@ struct OptionsReader {
         if let v = try int(section, "scm_common_width", key: "distill.scm_common_width", in: 1...4096) { c.scmMode = .commonWidth(v) }
         if let v = try choice("scm_init", ["random": DistillationConfiguration.SCMInitialisation.random, "least_squares": .leastSquares]) {
             c.scmInitialisation = v
+        }
+        if let v = try choice("feature_scaling", ["none": FeatureScaling.none, "teacher_spread": .teacherSpread]) {
+            c.featureScaling = v
         }
         if let v = try choice("teacher_b_input", ["clean": DistillationConfiguration.TeacherBInput.clean, "degraded": .degraded]) {
             c.teacherBInput = v

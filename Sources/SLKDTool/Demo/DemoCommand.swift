@@ -30,6 +30,8 @@ struct DemoCommand: ParsableCommand {
               slkd demo --train-teacher --seed 3
               slkd demo --methods student_alone,slkd,slkd_gt_pixel,slkd_b_degraded
               slkd demo --validation-images chelsea.png,brick.png --methods slkd --feature-weight 0.01
+              slkd demo --methods fitnets --learning-rate 1e-3 --set distill.fitnets_weight=0.05
+              slkd demo --methods slkd --feature-scaling teacher_spread
             """)
 
     @Option(name: .shortAndLong, help: "Folder for the report (created if missing).")
@@ -70,6 +72,23 @@ struct DemoCommand: ParsableCommand {
                                discussion: "Those methods are reported as NAME_fwλ2, e.g. slkd_fw0.01."))
     var featureWeight: Double?
 
+    @Option(help: ArgumentHelp("How L_nc and L_et weigh their feature dimensions in every SLKD method: none (the SPEC form) or teacher_spread (Docs/Method.md#feature-scaling).",
+                               discussion: "Those methods are reported as NAME_fs_VALUE, e.g. slkd_fs_teacher_spread.",
+                               valueName: "scaling"))
+    var featureScaling: String?
+
+    @Option(help: ArgumentHelp("The students' starting learning rate (cosine schedule; default 2e-3).",
+                               discussion: "Every student method is then reported as NAME_lrRATE, e.g. output_kd_lr0.001.",
+                               valueName: "rate"))
+    var learningRate: Double?
+
+    @Option(name: .customLong("set"),
+            help: ArgumentHelp("Set a `distill` options key in every student method, checked as in an options file (repeatable).",
+                               discussion: "E.g. --set distill.kl_weight=0.2 --set distill.dckd_student_to_teacher_weight=0.5. "
+                                   + "Each method is reported as NAME_KEYVALUE, e.g. fitnets_fitnets_weight0.05.",
+                               valueName: "distill.key=value"))
+    var distillSettings: [String] = []
+
     @Option(help: ArgumentHelp("Every N student steps, measure each loss term's share of the student's gradient norm (metrics.json: gradient_shares, the mean per term).",
                                valueName: "n"))
     var gradientShares: Int?
@@ -105,10 +124,13 @@ struct DemoCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try comparedMethods()
+        _ = try tunedMethods(try comparedMethods() ?? ExperimentSettings().methods)
         _ = try validationImageNames(testImages: ExperimentSettings().heldOutImages)
         if let featureWeight, !(featureWeight.isFinite && featureWeight >= 0) {
             throw ValidationError("--feature-weight must be a finite number ≥ 0, got \(featureWeight)")
+        }
+        if let learningRate, !(learningRate.isFinite && learningRate > 0 && learningRate <= 1) {
+            throw ValidationError("--learning-rate must be a number in (0, 1], got \(learningRate)")
         }
         if let patchesPerImage, patchesPerImage < 1 {
             throw ValidationError("--patches-per-image must be at least 1, got \(patchesPerImage)")
@@ -129,18 +151,8 @@ struct DemoCommand: ParsableCommand {
         if let patchesPerImage { settings.patchesPerImage = patchesPerImage }
         settings.gradientShareInterval = gradientShares
         if let methods = try comparedMethods() { settings.methods = methods }
-        if let featureWeight {
-            settings.methods = settings.methods.map { method in
-                guard method.configuration.method == .slkd else { return method }
-                var method = method
-                method.configuration.degradationRemovalWeight = featureWeight
-                method.configuration.reconstructionWeight = featureWeight
-                // Renamed too, so that runs with different weights can be joined in one table.
-                method.name += "_fw\(featureWeight)"
-                method.label += ", λ₂ \(featureWeight)"
-                return method
-            }
-        }
+        settings.methods = try tunedMethods(settings.methods)
+        if let learningRate { settings.learningRate = learningRate }
         // A validation run scores on some training images and leaves the test images out
         // entirely; the bundled teacher (trained without the test images) still serves it.
         let testSettings = settings

@@ -89,6 +89,7 @@ struct DemoReport {
             "seed": s.seed, "seconds": seconds, "held_out_images": s.heldOutImages, "excluded_images": excludedImages,
             "evaluation_crop": s.evaluationCrop.map { $0 as Any } ?? NSNull(),
             "patch_size": s.patchSize, "batch_size": s.batchSize, "student_steps": s.studentSteps,
+            "learning_rate": s.learningRate,
             "teacher": teacherSource.map { "loaded from \($0)" } ?? "trained for \(s.teacherSteps) steps",
             "metrics": "PSNR (dB) and SSIM on RGB, 8-bit, no border crop, mean over the held-out images",
         ] as [String: Any]

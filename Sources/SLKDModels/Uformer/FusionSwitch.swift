@@ -1,0 +1,12 @@
+import Foundation
+
+// TEMPORARY A/B switch (removed before the final commit).
+enum FusionSwitch {
+    static let enabled: Set<String> = {
+        let raw = ProcessInfo.processInfo.environment["SLKD_UFORMER_FUSE"] ?? "linear,gelu,attn"
+        return Set(raw.split(separator: ",").map(String.init))
+    }()
+    static var linear: Bool { enabled.contains("linear") }
+    static var gelu: Bool { enabled.contains("gelu") }
+    static var attn: Bool { enabled.contains("attn") }
+}

@@ -1,7 +1,7 @@
 """Reference vectors for Uformer's fused ops (Tests/SLKDTensorTests/Vectors/uformer_fused.json).
 
 Each op is computed the official way (`model.py`: `nn.Linear` on [B, L, C] tokens, LeFF's
-Linear + GELU, `WindowAttention.forward` on [B·nW, N, C] windows) and fed and read back in the
+Linear + GELU, the shifted-window token permutation, `WindowAttention.forward` on [B·nW, N, C] windows) and fed and read back in the
 channel-major layout the fused Swift ops use.
 """
 import torch
@@ -55,6 +55,8 @@ cases = [
     make_case("channel_linear_no_bias", "channel_linear", channel_linear, {"x": rnd(2, 4, 6), "weight": rnd(5, 4)}),
     make_case("channel_linear_gelu", "channel_linear_gelu", lambda x, w, b: channel_linear(x, w, b, gelu=True),
               {"x": rnd(2, 5, 7), "weight": rnd(6, 5), "bias": rnd(6)}),
+    make_case("permuted_tokens", "permuted_tokens", lambda x, perm: x[:, :, perm.long()],
+              {"x": rnd(2, 3, 6), "perm": torch.tensor([3, 0, 5, 1, 4, 2]).double()}, differentiable=["x"]),
     make_case("window_attention", "window_attention", window_attention,
               {"q": rnd(2, 4, 12), "k": rnd(2, 4, 12), "v": rnd(2, 4, 12), "bias": rnd(2, 4, 4)},
               {"heads": 2, "n": 4}),

@@ -25,6 +25,10 @@ public final class MultiDconvHeadTransposedAttention: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        if FusionSwitch.mdta {
+            // Normalisation, q·kᵀ, temperature, softmax and ·v in one kernel per head.
+            return projectOut(Tensor.restormerTransposedAttention(qkvDwconv(qkv(x)), heads: numHeads, temperature: temperature))
+        }
         let (b, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let c = channels / numHeads
         // b (3·head·c) h w → b 3 head c (h w): q, k, v are views of the one convolution output.

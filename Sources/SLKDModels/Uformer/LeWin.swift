@@ -62,7 +62,7 @@ public final class LeWinTransformerBlock: Module {
         // roll(−s) + window_partition as one token gather (the norm is per token, so it commutes);
         // its gradient is the gather back, not a scatter-add.
         if let partition = layout.partition, let reverse = layout.reverse {
-            windows = FusionSwitch.perm ? windows.uformerPermutedTokens(partition, inverse: reverse) : windows.selecting(axis: 2, indices: partition)
+            windows = windows.uformerPermutedTokens(partition, inverse: reverse)
         }
         windows = windows.reshaped([b, c, layout.windowCount, window * window])
         if let modulator {
@@ -72,7 +72,7 @@ public final class LeWinTransformerBlock: Module {
         }
         var y = attn(windows, mask: layout.mask(for: x.dtype)).reshaped([b, c, height * width])
         if let partition = layout.partition, let reverse = layout.reverse {
-            y = FusionSwitch.perm ? y.uformerPermutedTokens(reverse, inverse: partition) : y.selecting(axis: 2, indices: reverse)
+            y = y.uformerPermutedTokens(reverse, inverse: partition)                      // window_reverse + roll(+s)
         }
         let h = x + y.reshaped([b, c, height, width])
         return h + mlp(norm2(h))

@@ -54,32 +54,15 @@ public final class WindowAttention: Module {
         // to_kv's two row halves, so each lands in its own contiguous tensor.
         let toQ = qkv.toQ, toKV = qkv.toKV
         func project(_ weight: Tensor, _ bias: Tensor?) -> Tensor {
-            if FusionSwitch.linear { return Tensor.uformerChannelLinear(tokens, weight: weight, bias: bias) }
-            let y = Tensor.matmul(weight, tokens)
-            return bias.map { y + $0.reshaped([c, 1]) } ?? y
+            Tensor.uformerChannelLinear(tokens, weight: weight, bias: bias)
         }
         let q = project(toQ.weight * scale, toQ.bias.map { $0 * scale })
         let k = project(toKV.weight.narrowed(axis: 0, start: 0, length: c), toKV.bias?.narrowed(axis: 0, start: 0, length: c))
         let v = project(toKV.weight.narrowed(axis: 0, start: c, length: c), toKV.bias?.narrowed(axis: 0, start: c, length: c))
         // The official bias [h, query, key], transposed to the kernel's key-major logits.
         let bias = Tensor.relativePositionBias(table: relativePositionBiasTable, index: relativePositionIndex.transposed())
-        let merged = !FusionSwitch.attn ? legacy(q, k, v, bias, mask, b, c, nw, n) : Tensor.uformerWindowAttention(q: q, k: k, v: v, heads: numHeads, windowTokens: n, bias: bias,
+        let merged = Tensor.uformerWindowAttention(q: q, k: k, v: v, heads: numHeads, windowTokens: n, bias: bias,
                                                    mask: mask)                             // symmetric: its own transpose
-        if !FusionSwitch.linear {
-            var y = Tensor.matmul(proj.weight, merged)
-            if let bias = proj.bias { y = y + bias.reshaped([c, 1]) }
-            return y.reshaped([b, c, nw, n])
-        }
         return Tensor.uformerChannelLinear(merged, weight: proj.weight, bias: proj.bias).reshaped([b, c, nw, n])
-    }
-
-    func legacy(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ bias: Tensor, _ mask: Tensor?, _ b: Int, _ c: Int, _ nw: Int, _ n: Int) -> Tensor {
-        let h = numHeads, d = c / h
-        func heads(_ t: Tensor) -> Tensor { t.reshaped([b, h, d, nw, n]).permuted([0, 3, 1, 2, 4]) }
-        var logits = heads(k).transposed().matmul(heads(q))
-        logits = logits + bias
-        if let mask { logits = logits + mask }
-        let out = heads(v).matmul(logits.softmax(axis: -2))
-        return out.reshaped([b, nw, c, n]).permuted([0, 2, 1, 3]).reshaped([b, c, nw * n])
     }
 }

@@ -25,17 +25,8 @@ public final class MultiDconvHeadTransposedAttention: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let (b, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let c = channels / numHeads
-        // b (3·head·c) h w → b 3 head c (h w): q, k, v are views of the one convolution output.
-        let parts = qkvDwconv(qkv(x)).reshaped([b, 3, numHeads, c, h * w])
-        // q and k normalised in one pass (`F.normalize(dim=-1)`).
-        let qk = parts.narrowed(axis: 1, start: 0, length: 2).l2Normalized(axis: -1)
-        let q = qk.narrowed(axis: 1, start: 0, length: 1).squeezed(axis: 1)
-        let k = qk.narrowed(axis: 1, start: 1, length: 1).squeezed(axis: 1)
-        let v = parts.narrowed(axis: 1, start: 2, length: 1).squeezed(axis: 1)
-        let attention = (q.matmul(k.transposed()) * temperature).softmax(axis: -1)   // b head c c
-        let out = attention.matmul(v).reshaped([b, channels, h, w])
-        return projectOut(out)
+        // F.normalize of q and k, q·kᵀ, temperature, softmax and ·v in one kernel per head, on
+        // the q, k, v channel thirds of the one convolution output.
+        projectOut(Tensor.restormerTransposedAttention(qkvDwconv(qkv(x)), heads: numHeads, temperature: temperature))
     }
 }

@@ -22,14 +22,13 @@ public final class LeFF: Module {
         let fc1 = linear1[0] as! Linear, conv = dwconv[0] as! Conv2d, fc2 = linear2[0] as! Linear
         let (b, dim, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let hidden = fc1.outFeatures
-        // On channel-major tokens both Linears are W·X GEMMs and the official `rearrange`s to and
-        // from the depthwise conv's NCHW cost nothing.
-        var t = Tensor.matmul(fc1.weight, x.reshaped([b, dim, height * width]))
-        if let bias = fc1.bias { t = t + bias.reshaped([hidden, 1]) }
-        t = t.gelu().reshaped([b, hidden, height, width])
-        t = Tensor.conv2d(t, weight: conv.weight, bias: conv.bias, padding: 1, groups: hidden).gelu()
-        var y = Tensor.matmul(fc2.weight, t.reshaped([b, hidden, height * width]))
-        if let bias = fc2.bias { y = y + bias.reshaped([dim, 1]) }
+        // On channel-major tokens both Linears are W·X GEMMs (bias folded in, linear1's GELU fused
+        // with it) and the official `rearrange`s to and from the depthwise conv's NCHW cost nothing.
+        var t = Tensor.uformerChannelLinear(x.reshaped([b, dim, height * width]), weight: fc1.weight, bias: fc1.bias,
+                                            gelu: true)
+        t = Tensor.conv2d(t.reshaped([b, hidden, height, width]), weight: conv.weight, bias: conv.bias, padding: 1,
+                          groups: hidden).gelu()
+        let y = Tensor.uformerChannelLinear(t.reshaped([b, hidden, height * width]), weight: fc2.weight, bias: fc2.bias)
         return y.reshaped([b, dim, height, width])
     }
 }

@@ -59,8 +59,11 @@ public final class LeWinTransformerBlock: Module {
         let layout = UformerWindowCache.shared.layout(height: height, width: width, window: window, shift: shift)
         // nn.LayerNorm over C at every token, on the channel axis (a vectorised lane kernel).
         var windows = norm1(x).reshaped([b, c, height * width])
-        // roll(−s) + window_partition as one token gather (the norm is per token, so it commutes).
-        if let partition = layout.partition { windows = windows.selecting(axis: 2, indices: partition) }
+        // roll(−s) + window_partition as one token gather (the norm is per token, so it commutes);
+        // its gradient is the gather back, not a scatter-add.
+        if let partition = layout.partition, let reverse = layout.reverse {
+            windows = windows.uformerPermutedTokens(partition, inverse: reverse)
+        }
         windows = windows.reshaped([b, c, layout.windowCount, window * window])
         if let modulator {
             precondition(modulator.weight.shape[0] == window * window,
@@ -68,7 +71,9 @@ public final class LeWinTransformerBlock: Module {
             windows = windows + modulator.weight.transposed().unsqueezed(axis: 1)   // [C, 1, N], broadcast over windows
         }
         var y = attn(windows, mask: layout.mask(for: x.dtype)).reshaped([b, c, height * width])
-        if let reverse = layout.reverse { y = y.selecting(axis: 2, indices: reverse) }   // window_reverse + roll(+s)
+        if let partition = layout.partition, let reverse = layout.reverse {
+            y = y.uformerPermutedTokens(reverse, inverse: partition)                      // window_reverse + roll(+s)
+        }
         let h = x + y.reshaped([b, c, height, width])
         return h + mlp(norm2(h))
     }

@@ -43,36 +43,26 @@ public final class WindowAttention: Module {
     /// window w at [.., w, n], tokens row-major in the window); `mask` [nW, 1, N, N] is added to
     /// each window's logits. Returns the projected result in the same layout.
     ///
-    /// The logits are built transposed, Sᵀ = k·qᵀ·scale as [keys, queries], so that the softmax
-    /// runs over the second-to-last axis with 64 queries side by side in memory (a vectorised
-    /// lane block) rather than along 64-element rows; A·v is then v·Sᵀ-softmax, which lands as
-    /// [B, nW, h, d, N] = [B, nW, C, N] with the heads already merged channel-major.
+    /// The projections are W·X GEMMs on all windows at once with the bias folded in
+    /// (``Tensor/uformerChannelLinear(_:weight:bias:gelu:)``); q·kᵀ, bias, mask, softmax and ·v
+    /// run as one kernel per window and head (``Tensor/uformerWindowAttention(q:k:v:heads:windowTokens:bias:mask:)``),
+    /// which writes the heads already merged channel-major.
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (b, c, nw, n) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let h = numHeads, d = c / h
         let tokens = x.reshaped([b, c, nw * n])
-        // Projections as W·X on all windows at once. q·scale is folded into to_q's weight and
-        // bias (C² instead of L·C multiplies); k and v use to_kv's two row halves, so each lands
-        // in its own contiguous tensor and the head split below is a view.
+        // q·scale is folded into to_q's weight and bias (C² instead of L·C multiplies); k and v use
+        // to_kv's two row halves, so each lands in its own contiguous tensor.
         let toQ = qkv.toQ, toKV = qkv.toKV
         func project(_ weight: Tensor, _ bias: Tensor?) -> Tensor {
-            let y = Tensor.matmul(weight, tokens)
-            return bias.map { y + $0.reshaped([c, 1]) } ?? y
+            Tensor.uformerChannelLinear(tokens, weight: weight, bias: bias)
         }
         let q = project(toQ.weight * scale, toQ.bias.map { $0 * scale })
         let k = project(toKV.weight.narrowed(axis: 0, start: 0, length: c), toKV.bias?.narrowed(axis: 0, start: 0, length: c))
         let v = project(toKV.weight.narrowed(axis: 0, start: c, length: c), toKV.bias?.narrowed(axis: 0, start: c, length: c))
-        // [B, C, nW·N] → [B, nW, h, d, N]: per (window, head) a d×N matrix, row stride nW·N.
-        func heads(_ t: Tensor) -> Tensor { t.reshaped([b, h, d, nw, n]).permuted([0, 3, 1, 2, 4]) }
-        // One batched GEMM over all windows × heads; kᵀ is a transpose flag, not a copy.
-        var logits = heads(k).transposed().matmul(heads(q))                                   // [B, nW, h, N_k, N_q]
-        logits = logits + Tensor.relativePositionBias(table: relativePositionBiasTable,
-                                                      index: relativePositionIndex.transposed())
-        if let mask { logits = logits + mask }                                               // symmetric
-        let out = heads(v).matmul(logits.softmax(axis: -2))                                  // [B, nW, h, d, N_q]
-        let merged = out.reshaped([b, nw, c, n]).permuted([0, 2, 1, 3]).reshaped([b, c, nw * n])
-        var y = Tensor.matmul(proj.weight, merged)
-        if let bias = proj.bias { y = y + bias.reshaped([c, 1]) }
-        return y.reshaped([b, c, nw, n])
+        // The official bias [h, query, key], transposed to the kernel's key-major logits.
+        let bias = Tensor.relativePositionBias(table: relativePositionBiasTable, index: relativePositionIndex.transposed())
+        let merged = Tensor.uformerWindowAttention(q: q, k: k, v: v, heads: numHeads, windowTokens: n, bias: bias,
+                                                   mask: mask)                             // symmetric: its own transpose
+        return Tensor.uformerChannelLinear(merged, weight: proj.weight, bias: proj.bias).reshaped([b, c, nw, n])
     }
 }

@@ -1,0 +1,164 @@
+import RealModule
+
+// Uformer's Linear layers on channel-major tokens (`model.py`: `nn.Linear` in `LinearProjection`,
+// `WindowAttention.proj` and `LeFF`; Wang et al. 2022, §3.2). Unfused, each is a GEMM W·X, then a
+// second full pass that adds the broadcast bias into a fresh buffer (and, in LeFF, a third for
+// GELU). Here the bias is written into the output first and the GEMM accumulates onto it (β = 1),
+// GELU runs on that buffer in place, and the backward pass forms gelu′(z)·g and the bias
+// gradient's row sums in one sweep.
+
+extension Tensor {
+    /// `nn.Linear` over the channel axis of channel-major tokens, optionally followed by exact
+    /// GELU: for each image b, `y[b] = act(weight · x[b] + bias)`.
+    ///
+    /// - Parameters:
+    ///   - x: tokens [B, in, L] (channel-major: `nn.Linear`'s input [B, L, in] transposed).
+    ///   - weight: `nn.Linear.weight` [out, in].
+    ///   - bias: `nn.Linear.bias` [out], or nil.
+    ///   - gelu: whether exact GELU (`F.gelu`, approximate = "none") follows, as in LeFF's `linear1`.
+    /// - Returns: [B, out, L], with gradients for `x`, `weight` and `bias`.
+    public static func uformerChannelLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, gelu: Bool = false) -> Tensor {
+        precondition(x.rank == 3 && weight.rank == 2 && weight.shape[1] == x.shape[1]
+                     && (bias.map { $0.shape == [weight.shape[0]] } ?? true)
+                     && x.dtype == weight.dtype && (bias.map { $0.dtype == x.dtype } ?? true),
+                     "uformerChannelLinear needs x [B, in, L], weight [out, in] and bias [out] of one float dtype, got \(x.dtype)\(x.shape), \(weight.dtype)\(weight.shape), \(bias.map { "\($0.dtype)\($0.shape)" } ?? "no bias")")
+        // Counted as the GEMM W·X it replaces (fvcore's `matmul` count of the official layer).
+        MACCounter.record(.matmul, MACCounter.matmulMACs(weight.shape, x.shape))
+        let xs = x.contiguous().detached(), ws = weight.contiguous().detached(), bs = bias?.contiguous().detached()
+        let recording = GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
+        // Without a graph GELU overwrites the GEMM output; with one the pre-activation is kept for gelu′.
+        let (y, preActivation) = x.dtype.withFloatType("uformerChannelLinear") {
+            UformerLinearKernel.forward($0, xs, ws, bs, gelu: gelu, keepPreActivation: recording && gelu)
+        }
+        let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+        return Autograd.record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g in
+            let grads = g.dtype.withFloatType("uformerChannelLinear backward") {
+                UformerLinearKernel.backward($0, g.contiguous(), xs, ws, preActivation: preActivation,
+                                             needX: needX, needWeight: needW, needBias: needB)
+            }
+            return [grads.x, grads.weight] + (bias == nil ? [] : [grads.bias])
+        }
+    }
+}
+
+enum UformerLinearKernel {
+    static func forward<T: TensorScalar>(_: T.Type, _ x: Tensor, _ w: Tensor, _ b: Tensor?, gelu: Bool,
+                                         keepPreActivation: Bool) -> (Tensor, Tensor?) {
+        let (batch, inF, len) = (x.shape[0], x.shape[1], x.shape[2]), outF = w.shape[0]
+        let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
+        let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
+        let z = Tensor.make([batch, outF, len], T.self) { out in
+            let pz = UncheckedSendable(out.baseAddress!)
+            if let pb {
+                let bias = UncheckedSendable(pb)
+                Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
+                    for r in rows { (pz.value + r * len).update(repeating: bias.value[r % outF], count: len) }
+                }
+            }
+            for i in 0..<batch {
+                ParallelGEMM.run(transA: false, transB: false, m: outF, n: len, k: inF, a: pw, lda: inF,
+                                 b: px + i * inF * len, ldb: len, beta: pb == nil ? 0 : 1,
+                                 c: pz.value + i * outF * len, ldc: len)
+            }
+        }
+        guard gelu else { return (z, nil) }
+        let source = UncheckedSendable(UnsafePointer(z.basePointer(T.self)))
+        let total = z.count
+        // In place, GELU runs through an L1-sized scratch block: the vectorised loop's runtime
+        // overlap check rejects a destination equal to its source and falls back to scalar code.
+        func geluInto(_ destination: UnsafeMutablePointer<T>) {
+            let d = UncheckedSendable(destination), block = 1024
+            let inPlace = UnsafePointer(destination) == source.value
+            Parallel.forChunks((total + block - 1) / block, grain: 16) { blocks in
+                let scratch = UnsafeMutablePointer<T>.allocate(capacity: block)
+                defer { scratch.deallocate() }
+                for index in blocks {
+                    let start = index * block, count = Swift.min(block, total - start)
+                    guard inPlace else {
+                        GELUFunction.apply(source.value + start, to: d.value + start, count: count)
+                        continue
+                    }
+                    GELUFunction.apply(source.value + start, to: scratch, count: count)
+                    (d.value + start).update(from: scratch, count: count)
+                }
+            }
+        }
+        guard keepPreActivation else {
+            geluInto(z.basePointer(T.self))   // z's buffer is this call's own
+            return (z, nil)
+        }
+        let y = Tensor.make(z.shape, T.self) { geluInto($0.baseAddress!) }
+        return (y, z)
+    }
+
+    static func backward<T: TensorScalar>(_: T.Type, _ g: Tensor, _ x: Tensor, _ w: Tensor, preActivation: Tensor?,
+                                          needX: Bool, needWeight: Bool, needBias: Bool)
+        -> (x: Tensor?, weight: Tensor?, bias: Tensor?) {
+        let (batch, inF, len) = (x.shape[0], x.shape[1], x.shape[2]), outF = w.shape[0]
+        // gz = g·gelu′(z) and the per-row sums of gz (the bias gradient before summing images), one pass.
+        var rowSums = [T](repeating: 0, count: batch * outF)
+        let pg = UncheckedSendable(UnsafePointer(g.basePointer(T.self)))
+        let gz: Tensor
+        if let z = preActivation {
+            let pzv = UncheckedSendable(UnsafePointer(z.basePointer(T.self)))
+            gz = rowSums.withUnsafeMutableBufferPointer { sums in
+                let ps = UncheckedSendable(sums.baseAddress!)
+                return Tensor.make(g.shape, T.self) { out in
+                    let po = UncheckedSendable(out.baseAddress!)
+                    Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
+                        for r in rows {
+                            let gr = pg.value + r * len, zr = pzv.value + r * len, o = po.value + r * len
+                            var acc: T = 0
+                            for i in 0..<len {
+                                let v = gr[i] * GELUDerivativeFunction.apply(zr[i])
+                                o[i] = v
+                                acc = Relaxed.sum(acc, v)
+                            }
+                            ps.value[r] = acc
+                        }
+                    }
+                }
+            }
+        } else {
+            gz = g
+            if needBias {
+                rowSums.withUnsafeMutableBufferPointer { sums in
+                    let ps = UncheckedSendable(sums.baseAddress!)
+                    Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
+                        for r in rows {
+                            let gr = pg.value + r * len
+                            var acc: T = 0
+                            for i in 0..<len { acc = Relaxed.sum(acc, gr[i]) }
+                            ps.value[r] = acc
+                        }
+                    }
+                }
+            }
+        }
+        let pgz = UnsafePointer(gz.basePointer(T.self))
+        let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
+        let dx: Tensor? = needX ? Tensor.make(x.shape, T.self) { out in
+            // x[b]'s gradient = Wᵀ · gz[b].
+            for i in 0..<batch {
+                ParallelGEMM.run(transA: true, transB: false, m: inF, n: len, k: outF, a: pw, lda: inF,
+                                 b: pgz + i * outF * len, ldb: len, beta: 0, c: out.baseAddress! + i * inF * len, ldc: len)
+            }
+        } : nil
+        let dw: Tensor? = needWeight ? Tensor.make(w.shape, T.self) { out in
+            // Σ_b gz[b] · x[b]ᵀ, accumulated in place over the images.
+            for i in 0..<batch {
+                ParallelGEMM.run(transA: false, transB: true, m: outF, n: inF, k: len, a: pgz + i * outF * len, lda: len,
+                                 b: px + i * inF * len, ldb: len, beta: i == 0 ? 0 : 1, c: out.baseAddress!, ldc: inF)
+            }
+            if batch == 0 { out.update(repeating: 0) }
+        } : nil
+        let db: Tensor? = needBias ? Tensor.make([outF], T.self) { out in
+            for o in 0..<outF {
+                var acc: T = 0
+                for i in 0..<batch { acc += rowSums[i * outF + o] }
+                out[o] = acc
+            }
+        } : nil
+        return withExtendedLifetime((g, gz, x, w, preActivation)) { (dx, dw, db) }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+
+// Uformer's attention inside windows (`model.py`, `WindowAttention.forward` after the projections:
+// q·kᵀ, + relative position bias, + shift mask, softmax, ·v, head merge; Wang et al. 2022, §3.2)
+// as one kernel per (image, window, head), with its hand-written backward.
+//
+// Unfused, the logits of every window are written four times (q·kᵀ, + bias, + mask, softmax),
+// and the heads are merged by a permuted copy. Here each window-head's N×N logits live in one
+// block: the two products read q, k, v straight from the channel-major projections and write the
+// result into its channel rows, and bias, mask and softmax run on the block while it is in cache.
+// Without a graph the block is per-thread scratch, so no N²-per-token tensor is allocated at all.
+//
+// The logits are kept transposed, Sᵀ[key, query], so that the softmax over keys runs with the
+// queries side by side in memory (a vectorised lane block).
+
+extension Tensor {
+    /// Multi-head attention inside windows on channel-major projections.
+    ///
+    /// For image b, window w and head h, with q, k, v the d×N blocks of channels h·d ..< (h+1)·d
+    /// and tokens w·N ..< (w+1)·N, the result's block is v · softmax_keys(kᵀ·q + bias[h] + mask[w]).
+    ///
+    /// - Parameters:
+    ///   - q: queries [B, C, nW·N], already multiplied by the attention scale.
+    ///   - k: keys, and `v` values, of the same shape. Each of q, k, v may be a channel slice of a
+    ///     wider projection (any image stride; channels and tokens contiguous).
+    ///   - heads: the number of heads; C must be a multiple of it.
+    ///   - windowTokens: N, the tokens of one window.
+    ///   - bias: the relative position bias [heads, N, N] as bias[h, key, query] — the official
+    ///     bias [heads, query, key] transposed. Receives a gradient.
+    ///   - mask: the shift mask [nW, 1, N, N] or [nW, N, N] as mask[w, key, query], or nil. It is
+    ///     a constant: no gradient flows to it.
+    /// - Returns: [B, C, nW·N], the heads merged channel-major, with gradients for q, k, v and bias.
+    public static func uformerWindowAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, windowTokens n: Int,
+                                              bias: Tensor, mask: Tensor?) -> Tensor {
+        precondition(q.rank == 3 && k.shape == q.shape && v.shape == q.shape && heads > 0 && q.shape[1] % heads == 0
+                     && n > 0 && q.shape[2] % n == 0 && bias.shape == [heads, n, n]
+                     && [k.dtype, v.dtype, bias.dtype].allSatisfy { $0 == q.dtype },
+                     "uformerWindowAttention needs q, k, v [B, C, nW·N] with C divisible by \(heads) heads and bias [heads, N, N] of one dtype, got \(q.shape), \(k.shape), \(v.shape), \(bias.shape) for N = \(n)")
+        let (b, c, l) = (q.shape[0], q.shape[1], q.shape[2])
+        let windows = l / n, d = c / heads
+        let maskBlocks = mask.map { $0.contiguous().detached().reshaped([-1, n, n]) }
+        precondition(maskBlocks.map { $0.shape[0] == windows && $0.dtype == q.dtype } ?? true,
+                     "uformerWindowAttention: mask \(mask?.shape ?? []) does not hold \(windows) windows of \(n)×\(n) in \(q.dtype)")
+        // Counted as the two batched products of the unfused graph.
+        MACCounter.record(.matmul, MACCounter.matmulMACs([b, windows, heads, n, d], [b, windows, heads, d, n]))
+        MACCounter.record(.matmul, MACCounter.matmulMACs([b, windows, heads, d, n], [b, windows, heads, n, n]))
+        let geometry = UformerAttentionKernel.Geometry(batch: b, channels: c, tokens: l, windowTokens: n, heads: heads)
+        let (qs, ks, vs) = (rowContiguous(q), rowContiguous(k), rowContiguous(v))
+        let bs = bias.contiguous().detached()
+        let recording = GradMode.isEnabled && [q, k, v, bias].contains { $0.requiresGrad }
+        let (y, probabilities) = q.dtype.withFloatType("uformerWindowAttention") {
+            UformerAttentionKernel.forward($0, geometry, qs, ks, vs, bs, maskBlocks, keepProbabilities: recording)
+        }
+        let need = [q.requiresGrad, k.requiresGrad, v.requiresGrad, bias.requiresGrad]
+        return Autograd.record(y, inputs: [q, k, v, bias]) { g in
+            let grads = g.dtype.withFloatType("uformerWindowAttention backward") {
+                UformerAttentionKernel.backward($0, geometry, g.contiguous(), qs, ks, vs, probabilities!, need: need)
+            }
+            return Swift.zip(grads, need).map { $1 ? $0 : nil }
+        }
+    }
+
+    /// `t` detached, copied only if its [C, L] rows are not contiguous (a channel slice of a wider
+    /// projection, with its own image stride, is used as it is).
+    private static func rowContiguous(_ t: Tensor) -> Tensor {
+        let ok = t.strides[2] == 1 && t.strides[1] == t.shape[2]
+        return (ok ? t : t.contiguous()).detached()
+    }
+}
+
+enum UformerAttentionKernel {
+    struct Geometry {
+        let batch, channels, tokens, windowTokens, heads: Int
+        var windows: Int { tokens / windowTokens }
+        var headDim: Int { channels / heads }
+        var blocks: Int { batch * windows * heads }
+
+        /// The offset of block t's d×N tile (t = (image·nW + window)·heads + head) in a [B, C, L]
+        /// tensor with image stride `imageStride`.
+        func tile(_ t: Int, imageStride: Int) -> Int {
+            let head = t % heads, window = (t / heads) % windows, image = t / (heads * windows)
+            return image * imageStride + head * headDim * tokens + window * windowTokens
+        }
+    }
+
+    static func forward<T: TensorScalar>(_: T.Type, _ geo: Geometry, _ q: Tensor, _ k: Tensor, _ v: Tensor,
+                                         _ bias: Tensor, _ mask: Tensor?, keepProbabilities: Bool) -> (Tensor, Tensor?) {
+        let n = geo.windowTokens, nn = n * n, d = geo.headDim, l = geo.tokens
+        let pq = UncheckedSendable(UnsafePointer(q.basePointer(T.self))), pk = UncheckedSendable(UnsafePointer(k.basePointer(T.self)))
+        let pv = UncheckedSendable(UnsafePointer(v.basePointer(T.self))), pb = UncheckedSendable(UnsafePointer(bias.basePointer(T.self)))
+        let pm = mask.map { UncheckedSendable(UnsafePointer($0.basePointer(T.self))) }
+        let (sq, sk, sv) = (q.strides[0], k.strides[0], v.strides[0])
+        let saved: Tensor? = keepProbabilities ? Tensor.make([geo.blocks, n, n], T.self) { _ in } : nil
+        let ps = saved.map { UncheckedSendable($0.basePointer(T.self)) }
+        let y = Tensor.make([geo.batch, geo.channels, l], T.self) { out in
+            let po = UncheckedSendable(out.baseAddress!)
+            BLASThreads.withSingleThread {
+                Parallel.forChunks(geo.blocks) { range in
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: nn + 2 * n)
+                    defer { scratch.deallocate() }
+                    for t in range {
+                        let p = ps.map { $0.value + t * nn } ?? scratch
+                        // Sᵀ = kᵀ·q: [N_k, d]·[d, N_q].
+                        ParallelGEMM.run(transA: true, transB: false, m: n, n: n, k: d, a: pk.value + geo.tile(t, imageStride: sk),
+                                         lda: l, b: pq.value + geo.tile(t, imageStride: sq), ldb: l, beta: 0, c: p, ldc: n)
+                        let window = (t / geo.heads) % geo.windows
+                        softmaxOverKeys(p, n: n, bias: pb.value + (t % geo.heads) * nn,
+                                        mask: pm.map { $0.value + window * nn }, work: scratch + nn)
+                        // The head's d output channels of this window: v·P, [d, N_k]·[N_k, N_q].
+                        ParallelGEMM.run(transA: false, transB: false, m: d, n: n, k: n, a: pv.value + geo.tile(t, imageStride: sv),
+                                         lda: l, b: p, ldb: n, beta: 0, c: po.value + geo.tile(t, imageStride: geo.channels * l), ldc: l)
+                    }
+                }
+            }
+        }
+        return (y, saved)
+    }
+
+    /// p ← softmax over rows (keys) of p + bias + mask, for each column (query). `work` holds 2N.
+    @inline(__always)
+    static func softmaxOverKeys<T: TensorScalar>(_ p: UnsafeMutablePointer<T>, n: Int, bias: UnsafePointer<T>,
+                                                 mask: UnsafePointer<T>?, work: UnsafeMutablePointer<T>) {
+        let maxima = work, sums = work + n
+        maxima.update(repeating: -T.infinity, count: n)
+        sums.update(repeating: 0, count: n)
+        for key in 0..<n {
+            let row = p + key * n, b = bias + key * n
+            if let mask {
+                let m = mask + key * n
+                for i in 0..<n { row[i] = row[i] + b[i] + m[i] }   // (s + bias) + mask, the official order
+            } else {
+                for i in 0..<n { row[i] += b[i] }
+            }
+            for i in 0..<n { maxima[i] = Swift.max(maxima[i], row[i]) }
+        }
+        for key in 0..<n {
+            let row = p + key * n
+            for i in 0..<n { row[i] -= maxima[i] }
+            ExpFunction.apply(UnsafePointer(row), to: row, count: n)
+            for i in 0..<n { sums[i] += row[i] }
+        }
+        for i in 0..<n { sums[i] = 1 / sums[i] }
+        for key in 0..<n {
+            let row = p + key * n
+            for i in 0..<n { row[i] *= sums[i] }
+        }
+    }
+
+    /// Gradients of q, k, v and bias (each computed only when `need` says so, except that q's and
+    /// k's share the softmax backward).
+    static func backward<T: TensorScalar>(_: T.Type, _ geo: Geometry, _ g: Tensor, _ q: Tensor, _ k: Tensor, _ v: Tensor,
+                                          _ probabilities: Tensor, need: [Bool]) -> [Tensor] {
+        let n = geo.windowTokens, nn = n * n, d = geo.headDim, l = geo.tokens, cl = geo.channels * l
+        let shape = [geo.batch, geo.channels, l]
+        let pq = UncheckedSendable(UnsafePointer(q.basePointer(T.self))), pk = UncheckedSendable(UnsafePointer(k.basePointer(T.self)))
+        let pv = UncheckedSendable(UnsafePointer(v.basePointer(T.self))), pg = UncheckedSendable(UnsafePointer(g.basePointer(T.self)))
+        let pp = UncheckedSendable(UnsafePointer(probabilities.basePointer(T.self)))
+        let (sq, sk, sv) = (q.strides[0], k.strides[0], v.strides[0])
+        // Every tile of each gradient is written by exactly one block; the make closures are empty.
+        let dq = Tensor.make(shape, T.self) { _ in }, dk = Tensor.make(shape, T.self) { _ in }
+        let dv = Tensor.make(shape, T.self) { _ in }
+        let (pdq, pdk, pdv) = (UncheckedSendable(dq.basePointer(T.self)), UncheckedSendable(dk.basePointer(T.self)),
+                               UncheckedSendable(dv.basePointer(T.self)))
+        let needLogits = need[0] || need[1] || need[3]
+        // The bias gradient sums every image and window: each chunk sums its own, then adds under a lock.
+        let lock = NSLock()
+        let dBias = Tensor.make([geo.heads, n, n], T.self) { total in
+            total.update(repeating: 0)
+            let pt = UncheckedSendable(total.baseAddress!)
+            BLASThreads.withSingleThread {
+                Parallel.forChunks(geo.blocks) { range in
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: nn + n + geo.heads * nn)
+                    defer { scratch.deallocate() }
+                    let ds = scratch, columnSums = scratch + nn, local = scratch + nn + n
+                    local.update(repeating: 0, count: geo.heads * nn)
+                    for t in range {
+                        let p = pp.value + t * nn
+                        let gTile = pg.value + geo.tile(t, imageStride: cl), qTile = pq.value + geo.tile(t, imageStride: sq)
+                        let kTile = pk.value + geo.tile(t, imageStride: sk), vTile = pv.value + geo.tile(t, imageStride: sv)
+                        let out = geo.tile(t, imageStride: cl)
+                        // dv = gO·Pᵀ: [d, N_q]·[N_q, N_k].
+                        ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: gTile, lda: l, b: p, ldb: n,
+                                         beta: 0, c: pdv.value + out, ldc: l)
+                        guard needLogits else { continue }
+                        // dP = vᵀ·gO: [N_k, d]·[d, N_q].
+                        ParallelGEMM.run(transA: true, transB: false, m: n, n: n, k: d, a: vTile, lda: l, b: gTile, ldb: l,
+                                         beta: 0, c: ds, ldc: n)
+                        // Softmax over keys: dS = P ⊙ (dP − Σ_keys P ⊙ dP), per query column.
+                        columnSums.update(repeating: 0, count: n)
+                        for key in 0..<n {
+                            let pr = p + key * n, dr = ds + key * n
+                            for i in 0..<n { columnSums[i] += pr[i] * dr[i] }
+                        }
+                        let biasTile = local + (t % geo.heads) * nn
+                        for key in 0..<n {
+                            let pr = p + key * n, dr = ds + key * n, br = biasTile + key * n
+                            for i in 0..<n {
+                                let s = pr[i] * (dr[i] - columnSums[i])
+                                dr[i] = s
+                                br[i] += s
+                            }
+                        }
+                        // dq = k·dS: [d, N_k]·[N_k, N_q]; dk = q·dSᵀ: [d, N_q]·[N_q, N_k].
+                        ParallelGEMM.run(transA: false, transB: false, m: d, n: n, k: n, a: kTile, lda: l, b: ds, ldb: n,
+                                         beta: 0, c: pdq.value + out, ldc: l)
+                        ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: qTile, lda: l, b: ds, ldb: n,
+                                         beta: 0, c: pdk.value + out, ldc: l)
+                    }
+                    lock.withLock {
+                        for i in 0..<(geo.heads * nn) { pt.value[i] += local[i] }
+                    }
+                }
+            }
+        }
+        return withExtendedLifetime((g, q, k, v, probabilities)) { [dq, dk, dv, dBias] }
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+import SLKDTensor
+
+/// The ops of `uformer_fused.json` (Scripts/torchref/uformer_fused.py), by the op name the generator wrote.
+private func fusedOp(_ c: ReferenceCase) -> ([Tensor]) -> Tensor {
+    let p = c.params
+    switch c.op {
+    case "channel_linear", "channel_linear_gelu":
+        let gelu = c.op == "channel_linear_gelu"
+        return { t in Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, gelu: gelu) }
+    case "permuted_tokens":
+        return { t in
+            let permutation = t[1].cast(to: .int64)
+            var inverse = [Int](repeating: 0, count: permutation.count)
+            for (i, p) in permutation.integers.enumerated() { inverse[p] = i }
+            return t[0].uformerPermutedTokens(permutation, inverse: Tensor(shape: [inverse.count], indices: inverse))
+        }
+    case "window_attention":
+        return { t in
+            Tensor.uformerWindowAttention(q: t[0], k: t[1], v: t[2], heads: p["heads"]!.int, windowTokens: p["n"]!.int,
+                                          bias: t[3], mask: t.count > 4 ? t[4] : nil)
+        }
+    default: fatalError("unknown op \(c.op)")
+    }
+}
+
+@Suite("Uformer fused ops: channel-major Linear (+GELU), token permutation, window attention")
+struct UformerFusedTests {
+    static let cases = (try? loadReferenceCases("uformer_fused")) ?? []
+
+    @Test func vectorsLoad() { #expect(Self.cases.count == 6) }
+
+    @Test("match PyTorch in float64", arguments: cases.map(\.name))
+    func matchesPyTorch64(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, fusedOp(c))
+    }
+
+    @Test("match PyTorch in float32", arguments: cases.map(\.name))
+    func matchesPyTorch32(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-5, fusedOp(c))
+    }
+
+    /// Without a graph the kernels take other paths (GELU in place, softmax in scratch): same values.
+    @Test("match PyTorch without a graph", arguments: cases.map(\.name))
+    func matchesPyTorchWithoutGraph(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        for dtype in [DType.float64, .float32] {
+            let y = withoutGradients { fusedOp(c)(c.orderedInputs(dtype)) }
+            expectClose(y, c.output.tensor(dtype), rtol: dtype == .float64 ? 1e-10 : 1e-5,
+                        atol: dtype == .float64 ? 1e-12 : 1e-5, "\(c.name) output without graph")
+        }
+    }
+
+    @Test("pass float64 gradient checks", arguments: cases.filter { !$0.grads.isEmpty }.map(\.name))
+    func gradientCheck(name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+        let inputs = c.orderedInputs()
+        let op = fusedOp(c)
+        let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+            var all = inputs
+            for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+            return op(all)
+        }
+        #expect(report.passed, "\(report)")
+    }
+
+    /// k and v as the two channel halves of one projection (an image stride of 2C·L) give what
+    /// contiguous copies give, forward and backward.
+    @Test func channelSlicesOfOneProjection() throws {
+        var generator = RandomGenerator(seed: 16)
+        let (b, c, n, windows, heads) = (2, 4, 4, 3, 2)
+        let q = Tensor.uniform([b, c, windows * n], low: -1, high: 1, dtype: .float64, using: &generator)
+        let kv = Tensor.uniform([b, 2 * c, windows * n], low: -1, high: 1, dtype: .float64, using: &generator)
+        let bias = Tensor.uniform([heads, n, n], low: -1, high: 1, dtype: .float64, using: &generator)
+        func run(_ kv: Tensor, sliced: Bool) -> (Tensor, [Tensor]) {
+            let leaf = kv.requiringGrad()
+            var k = leaf.narrowed(axis: 1, start: 0, length: c), v = leaf.narrowed(axis: 1, start: c, length: c)
+            if !sliced { (k, v) = (k.contiguous(), v.contiguous()) }
+            let y = Tensor.uformerWindowAttention(q: q, k: k, v: v, heads: heads, windowTokens: n, bias: bias, mask: nil)
+            return (y, (y * y).sum().gradients(wrt: [leaf]))
+        }
+        let (sliced, slicedGrad) = run(kv, sliced: true), (copied, copiedGrad) = run(kv, sliced: false)
+        #expect(sliced.doubles == copied.doubles)
+        #expect(slicedGrad[0].doubles == copiedGrad[0].doubles)
+        #expect(slicedGrad[0].doubles.contains { $0 != 0 })
+    }
+}

@@ -1,0 +1,31 @@
+// The bodies of MathBodies.h compiled three times: the baseline, AVX2 with FMA, and AVX-512.
+// Contraction stays off for all three so that FMA hardware does not change the bits (the exp
+// kernel equals glibc expf only with separately rounded products and sums).
+#pragma clang fp contract(off)
+
+#include "KernelTable.h"
+#include "MathBodies.h"
+
+#define SLKD_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define SLKD_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define SLKD_TARGET_BASELINE
+
+/// The wrappers and table for one instruction set.
+#define SLKD_INSTANTIATE(name, target)                                                             \
+    target static void exp_f32_##name(const float *s, float *d, size_t n) { slkd_exp_body(s, d, n); } \
+    target static void sigmoid_f32_##name(const float *s, float *d, size_t n) {                    \
+        slkd_sigmoid_body(s, d, n);                                                                \
+    }                                                                                              \
+    target static void tanh_f32_##name(const float *s, float *d, size_t n) { slkd_tanh_body(s, d, n); } \
+    target static void gelu_f32_##name(const float *s, float *d, size_t n) { slkd_gelu_body(s, d, n); } \
+    target static void gelu_backward_f32_##name(const float *g, const float *x, float *d, size_t n) { \
+        slkd_gelu_backward_body(g, x, d, n);                                                       \
+    }                                                                                              \
+    const SLKDKernelTable slkd_kernels_##name = {                                                  \
+        exp_f32_##name, sigmoid_f32_##name, tanh_f32_##name, gelu_f32_##name,                     \
+        gelu_backward_f32_##name,                                                                  \
+    };
+
+SLKD_INSTANTIATE(baseline, SLKD_TARGET_BASELINE)
+SLKD_INSTANTIATE(avx2, SLKD_TARGET_AVX2)
+SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)

@@ -1,4 +1,4 @@
-// exp and sigmoid for the AVX-512 path, written with intrinsics for one reason: the 32-entry
+// exp for the AVX-512 path, written with intrinsics for one reason: the 32-entry
 // table of 2^(i/32). The auto-vectorised bodies of MathBodies.h read it with a gather, which
 // measured 40 % of exp's time on this machine's AVX-512 CPU (and made AVX2 barely faster than
 // SSE2). Here two two-source permutes and a blend read it from registers. The arithmetic is
@@ -77,24 +77,4 @@ void slkd_exp_f32_avx512_permute(const float *src, float *dst, size_t n) {
         }
     }
     for (; i < n; i++) dst[i] = slkd_exp_scalar(src[i]);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
-void slkd_sigmoid_f32_avx512_permute(const float *src, float *dst, size_t n) {
-    SLKDExpTable t = slkd_exp_table_load();
-    const __m512 one = _mm512_set1_ps(1.0f);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 x = _mm512_loadu_ps(src + i);
-        if (slkd_in_range16(x)) {
-            // e = exp(−|x|); x < 0 ? e / (1 + e) : 1 / (1 + e), as slkd_sigmoid_from.
-            __m512 e = slkd_exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)), t);
-            __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-            __m512 numerator = _mm512_mask_blend_ps(negative, one, e);
-            _mm512_storeu_ps(dst + i, _mm512_div_ps(numerator, _mm512_add_ps(one, e)));
-        } else {
-            for (size_t j = i; j < i + 16; j++) dst[j] = slkd_sigmoid_scalar(src[j]);
-        }
-    }
-    for (; i < n; i++) dst[i] = slkd_sigmoid_scalar(src[i]);
 }

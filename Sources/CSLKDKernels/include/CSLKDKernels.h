@@ -47,7 +47,8 @@ void slkd_simd_use(SLKDSIMDPath path);
 
 /// dst[i] = exp(src[i]); equal to glibc's expf bit for bit. src may equal dst.
 void slkd_exp_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
-/// dst[i] = 1 / (1 + exp(−x)), as x ≥ 0 ? 1 / (1 + e) : e / (1 + e) with e = expf(−|x|), bit for bit.
+/// dst[i] = 1 / (1 + exp(−x)), as x ≥ 0 ? 1 / (1 + e) : e / (1 + e) with e = exp(−|x|) in float
+/// (within 2.5 ulp of the exact value).
 void slkd_sigmoid_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
 /// dst[i] = tanh(src[i]), computed in double and rounded once (within 1 ulp of the exact value).
 void slkd_tanh_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);

@@ -121,7 +121,8 @@ extension Tensor {
 public protocol UnaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T) -> T
     /// `apply` over `count` contiguous elements. The default loops over `apply`; a function
-    /// with a vectorised form (exp, sigmoid, tanh, GELU) implements it, with results identical to `apply`.
+    /// with a vectorised form implements it, with results identical to `apply` except float32
+    /// sigmoid and tanh, whose C kernels have their own bounds (``SIMDPath``).
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int)
 }
 

@@ -25,7 +25,8 @@ extension ExpFunction {
 }
 
 extension SigmoidFunction {
-    /// Float: the scalar form's operations with its `expf`, bit for bit.
+    /// Float: the scalar form's operations on a float exp of −|x| (within 2.5 ulp, as the scalar
+    /// form; 16 lanes per AVX-512 vector instead of exp's 8 double lanes).
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
         guard T.self == Float.self else {

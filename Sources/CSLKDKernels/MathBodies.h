@@ -91,12 +91,6 @@ SLKD_INLINE float slkd_sigmoid_scalar(float x) {
 
 SLKD_INLINE int slkd_sigmoid_in_range(float x) { return fabsf(x) <= 87.0f; }
 
-SLKD_INLINE int slkd_any_outside_sigmoid_range(const float *src, size_t n) {
-    int bad = 0;
-    for (size_t j = 0; j < n; j++) bad |= !slkd_sigmoid_in_range(src[j]);
-    return bad;
-}
-
 SLKD_INLINE float slkd_exp_nonpositive_activation(float y);
 
 /// For |x| ≤ 87, e comes from the float exp of the GELU kernels (within 1.2 ulp, all in float, so
@@ -106,15 +100,22 @@ SLKD_INLINE float slkd_sigmoid_fast(float x) {
     return slkd_sigmoid_from(x, slkd_exp_nonpositive_activation(-fabsf(x)));
 }
 
+/// One pass per block: the fast form on every lane while noting lanes out of its range, then
+/// those few lanes again with expf (from a copy of the block, since src may equal dst).
 SLKD_INLINE void slkd_sigmoid_body(const float *src, float *dst, size_t n) {
     size_t i = 0;
     for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
-        if (slkd_any_outside_sigmoid_range(src + i, SLKD_BLOCK)) {
-            for (size_t j = i; j < i + SLKD_BLOCK; j++) {
-                dst[j] = slkd_sigmoid_in_range(src[j]) ? slkd_sigmoid_fast(src[j]) : slkd_sigmoid_scalar(src[j]);
+        float x[SLKD_BLOCK];
+        int bad = 0;
+        for (size_t j = 0; j < SLKD_BLOCK; j++) {
+            x[j] = src[i + j];
+            bad |= !slkd_sigmoid_in_range(x[j]);
+            dst[i + j] = slkd_sigmoid_fast(x[j]);
+        }
+        if (bad) {
+            for (size_t j = 0; j < SLKD_BLOCK; j++) {
+                if (!slkd_sigmoid_in_range(x[j])) dst[i + j] = slkd_sigmoid_scalar(x[j]);
             }
-        } else {
-            for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = slkd_sigmoid_fast(src[j]);
         }
     }
     for (; i < n; i++) dst[i] = slkd_sigmoid_in_range(src[i]) ? slkd_sigmoid_fast(src[i]) : slkd_sigmoid_scalar(src[i]);

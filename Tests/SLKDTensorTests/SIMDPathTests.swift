@@ -271,4 +271,49 @@ struct SIMDPathTests {
             #expect(Swift.abs(Double(grad[i]) - difference) <= 2e-4, "gelu′(\(xs[i])) = \(grad[i]), difference \(difference)")
         }
     }
+
+    // MARK: The routed ops' existing PyTorch vectors and gradient checks
+
+    /// The ops that run the C kernels, by the op names of elementwise.json and vision_norm_act.json
+    /// (softmax through exp, the GELU gate through GELU and its backward).
+    static func routedOp(_ c: ReferenceCase) -> (([Tensor]) -> Tensor)? {
+        switch c.op {
+        case "exp": { $0[0].exp() }
+        case "sigmoid": { $0[0].sigmoid() }
+        case "tanh": { $0[0].tanh() }
+        case "gelu": { $0[0].gelu() }
+        case "gelu_gate": { Tensor.geluGate($0[0], $0[1]) }
+        case "gelu_gate_channels": { $0[0].geluGateOverChannels() }
+        case "softmax": { $0[0].softmax(axis: c.params["axis"]!.int) }
+        case "log_softmax": { $0[0].logSoftmax(axis: c.params["axis"]!.int) }
+        default: nil
+        }
+    }
+
+    /// The same tolerances as ElementwiseTests and VisionNormActTests. The Float64 runs go through
+    /// Swift on every path; they are repeated here so that a path switch that leaked into Float64
+    /// would show.
+    @Test("the routed ops' PyTorch vectors and Float64 gradient checks pass on every path", arguments: SIMDPath.supported)
+    func existingChecks(_ path: SIMDPath) throws {
+        let cases = try loadReferenceCases("elementwise") + loadReferenceCases("vision_norm_act")
+        var checked: [String] = []
+        SIMDPath.withPath(path) {
+            for c in cases {
+                guard let op = Self.routedOp(c) else { continue }
+                let vision = !["exp", "sigmoid", "tanh"].contains(c.op)
+                checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: vision ? 1e-5 : 1e-6, op)
+                checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)
+                let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+                let inputs = c.orderedInputs()
+                let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+                    var all = inputs
+                    for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+                    return op(all)
+                }
+                #expect(report.passed, "\(c.name) on \(path): \(report)")
+                checked.append(c.name)
+            }
+        }
+        #expect(checked.count == 11, "\(checked)")
+    }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import SLKDTensor
 
-/// The float32 C kernels (exp, sigmoid, tanh, GELU and its backward) on every SIMD path this CPU
-/// runs. Bounds tested (Docs/Troubleshooting.md, "SLKD_SIMD"): every path returns the baseline's
+/// The float32 C kernels (exp, sigmoid, tanh, GELU and its backward, the sum) on every SIMD path
+/// this CPU runs. Bounds tested (Docs/Troubleshooting.md, "SLKD_SIMD"): every path returns the baseline's
 /// bits; exp equals glibc `expf` bit for bit; GELU, its gate and its backward equal SLKDTensor's
 /// scalar Swift forms bit for bit; exp and tanh are within 1 ulp of the exact (double) value,
 /// sigmoid within 2.5 ulp (as the expf-based formula: 2.0 ulp). Float64 math stays in Swift: its
@@ -93,6 +93,23 @@ struct SIMDPathTests {
             let actual = wide[name]!
             let differ = zip(actual, expected).filter { $0.bitPattern != $1.bitPattern && !($0.isNaN && $1.isNaN) }.count
             #expect(differ == 0, "\(name) on \(path): \(differ) of \(expected.count) differ from baseline")
+        }
+    }
+
+    @Test("the float sum has the same bits on every path and is close to the double sum", arguments: SIMDPath.supported)
+    func sumOnEveryPath(_ path: SIMDPath) {
+        var generator = RandomGenerator(seed: 61)
+        // Lengths around the 64 lanes and the tail, and one of a whole feature map.
+        for n in [1, 2, 63, 64, 65, 127, 1000, 96 * 128 * 128 + 5] {
+            let xs = (0..<n).map { _ in Float(generator.nextUnit() * 2 - 1) }
+            let x = Tensor(xs)
+            let wide = SIMDPath.withPath(path) { x.sum().floats[0] }
+            let baseline = SIMDPath.withPath(.baseline) { x.sum().floats[0] }
+            #expect(wide.bitPattern == baseline.bitPattern, "n = \(n) on \(path)")
+            let exact = xs.reduce(0.0) { $0 + Double($1) }
+            let magnitude = xs.reduce(0.0) { $0 + Swift.abs(Double($1)) }
+            // Error bound of 64-lane summation: (n/64 + 6) roundings of at most 2⁻²⁴ of Σ|x|.
+            #expect(Swift.abs(Double(wide) - exact) <= (Double(n) / 64 + 6) * 0x1p-24 * magnitude, "n = \(n)")
         }
     }
 

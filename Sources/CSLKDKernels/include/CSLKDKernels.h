@@ -1,5 +1,5 @@
-// Element-wise float32 math kernels compiled three times (AVX-512, AVX2+FMA, the SSE2 baseline)
-// and chosen once at start-up from the CPU's features; SLKD_SIMD=baseline|avx2|avx512 forces a
+// Element-wise float32 math kernels and the float sum, compiled three times (AVX-512, AVX2+FMA,
+// the SSE2 baseline) and chosen once at start-up from the CPU's features; SLKD_SIMD=baseline|avx2|avx512 forces a
 // path. Every path returns the same bits: the kernels use no fused multiply-adds and no
 // reassociation, so the vector widths change the speed only.
 #ifndef CSLKD_KERNELS_H
@@ -58,6 +58,9 @@ void slkd_gelu_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count)
 /// kernels (`SpecialFunctions.erfForActivation`, `expOfNonPositiveForActivation`).
 void slkd_gelu_backward_f32(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dst,
                             size_t count);
+
+/// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
+float slkd_sum_f32(const float *_Nonnull src, size_t count);
 
 #ifdef __cplusplus
 }

@@ -2,10 +2,11 @@ import CSLKDKernels
 
 /// The instruction set SLKDTensor's element-wise float32 math runs on.
 ///
-/// exp, sigmoid, tanh, GELU and the GELU backward are C kernels (`CSLKDKernels`) compiled once per
-/// path; the widest path the CPU has is chosen on first use. The environment variable
-/// `SLKD_SIMD=baseline|avx2|avx512` forces a path; a name that is none of these, or a path the CPU
-/// lacks, falls back to the widest the CPU has with one warning on standard error.
+/// exp, sigmoid, tanh, GELU, the GELU backward and sums of contiguous runs are C kernels
+/// (`CSLKDKernels`) compiled once per path; the widest path the CPU has is chosen on first use.
+/// The environment variable `SLKD_SIMD=baseline|avx2|avx512` forces a path; a name that is none
+/// of these, or a path the CPU lacks, falls back to the widest the CPU has with one warning on
+/// standard error.
 ///
 /// Every path returns the same bits (the kernels use no fused multiply-adds and never reorder
 /// arithmetic), so the choice changes speed only. exp equals glibc's `expf` bit for bit, and GELU

@@ -43,10 +43,14 @@ let package = Package(
             name: "CSLKDMPI", path: "Sources/CSLKDMPI", pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
+        // Element-wise math kernels in C, each compiled for AVX-512, AVX2+FMA and the baseline
+        // through per-function target attributes, chosen at start-up (no unsafeFlags needed).
+        .target(name: "CSLKDKernels"),
+
         .target(
             name: "SLKDTensor",
             dependencies: [
-                "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG", "CSLKDTurboJPEG",
+                "CSLKDKernels", "CSLKDOpenBLAS", "CSLKDLapacke", "CSLKDPNG", "CSLKDTurboJPEG",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]),
         .target(name: "SLKDModels", dependencies: ["SLKDTensor", .product(name: "Yams", package: "Yams")]),

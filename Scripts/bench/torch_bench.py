@@ -69,6 +69,8 @@ def elementwise_cases():
         ("mul_bias", "GB/s", 2 * nbytes, lambda: x * bias),
         ("exp", "GB/s", 2 * nbytes, lambda: torch.exp(x)),
         ("sigmoid", "GB/s", 2 * nbytes, lambda: torch.sigmoid(x)),
+        ("tanh", "GB/s", 2 * nbytes, lambda: torch.tanh(x)),
+        ("gelu", "GB/s", 2 * nbytes, lambda: torch.nn.functional.gelu(x)),
         ("sum_all", "GB/s", nbytes, lambda: x.sum()),
         ("sum_axis1", "GB/s", nbytes, lambda: x.sum(dim=1)),
         ("mean_hw", "GB/s", nbytes, lambda: x.mean(dim=(2, 3))),

@@ -228,6 +228,8 @@ func elementwiseCases() -> [Case] {
         Case(name: "mul_bias", work: .bytes(2 * bytes), baseline: base) { sink &+= (x * bias).count },
         Case(name: "exp", work: .bytes(2 * bytes), baseline: base) { sink &+= x.exp().count },
         Case(name: "sigmoid", work: .bytes(2 * bytes), baseline: base) { sink &+= x.sigmoid().count },
+        Case(name: "tanh", work: .bytes(2 * bytes), baseline: base) { sink &+= x.tanh().count },
+        Case(name: "gelu", work: .bytes(2 * bytes), baseline: base) { sink &+= x.gelu().count },
         Case(name: "sum_all", work: .bytes(bytes), baseline: base) { sink &+= x.sum().count },
         Case(name: "sum_axis1", work: .bytes(bytes), baseline: base) { sink &+= x.sum(axis: 1).count },
         Case(name: "mean_hw", work: .bytes(bytes), baseline: base) { sink &+= x.mean(axes: [2, 3]).count },
@@ -275,7 +277,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_\(n)", "matmul_\(n)"], { matmulCases(n) })
 } + [
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
-    (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
+    (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "tanh", "gelu", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
 ] + visionGroups() + fusedKernelGroups() + qualityGroups() + modelGroups()
 

@@ -1,3 +1,4 @@
+import CSLKDKernels
 import RealModule
 
 // Activation functions of the restoration transformers: exact (erf) GELU as `F.gelu`, ReLU,
@@ -6,6 +7,17 @@ import RealModule
 enum GELUFunction: UnaryScalarFunction {
     /// x·Φ(x) = ½·x·(1 + erf(x/√2)).
     static func apply<T: TensorScalar>(_ x: T) -> T { x * (1 + SpecialFunctions.erfForActivation(x * (1 / T.sqrt(2)))) / 2 }
+
+    /// Float: the C kernel of the same operations (``SIMDPath``), bit for bit.
+    @inlinable
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        guard T.self == Float.self else {
+            for i in 0..<count { destination[i] = apply(source[i]) }
+            return
+        }
+        let (s, d) = asFloats(source, destination)
+        slkd_gelu_f32(s, d, count)
+    }
 }
 
 enum GELUDerivativeFunction: UnaryScalarFunction {
@@ -21,16 +33,41 @@ enum GELUDerivativeFunction: UnaryScalarFunction {
 
 enum GELUGateFunction: BinaryScalarFunction {
     static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { GELUFunction.apply(a) * b }
+
+    /// Float: gelu(a) by the C kernel, then times b (the same two roundings).
+    @inlinable
+    static func apply<T: TensorScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
+                                       to destination: UnsafeMutablePointer<T>, count: Int) {
+        GELUFunction.apply(a, to: destination, count: count)
+        for i in 0..<count { destination[i] *= b[i] }
+    }
 }
 
 enum GELUBackwardFunction: BinaryScalarFunction {
     /// g·gelu′(x).
     @inline(__always)
     static func apply<T: TensorScalar>(_ g: T, _ x: T) -> T { g * GELUDerivativeFunction.apply(x) }
+
+    /// Float: the C kernel of the same operations (``SIMDPath``), bit for bit.
+    @inlinable
+    static func apply<T: TensorScalar>(_ g: UnsafePointer<T>, _ x: UnsafePointer<T>,
+                                       to destination: UnsafeMutablePointer<T>, count: Int) {
+        guard T.self == Float.self else {
+            for i in 0..<count { destination[i] = apply(g[i], x[i]) }
+            return
+        }
+        let (pg, d) = asFloats(g, destination)
+        slkd_gelu_backward_f32(pg, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), d, count)
+    }
 }
 
 enum GELUForGateFunction: UnaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T) -> T { GELUFunction.apply(x) }
+
+    @inlinable
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        GELUFunction.apply(source, to: destination, count: count)
+    }
 }
 
 enum ReLUFunction: UnaryScalarFunction {

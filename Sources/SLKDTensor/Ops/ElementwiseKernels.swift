@@ -50,7 +50,8 @@ extension Tensor {
             return Tensor.make(shape, T.self) { out in
                 let dst = out.baseAddress!
                 Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
-                    for i in range { dst[i] = F.apply(pa[i], pb[i]) }
+                    let start = range.lowerBound
+                    F.apply(pa + start, pb + start, to: dst + start, count: range.count)
                 }
             }
         }
@@ -65,7 +66,7 @@ extension Tensor {
                 loop.forEachRun(in: runs) { offsets in
                     let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
                     if sa == 1 && sb == 1 {
-                        for i in 0..<n { d[i] = F.apply(x[i], y[i]) }
+                        F.apply(x, y, to: d, count: n)
                     } else if sa == 1 && sb == 0 {
                         let v = y[0]
                         for i in 0..<n { d[i] = F.apply(x[i], v) }
@@ -120,7 +121,8 @@ extension Tensor {
 public protocol UnaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T) -> T
     /// `apply` over `count` contiguous elements. The default loops over `apply`; a function
-    /// with a vectorised form (exp, sigmoid) implements it, with results identical to `apply`.
+    /// with a vectorised form implements it, with results identical to `apply` except float32
+    /// sigmoid and tanh, whose C kernels have their own bounds (``SIMDPath``).
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int)
 }
 
@@ -135,6 +137,18 @@ extension UnaryScalarFunction {
 /// A scalar function of two variables, written once for every ``TensorScalar``.
 public protocol BinaryScalarFunction {
     static func apply<T: TensorScalar>(_ x: T, _ y: T) -> T
+    /// `apply` over `count` contiguous pairs. The default loops over `apply`; a function with a
+    /// vectorised form (the GELU backward and gate) implements it, with results identical to `apply`.
+    static func apply<T: TensorScalar>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>,
+                                       to destination: UnsafeMutablePointer<T>, count: Int)
+}
+
+extension BinaryScalarFunction {
+    @inlinable @inline(__always)
+    public static func apply<T: TensorScalar>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>,
+                                              to destination: UnsafeMutablePointer<T>, count: Int) {
+        for i in 0..<count { destination[i] = apply(x[i], y[i]) }
+    }
 }
 
 extension Tensor {

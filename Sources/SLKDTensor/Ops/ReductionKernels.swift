@@ -1,3 +1,4 @@
+import CSLKDKernels
 import RealModule
 
 /// How a reduction combines one strided run of elements into an accumulator.
@@ -15,6 +16,12 @@ enum SumReducer<Scalar: TensorScalar>: RunReducer {
     @inlinable static func combine(_ a: Scalar, _ b: Scalar) -> Scalar { a + b }
     @inlinable
     static func reduce(_ a: Scalar, _ p: UnsafePointer<Scalar>, count n: Int, stride s: Int) -> Scalar {
+        if s == 1 && Scalar.self == Float.self {
+            // The C kernel: 64 partial sums in a fixed order on every SIMD path; the Swift loop
+            // below reached half of memcpy's bandwidth on one core.
+            let sum = slkd_sum_f32(UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), n)
+            return a + unsafeBitCast(sum, to: Scalar.self)
+        }
         if s == 1 {
             // Reassociation lets the compiler vectorise; 8 lanes of partial sums.
             var acc: Scalar = 0

@@ -1,0 +1,49 @@
+// The bodies of MathBodies.h compiled three times: the baseline, AVX2 with FMA, and AVX-512.
+// Contraction stays off for all three so that FMA hardware does not change the bits (the exp
+// kernel equals glibc expf only with separately rounded products and sums, and every path must
+// return the same bits).
+#pragma clang fp contract(off)
+
+#include "ExpAVX512.h"
+#include "KernelTable.h"
+#include "MathBodies.h"
+#include "SumBody.h"
+
+#define SLKD_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define SLKD_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define SLKD_TARGET_BASELINE
+
+/// The exp wrapper (the AVX-512 path has its own, in ExpAVX512.c).
+#define SLKD_INSTANTIATE_EXP(name, target)                                                         \
+    target static void exp_f32_##name(const float *s, float *d, size_t n) { slkd_exp_body(s, d, n); }
+
+/// The other wrappers for one instruction set.
+#define SLKD_INSTANTIATE(name, target)                                                             \
+    target static void sigmoid_f32_##name(const float *s, float *d, size_t n) {                    \
+        slkd_sigmoid_body(s, d, n);                                                                \
+    }                                                                                              \
+    target static void tanh_f32_##name(const float *s, float *d, size_t n) { slkd_tanh_body(s, d, n); } \
+    target static void gelu_f32_##name(const float *s, float *d, size_t n) { slkd_gelu_body(s, d, n); } \
+    target static void gelu_backward_f32_##name(const float *g, const float *x, float *d, size_t n) { \
+        slkd_gelu_backward_body(g, x, d, n);                                                       \
+    }                                                                                              \
+    target static float sum_f32_##name(const float *s, size_t n) { return slkd_sum_body(s, n); }
+
+SLKD_INSTANTIATE_EXP(baseline, SLKD_TARGET_BASELINE)
+SLKD_INSTANTIATE_EXP(avx2, SLKD_TARGET_AVX2)
+SLKD_INSTANTIATE(baseline, SLKD_TARGET_BASELINE)
+SLKD_INSTANTIATE(avx2, SLKD_TARGET_AVX2)
+SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
+
+const SLKDKernelTable slkd_kernels_baseline = {
+    exp_f32_baseline, sigmoid_f32_baseline, tanh_f32_baseline, gelu_f32_baseline, gelu_backward_f32_baseline,
+    sum_f32_baseline,
+};
+const SLKDKernelTable slkd_kernels_avx2 = {
+    exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, sum_f32_avx2,
+};
+// exp from ExpAVX512.c (table lookups by permute instead of gather).
+const SLKDKernelTable slkd_kernels_avx512 = {
+    slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
+    gelu_backward_f32_avx512, sum_f32_avx512,
+};

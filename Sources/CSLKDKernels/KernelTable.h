@@ -1,0 +1,20 @@
+// One set of kernels for one instruction set; Dispatch.c points at the CPU's widest.
+#ifndef CSLKD_KERNEL_TABLE_H
+#define CSLKD_KERNEL_TABLE_H
+
+#include <stddef.h>
+
+typedef struct SLKDKernelTable {
+    void (*exp_f32)(const float *, float *, size_t);
+    void (*sigmoid_f32)(const float *, float *, size_t);
+    void (*tanh_f32)(const float *, float *, size_t);
+    void (*gelu_f32)(const float *, float *, size_t);
+    void (*gelu_backward_f32)(const float *, const float *, float *, size_t);
+    float (*sum_f32)(const float *, size_t);
+} SLKDKernelTable;
+
+extern const SLKDKernelTable slkd_kernels_baseline;
+extern const SLKDKernelTable slkd_kernels_avx2;
+extern const SLKDKernelTable slkd_kernels_avx512;
+
+#endif

@@ -1,0 +1,220 @@
+// The kernel bodies, written once and instantiated per instruction set by Instances.c. Each body
+// is always inlined into a wrapper with a `target` attribute, which lets the compiler vectorise
+// its loops for that wrapper's width. Floating-point contraction is off (see Instances.c), so
+// every width performs the same IEEE operations and returns the same bits.
+#ifndef CSLKD_MATH_BODIES_H
+#define CSLKD_MATH_BODIES_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SLKD_INLINE static inline __attribute__((always_inline))
+
+/// Elements per block whose range is checked before the vector loop runs on it.
+#define SLKD_BLOCK 64
+
+/// Bits of 2^(i/32) minus i << 47, so that adding k << 47 scales by 2^(k div 32) (the table of
+/// glibc's expf, ARM optimized-routines e_expf.c).
+static const uint64_t slkd_exp2_table[32] = {
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+};
+
+/// exp(x) in double for |x| ≤ 88·2: x·32/ln2 = k + r, exp(x) = 2^(k/32)·p(r) with glibc expf's
+/// cubic p (relative error below 2^-33, so a float rounding of it equals expf). The product
+/// 32/ln2·x is split as hi·x (exact: hi has 29 bits, x at most 24) plus lo·x, which gives the
+/// fused multiply-add's one rounding without needing FMA in the baseline.
+SLKD_INLINE double slkd_exp_core(double x) {
+    const double inv_ln2_n = 0x1.71547652b82fep+0 * 32.0;
+    const double inv_ln2_n_hi = 0x1.7154765p+5, inv_ln2_n_lo = 0x1.5c17fp-26;
+    const double shift = 0x1.8p+52;
+    const double c0 = 0x1.c6af84b912394p-5 / 32 / 32 / 32, c1 = 0x1.ebfce50fac4f3p-3 / 32 / 32;
+    const double c2 = 0x1.62e42ff0c52d6p-1 / 32;
+    double shifted = inv_ln2_n * x + shift;   // rounds x·32/ln2 to an integer k in the low bits
+    uint64_t k;
+    memcpy(&k, &shifted, sizeof k);
+    double kd = shifted - shift;
+    double r = (inv_ln2_n_hi * x - kd) + inv_ln2_n_lo * x;
+    uint64_t bits = slkd_exp2_table[k & 31] + (k << 47);
+    double s;
+    memcpy(&s, &bits, sizeof s);
+    double r2 = r * r;
+    double p = c0 * r + c1;
+    double y = c2 * r + 1;
+    y = p * r2 + y;
+    return y * s;
+}
+
+/// Whether exp_core handles x as float expf would (false for NaN, ±∞, overflow, underflow).
+SLKD_INLINE int slkd_exp_in_range(float x) { return fabsf(x) <= 88.0f; }
+
+/// Whether any of src[0 ..< n] is outside exp_core's range; vectorises (no early exit).
+SLKD_INLINE int slkd_any_out_of_range(const float *src, size_t n) {
+    int bad = 0;
+    for (size_t j = 0; j < n; j++) bad |= !slkd_exp_in_range(src[j]);
+    return bad;
+}
+
+SLKD_INLINE float slkd_exp_scalar(float x) {
+    return slkd_exp_in_range(x) ? (float)slkd_exp_core((double)x) : expf(x);
+}
+
+SLKD_INLINE void slkd_exp_body(const float *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
+        if (slkd_any_out_of_range(src + i, SLKD_BLOCK)) {
+            for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = slkd_exp_scalar(src[j]);
+        } else {
+            for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = (float)slkd_exp_core((double)src[j]);
+        }
+    }
+    for (; i < n; i++) dst[i] = slkd_exp_scalar(src[i]);
+}
+
+/// The sigmoid from e = exp(−|x|): 1 / (1 + e) for x ≥ 0, e / (1 + e) for x < 0 (no overflow).
+SLKD_INLINE float slkd_sigmoid_from(float x, float e) {
+    float denominator = 1.0f + e;
+    return x < 0 ? e / denominator : 1.0f / denominator;
+}
+
+/// The same with glibc's expf, for the arguments the fast form leaves out (|x| > 87, NaN).
+SLKD_INLINE float slkd_sigmoid_scalar(float x) {
+    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+
+SLKD_INLINE int slkd_sigmoid_in_range(float x) { return fabsf(x) <= 87.0f; }
+
+SLKD_INLINE float slkd_exp_nonpositive_activation(float y);
+
+/// For |x| ≤ 87, e comes from the float exp of the GELU kernels (within 1.2 ulp, all in float, so
+/// 16 lanes per AVX-512 vector): the sigmoid is within 2.5 ulp of the exact value, as the expf
+/// form is (measured: 2.33 and 2.00 ulp over every 7th float).
+SLKD_INLINE float slkd_sigmoid_fast(float x) {
+    return slkd_sigmoid_from(x, slkd_exp_nonpositive_activation(-fabsf(x)));
+}
+
+/// One pass per block: the fast form on every lane while noting lanes out of its range, then
+/// those few lanes again with expf (from a copy of the block, since src may equal dst).
+SLKD_INLINE void slkd_sigmoid_body(const float *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
+        float x[SLKD_BLOCK];
+        int bad = 0;
+        for (size_t j = 0; j < SLKD_BLOCK; j++) {
+            x[j] = src[i + j];
+            bad |= !slkd_sigmoid_in_range(x[j]);
+            dst[i + j] = slkd_sigmoid_fast(x[j]);
+        }
+        if (bad) {
+            for (size_t j = 0; j < SLKD_BLOCK; j++) {
+                if (!slkd_sigmoid_in_range(x[j])) dst[i + j] = slkd_sigmoid_scalar(x[j]);
+            }
+        }
+    }
+    for (; i < n; i++) dst[i] = slkd_sigmoid_in_range(src[i]) ? slkd_sigmoid_fast(src[i]) : slkd_sigmoid_scalar(src[i]);
+}
+
+/// tanh in double, rounded once to float. |x| < 1/4: the odd Taylor series to x¹⁵ (truncation
+/// below 2^-42 relative), free of the cancellation in 1 − 2/(e^2|x| + 1); otherwise that formula
+/// with |x| clamped to 9.5, where tanh is 1 in float (1 − tanh 9.5 < 2^-26). NaN stays NaN.
+SLKD_INLINE float slkd_tanh_scalar(float xf) {
+    double x = xf;
+    double a = fabs(x);
+    double x2 = x * x;
+    double p = -929569.0 / 638512875.0;
+    p = p * x2 + 21844.0 / 6081075.0;
+    p = p * x2 + -1382.0 / 155925.0;
+    p = p * x2 + 62.0 / 2835.0;
+    p = p * x2 + -17.0 / 315.0;
+    p = p * x2 + 2.0 / 15.0;
+    p = p * x2 + -1.0 / 3.0;
+    p = p * x2 + 1.0;
+    double small = x * p;
+    double clamped = a > 9.5 ? 9.5 : a;
+    double t = 1.0 - 2.0 / (slkd_exp_core(2.0 * clamped) + 1.0);
+    double large = x < 0 ? -t : t;
+    return (float)(a < 0.25 ? small : large);
+}
+
+SLKD_INLINE void slkd_tanh_body(const float *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = slkd_tanh_scalar(src[i]);
+}
+
+/// Swift's `min`/`max` (NaN in the first argument stays NaN), so the results match SLKDTensor's.
+SLKD_INLINE float slkd_swift_max(float x, float y) { return y >= x ? y : x; }
+SLKD_INLINE float slkd_swift_min(float x, float y) { return y < x ? y : x; }
+
+/// `SpecialFunctions.erfForActivation` for Float: the same rational minimax form, operation for
+/// operation (the constants are its Float literals, written as hex).
+SLKD_INLINE float slkd_erf_activation(float x) {
+    float v = slkd_swift_min(slkd_swift_max(x, -4.0f), 4.0f);
+    float v2 = v * v;
+    float p = -0x1.2bbe16p-32f;
+    p = v2 * p + 0x1.dbffdcp-26f;
+    p = v2 * p + -0x1.19fea2p-19f;
+    p = v2 * p + -0x1.dd85a4p-15f;
+    p = v2 * p + -0x1.8158c6p-11f;
+    p = v2 * p + -0x1.8343ecp-9f;
+    p = v2 * p + -0x1.07b7a8p-6f;
+    float q = -0x1.e8c19ap-17f;
+    q = v2 * q + -0x1.bf7a52p-13f;
+    q = v2 * q + -0x1.b9249cp-10f;
+    q = v2 * q + -0x1.e337fp-8f;
+    q = v2 * q + -0x1.d36d4ep-7f;
+    return v * p / q;
+}
+
+/// `SpecialFunctions.expOfNonPositiveForActivation` for Float, operation for operation.
+SLKD_INLINE float slkd_exp_nonpositive_activation(float y) {
+    float v = slkd_swift_max(y, -87.0f);
+    const float magic = 12582912.0f;
+    float shifted = v * 0x1.715476p+0f + magic;
+    float k = shifted - magic;
+    float r = (v - k * 0x1.62e4p-1f) - k * 0x1.7f7d1cp-20f;
+    float p = 0x1.a01a02p-13f;
+    p = p * r + 0x1.6c16c2p-10f;
+    p = p * r + 0x1.111112p-7f;
+    p = p * r + 0x1.555556p-5f;
+    p = p * r + 0x1.555556p-3f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    uint32_t shifted_bits, magic_bits;
+    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+    memcpy(&magic_bits, &magic, sizeof magic_bits);
+    uint32_t scale_bits = (shifted_bits - magic_bits + 127u) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    return p * scale;
+}
+
+/// 1/√2 and √(2π) as SLKDTensor computes them in Float (Swift's Float.pi is rounded down).
+#define SLKD_INV_SQRT2 0x1.6a09e6p-1f
+#define SLKD_SQRT_2PI 0x1.40d932p+1f
+
+SLKD_INLINE float slkd_gelu_scalar(float x) {
+    return x * (1.0f + slkd_erf_activation(x * SLKD_INV_SQRT2)) / 2.0f;
+}
+
+SLKD_INLINE float slkd_gelu_derivative_scalar(float x) {
+    float cdf = (1.0f + slkd_erf_activation(x * SLKD_INV_SQRT2)) / 2.0f;
+    float density = slkd_exp_nonpositive_activation(-x * x / 2.0f) / SLKD_SQRT_2PI;
+    return cdf + x * density;
+}
+
+SLKD_INLINE void slkd_gelu_body(const float *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = slkd_gelu_scalar(src[i]);
+}
+
+SLKD_INLINE void slkd_gelu_backward_body(const float *g, const float *x, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = g[i] * slkd_gelu_derivative_scalar(x[i]);
+}
+
+#endif

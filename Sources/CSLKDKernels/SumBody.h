@@ -1,0 +1,26 @@
+// The float sum kernel's body, instantiated per instruction set by Instances.c.
+#ifndef CSLKD_SUM_BODY_H
+#define CSLKD_SUM_BODY_H
+
+#include <stddef.h>
+
+/// Partial sums kept by the sum kernel: four AVX-512 registers, eight AVX2 ones, sixteen SSE2
+/// ones (spilled in part). The lanes, not the vector width, fix the order of the additions.
+#define SLKD_SUM_LANES 64
+
+/// Σ src[0 ..< n] in a fixed order on every path: lane j adds src[j], src[j + 64], …, then the
+/// tail src[64·m + j]; the lanes are combined by halving (lane j += lane j + w, w = 32 … 1).
+static inline __attribute__((always_inline)) float slkd_sum_body(const float *src, size_t n) {
+    float acc[SLKD_SUM_LANES] = {0};
+    size_t i = 0;
+    for (; i + SLKD_SUM_LANES <= n; i += SLKD_SUM_LANES) {
+        for (size_t j = 0; j < SLKD_SUM_LANES; j++) acc[j] += src[i + j];
+    }
+    for (size_t j = 0; i < n; i++, j++) acc[j] += src[i];
+    for (size_t w = SLKD_SUM_LANES / 2; w >= 1; w /= 2) {
+        for (size_t j = 0; j < w; j++) acc[j] += acc[j + w];
+    }
+    return acc[0];
+}
+
+#endif

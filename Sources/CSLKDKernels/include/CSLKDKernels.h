@@ -1,0 +1,69 @@
+// Element-wise float32 math kernels and the float sum, compiled three times (AVX-512, AVX2+FMA,
+// the SSE2 baseline) and chosen once at start-up from the CPU's features; SLKD_SIMD=baseline|avx2|avx512 forces a
+// path. Every path returns the same bits: the kernels use no fused multiply-adds and no
+// reassociation, so the vector widths change the speed only.
+#ifndef CSLKD_KERNELS_H
+#define CSLKD_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction sets a kernel is compiled for, in increasing width.
+typedef enum __attribute__((enum_extensibility(closed))) SLKDSIMDPath {
+    SLKDSIMDPathBaseline = 0,
+    SLKDSIMDPathAVX2 = 1,
+    SLKDSIMDPathAVX512 = 2,
+} SLKDSIMDPath;
+
+/// How a requested path (the SLKD_SIMD value) was honoured.
+typedef enum __attribute__((enum_extensibility(closed))) SLKDSIMDRequest {
+    /// No request (unset or empty): the widest path the CPU has.
+    SLKDSIMDRequestNone = 0,
+    /// The requested path, which the CPU has.
+    SLKDSIMDRequestGranted = 1,
+    /// A name that is none of baseline, avx2, avx512: the widest path the CPU has.
+    SLKDSIMDRequestUnknown = 2,
+    /// A path the CPU lacks: the widest path it has.
+    SLKDSIMDRequestUnsupported = 3,
+} SLKDSIMDRequest;
+
+/// The widest path this CPU runs (AVX-512 needs F, BW, VL and DQ; AVX2 needs FMA too).
+SLKDSIMDPath slkd_simd_best_supported(void);
+
+/// The path for a SLKD_SIMD value (NULL when unset) on a CPU whose widest path is `best`; a pure
+/// function. `outcome` (may be NULL) says whether the request was honoured.
+SLKDSIMDPath slkd_simd_resolve(const char *_Nullable requested, SLKDSIMDPath best,
+                               SLKDSIMDRequest *_Nullable outcome);
+
+/// The path the kernels run on now (chosen on first use from SLKD_SIMD and the CPU).
+SLKDSIMDPath slkd_simd_active(void);
+
+/// Switches every kernel to `path`, which must not be wider than `slkd_simd_best_supported()`
+/// (a wider one is clamped to it). For tests and benchmarks.
+void slkd_simd_use(SLKDSIMDPath path);
+
+/// dst[i] = exp(src[i]); equal to glibc's expf bit for bit. src may equal dst.
+void slkd_exp_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
+/// dst[i] = 1 / (1 + exp(−x)), as x ≥ 0 ? 1 / (1 + e) : e / (1 + e) with e = exp(−|x|) in float
+/// (within 2.5 ulp of the exact value).
+void slkd_sigmoid_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
+/// dst[i] = tanh(src[i]), computed in double and rounded once (within 1 ulp of the exact value).
+void slkd_tanh_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
+/// dst[i] = x·(1 + erf(x/√2))/2 with SLKDTensor's rational erf (`SpecialFunctions.erfForActivation`).
+void slkd_gelu_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
+/// dst[i] = g[i]·gelu′(x[i]), gelu′(x) = Φ(x) + x·φ(x), with SLKDTensor's erf and exp of the GELU
+/// kernels (`SpecialFunctions.erfForActivation`, `expOfNonPositiveForActivation`).
+void slkd_gelu_backward_f32(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dst,
+                            size_t count);
+
+/// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
+float slkd_sum_f32(const float *_Nonnull src, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

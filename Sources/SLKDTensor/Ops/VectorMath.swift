@@ -1,0 +1,53 @@
+import CSLKDKernels
+
+// The float32 forms of exp, sigmoid and tanh over contiguous runs: C kernels compiled for the
+// CPU's widest instruction set (see ``SIMDPath``). Float64 keeps the scalar Swift forms.
+
+/// `source` and `destination` as float pointers, for a kernel that only runs when `T` is Float.
+@usableFromInline @inline(__always)
+func asFloats<T>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>)
+    -> (UnsafePointer<Float>, UnsafeMutablePointer<Float>) {
+    (UnsafeRawPointer(source).assumingMemoryBound(to: Float.self),
+     UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self))
+}
+
+extension ExpFunction {
+    /// Float: equal to glibc's `expf` bit for bit (its algorithm, in double precision).
+    @inlinable
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        guard T.self == Float.self else {
+            for i in 0..<count { destination[i] = apply(source[i]) }
+            return
+        }
+        let (s, d) = asFloats(source, destination)
+        slkd_exp_f32(s, d, count)
+    }
+}
+
+extension SigmoidFunction {
+    /// Float: the scalar form's operations on a float exp of −|x| (within 2.5 ulp, as the scalar
+    /// form; 16 lanes per AVX-512 vector instead of exp's 8 double lanes).
+    @inlinable
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        guard T.self == Float.self else {
+            for i in 0..<count { destination[i] = apply(source[i]) }
+            return
+        }
+        let (s, d) = asFloats(source, destination)
+        slkd_sigmoid_f32(s, d, count)
+    }
+}
+
+extension TanhFunction {
+    /// Float: computed in double and rounded once (within 1 ulp; glibc's `tanhf` is scalar and was
+    /// a quarter of the MLP benchmark).
+    @inlinable
+    static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        guard T.self == Float.self else {
+            for i in 0..<count { destination[i] = apply(source[i]) }
+            return
+        }
+        let (s, d) = asFloats(source, destination)
+        slkd_tanh_f32(s, d, count)
+    }
+}

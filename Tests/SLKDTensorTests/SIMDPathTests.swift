@@ -1,0 +1,336 @@
+import Foundation
+import Testing
+import SLKDTensor
+
+/// The float32 C kernels (exp, sigmoid, tanh, GELU and its backward, the sum) on every SIMD path
+/// this CPU runs. Bounds tested (Docs/Troubleshooting.md, "SLKD_SIMD"): every path returns the baseline's
+/// bits; exp equals glibc `expf` bit for bit; GELU, its gate and its backward equal SLKDTensor's
+/// scalar Swift forms bit for bit; exp and tanh are within 1 ulp of the exact (double) value,
+/// sigmoid within 2.5 ulp (as the expf-based formula: 2.0 ulp). Float64 math stays in Swift: its
+/// gradient checks (ElementwiseTests, VisionNormActTests) do not depend on the path.
+@Suite("SIMD paths", .serialized)
+struct SIMDPathTests {
+    // MARK: Choosing the path
+
+    struct Resolution: Sendable, CustomTestStringConvertible {
+        var requested: String?
+        var widest: SIMDPath
+        var path: SIMDPath
+        var request: SIMDPath.Request
+        var testDescription: String { "\(requested ?? "unset") on \(widest)" }
+    }
+
+    static let resolutions: [Resolution] = [
+        Resolution(requested: nil, widest: .avx512, path: .avx512, request: .none),
+        Resolution(requested: "", widest: .avx2, path: .avx2, request: .none),
+        Resolution(requested: nil, widest: .baseline, path: .baseline, request: .none),
+        Resolution(requested: "baseline", widest: .avx512, path: .baseline, request: .granted),
+        Resolution(requested: "avx2", widest: .avx512, path: .avx2, request: .granted),
+        Resolution(requested: "avx512", widest: .avx512, path: .avx512, request: .granted),
+        Resolution(requested: "baseline", widest: .baseline, path: .baseline, request: .granted),
+        Resolution(requested: "avx512", widest: .avx2, path: .avx2, request: .unsupported),
+        Resolution(requested: "avx2", widest: .baseline, path: .baseline, request: .unsupported),
+        Resolution(requested: "AVX2", widest: .avx512, path: .avx512, request: .unknown),
+        Resolution(requested: "sse4", widest: .avx2, path: .avx2, request: .unknown),
+        Resolution(requested: "avx512 ", widest: .avx512, path: .avx512, request: .unknown),
+    ]
+
+    @Test("SLKD_SIMD values resolve to a path the CPU runs", arguments: resolutions)
+    func resolve(_ r: Resolution) {
+        let (path, request) = SIMDPath.resolve(r.requested, widest: r.widest)
+        #expect(path == r.path)
+        #expect(request == r.request)
+    }
+
+    @Test func activePathIsSupported() {
+        #expect(SIMDPath.supported.first == .baseline)
+        #expect(SIMDPath.supported.last == SIMDPath.widestSupported)
+        #expect(SIMDPath.supported.contains(SIMDPath.active))
+        let requested = ProcessInfo.processInfo.environment["SLKD_SIMD"]
+        #expect(SIMDPath.active == SIMDPath.resolve(requested, widest: SIMDPath.widestSupported).path)
+        #expect(SIMDPath.allCases.map(\.description) == ["baseline", "avx2", "avx512"])
+    }
+
+    @Test("withPath switches and restores", arguments: SIMDPath.supported)
+    func withPathRestores(_ path: SIMDPath) {
+        let before = SIMDPath.active
+        #expect(SIMDPath.withPath(path) { SIMDPath.active } == path)
+        #expect(SIMDPath.active == before)
+    }
+
+    // MARK: Same bits on every path
+
+    /// Random values over each kernel's range, the special values, and an odd length, so the
+    /// vector blocks, the out-of-range fallback inside a block and the scalar tail all run.
+    static let inputs: [Float] = {
+        var generator = RandomGenerator(seed: 16)
+        var values = (0..<4093).map { _ in Float(generator.nextUnit() * 240 - 120) }
+        values += (0..<2000).map { _ in Float(generator.nextUnit() * 12 - 6) }
+        values += [0, -0.0, .infinity, -.infinity, .nan, 88, 88.5, 89, -88, -87.5, -104, 1e-30, -1e-30,
+                   .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0.25, -0.25,
+                   0.2499999, 9.5, -9.5, 9.6, 4, -4, 4.0001]
+        return values
+    }()
+
+    /// Outputs of every kernel on `inputs`: exp, sigmoid, tanh, gelu, the gate, and the backward.
+    static func kernelOutputs() -> [String: [Float]] {
+        let x = Tensor(inputs)
+        let other = Tensor(inputs.reversed().map { $0 / 100 })
+        let upstream = Tensor(inputs.indices.map { Float($0 % 7) - 3 })
+        let leaf = x.requiringGrad()
+        let grad = (leaf.gelu() * upstream).sum().gradients(wrt: [leaf])[0]
+        return [
+            "exp": x.exp().floats, "sigmoid": x.sigmoid().floats, "tanh": x.tanh().floats,
+            "gelu": x.gelu().floats, "geluGate": Tensor.geluGate(x, other).floats, "geluBackward": grad.floats,
+        ]
+    }
+
+    @Test("every path returns the baseline's bits", arguments: SIMDPath.supported)
+    func sameBitsAsBaseline(_ path: SIMDPath) {
+        let baseline = SIMDPath.withPath(.baseline) { Self.kernelOutputs() }
+        let wide = SIMDPath.withPath(path) { Self.kernelOutputs() }
+        for (name, expected) in baseline {
+            let actual = wide[name]!
+            let differ = zip(actual, expected).filter { $0.bitPattern != $1.bitPattern && !($0.isNaN && $1.isNaN) }.count
+            #expect(differ == 0, "\(name) on \(path): \(differ) of \(expected.count) differ from baseline")
+        }
+    }
+
+    @Test("the float sum has the same bits on every path and is close to the double sum", arguments: SIMDPath.supported)
+    func sumOnEveryPath(_ path: SIMDPath) {
+        var generator = RandomGenerator(seed: 61)
+        // Lengths around the 64 lanes and the tail, and one of a whole feature map.
+        for n in [1, 2, 63, 64, 65, 127, 1000, 96 * 128 * 128 + 5] {
+            let xs = (0..<n).map { _ in Float(generator.nextUnit() * 2 - 1) }
+            let x = Tensor(xs)
+            let wide = SIMDPath.withPath(path) { x.sum().floats[0] }
+            let baseline = SIMDPath.withPath(.baseline) { x.sum().floats[0] }
+            #expect(wide.bitPattern == baseline.bitPattern, "n = \(n) on \(path)")
+            let exact = xs.reduce(0.0) { $0 + Double($1) }
+            let magnitude = xs.reduce(0.0) { $0 + Swift.abs(Double($1)) }
+            // Error bound of 64-lane summation: (n/64 + 6) roundings of at most 2⁻²⁴ of Σ|x|.
+            #expect(Swift.abs(Double(wide) - exact) <= (Double(n) / 64 + 6) * 0x1p-24 * magnitude, "n = \(n)")
+        }
+    }
+
+    // MARK: exp and sigmoid against glibc and the exact values
+
+    /// ulps of `actual` from `exact`, in the float spacing at `exact`.
+    static func ulps(_ actual: Float, _ exact: Double) -> Double {
+        if actual.isNaN || exact.isNaN { return actual.isNaN == exact.isNaN ? 0 : .infinity }
+        if actual.isInfinite || Float(exact).isInfinite { return Double(actual) == Double(Float(exact)) ? 0 : .infinity }
+        return Swift.abs(Double(actual) - exact) / Double(Float(exact).ulp)
+    }
+
+    struct SweepResult { var expVsLibc = 0, expWorstUlp = 0.0, sigmoidWorstUlp = 0.0, checked = 0 }
+
+    /// Every `step`-th float bit pattern (all of them with SLKD_EXHAUSTIVE=1): NaNs, ±∞, denormals,
+    /// overflow and underflow included.
+    static func sweepExpSigmoid(step: UInt64) -> SweepResult {
+        var result = SweepResult()
+        let chunk = 1 << 20
+        var pattern: UInt64 = 0
+        var xs = [Float](repeating: 0, count: chunk)
+        while pattern < 1 << 32 {
+            var n = 0
+            while n < chunk && pattern < 1 << 32 {
+                xs[n] = Float(bitPattern: UInt32(pattern))
+                n += 1
+                pattern += step
+            }
+            let x = Tensor(shape: [n], scalars: Array(xs[0..<n]))
+            let e = x.exp().floats, s = x.sigmoid().floats
+            for i in 0..<n {
+                let v = xs[i]
+                let libc = Foundation.expf(v)
+                if e[i].bitPattern != libc.bitPattern && !(e[i].isNaN && libc.isNaN) { result.expVsLibc += 1 }
+                let d = Double(v)
+                result.expWorstUlp = Swift.max(result.expWorstUlp, ulps(e[i], Foundation.exp(d)))
+                let exactSigmoid = d >= 0 ? 1 / (1 + Foundation.exp(-d)) : Foundation.exp(d) / (1 + Foundation.exp(d))
+                result.sigmoidWorstUlp = Swift.max(result.sigmoidWorstUlp, ulps(s[i], exactSigmoid))
+            }
+            result.checked += n
+        }
+        return result
+    }
+
+    @Test("exp equals expf and is within 1 ulp, sigmoid within 2.5 ulp, over a dense sweep", arguments: SIMDPath.supported)
+    func expAndSigmoidSweep(_ path: SIMDPath) {
+        let exhaustive = ProcessInfo.processInfo.environment["SLKD_EXHAUSTIVE"] == "1"
+        let r = SIMDPath.withPath(path) { Self.sweepExpSigmoid(step: exhaustive ? 1 : 4099) }
+        #expect(r.checked > 1_000_000)
+        #expect(r.expVsLibc == 0, "\(r.expVsLibc) of \(r.checked) exp results differ from expf on \(path)")
+        #expect(r.expWorstUlp <= 1, "exp: \(r.expWorstUlp) ulp on \(path)")
+        #expect(r.sigmoidWorstUlp <= 2.5, "sigmoid: \(r.sigmoidWorstUlp) ulp on \(path)")
+    }
+
+    @Test("exp at the edges of the float range", arguments: SIMDPath.supported)
+    func expEdges(_ path: SIMDPath) {
+        // Around overflow (88.7228), the smallest normal result (−87.3365), the smallest denormal
+        // (−103.972) and beyond.
+        let finite: [Float] = [88.72283, 88.7, -87.33654, -87.33655, -100, -103.97, 0, -0.0, .leastNonzeroMagnitude]
+        let overflow: [Float] = [88.72284, 89, 1000, .greatestFiniteMagnitude, .infinity]
+        let underflow: [Float] = [-103.98, -104, -150, -.greatestFiniteMagnitude, -.infinity]
+        let e = SIMDPath.withPath(path) { Tensor(finite + overflow + underflow + [.nan]).exp().floats }
+        for (i, v) in finite.enumerated() {
+            #expect(e[i].isFinite && Self.ulps(e[i], Foundation.exp(Double(v))) <= 1, "exp(\(v)) = \(e[i])")
+        }
+        #expect(e[finite.count..<(finite.count + overflow.count)].allSatisfy { $0 == .infinity })
+        #expect(e[(finite.count + overflow.count)..<(e.count - 1)].allSatisfy { $0 == 0 && $0.sign == .plus })
+        #expect(e[e.count - 1].isNaN)
+        #expect(e[6] == 1 && e[7] == 1 && e[8] == 1)
+    }
+
+    // MARK: tanh and GELU
+
+    @Test("tanh is within 1 ulp of the exact value over a dense sweep", arguments: SIMDPath.supported)
+    func tanhSweep(_ path: SIMDPath) {
+        var xs: [Float] = []
+        var v: Float = -12
+        while v <= 12 { xs.append(v); v += 0.000_37 }
+        for e in stride(from: -40, through: 0, by: 1) {
+            for m: Float in [1, 1.1, 1.37, 1.5, 1.99] { let t = m * Float(Foundation.pow(2.0, Double(e))); xs += [t, -t] }
+        }
+        xs += [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, 100, -100, 0.25, 0.2499999]
+        let y = SIMDPath.withPath(path) { Tensor(xs).tanh().floats }
+        var worst = 0.0, at: Float = 0
+        for (i, x) in xs.enumerated() {
+            let u = Self.ulps(y[i], Foundation.tanh(Double(x)))
+            if u > worst { worst = u; at = x }
+        }
+        #expect(worst <= 1, "tanh: \(worst) ulp at \(at) on \(path)")
+        #expect(y[xs.count - 10].bitPattern == Float(0).bitPattern && y[xs.count - 9].bitPattern == Float(-0.0).bitPattern)
+    }
+
+    /// SLKDTensor's scalar GELU and its derivative in Float, written out from the public pieces.
+    static func scalarGELU(_ x: Float) -> Float {
+        x * (1 + SpecialFunctions.erfForActivation(x * (1 / Float(2).squareRoot()))) / 2
+    }
+
+    static func scalarGELUDerivative(_ x: Float) -> Float {
+        let cdf: Float = (1 + SpecialFunctions.erfForActivation(x * (1 / Float(2).squareRoot()))) / 2
+        let density: Float = SpecialFunctions.expOfNonPositiveForActivation(-x * x / 2) / (2 * Float.pi).squareRoot()
+        return cdf + x * density
+    }
+
+    @Test("GELU, its gate and its backward equal the scalar Swift forms bit for bit", arguments: SIMDPath.supported)
+    func geluMatchesScalar(_ path: SIMDPath) {
+        let xs = Self.inputs
+        let bs = xs.reversed().map { $0 / 100 }
+        let gs = xs.indices.map { Float($0 % 7) - 3 }
+        let (y, gate, grad) = SIMDPath.withPath(path) {
+            let leaf = Tensor(xs).requiringGrad()
+            let grad = (leaf.gelu() * Tensor(gs)).sum().gradients(wrt: [leaf])[0]
+            return (Tensor(xs).gelu().floats, Tensor.geluGate(Tensor(xs), Tensor(bs)).floats, grad.floats)
+        }
+        func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+        var bad = (0, 0, 0)
+        for i in xs.indices {
+            if !same(y[i], Self.scalarGELU(xs[i])) { bad.0 += 1 }
+            if !same(gate[i], Self.scalarGELU(xs[i]) * bs[i]) { bad.1 += 1 }
+            if !same(grad[i], gs[i] * Self.scalarGELUDerivative(xs[i])) { bad.2 += 1 }
+        }
+        #expect(bad == (0, 0, 0), "gelu, gate, backward mismatches on \(path): \(bad)")
+    }
+
+    // MARK: PyTorch
+
+    static let cases = (try? loadReferenceCases("simd_math")) ?? []
+
+    /// Float32 against PyTorch's float64 values at the same (float32) inputs: exp and tanh within
+    /// 1 ulp, sigmoid within 2.5 ulp; GELU and its gate within 1e-6 absolute, since its float erf
+    /// approximation leaves errors of a few 1e-7 where 1 + erf cancels (x < −3), as PyTorch's own
+    /// float32 GELU does. Gradients within 1e-6 relative plus 3e-7 absolute (GELU's 1e-6): the
+    /// float32 rules y(1 − y) and 1 − y² cancel near |y| = 1.
+    @Test("float32 kernels match PyTorch's float64 values", arguments: SIMDPath.supported)
+    func matchesPyTorch(_ path: SIMDPath) throws {
+        #expect(Self.cases.count == 5)
+        for c in Self.cases {
+            let op: ([Tensor]) -> Tensor = switch c.op {
+            case "exp": { $0[0].exp() }
+            case "sigmoid": { $0[0].sigmoid() }
+            case "tanh": { $0[0].tanh() }
+            case "gelu": { $0[0].gelu() }
+            case "gelu_gate": { Tensor.geluGate($0[0], $0[1]) }
+            default: fatalError("unknown op \(c.op)")
+            }
+            let inputs = c.orderedInputs(.float32).map { $0.requiringGrad() }
+            let (y, grads) = SIMDPath.withPath(path) {
+                let y = op(inputs)
+                return (y, (y * c.upstream!.tensor(.float32)).sum().gradients(wrt: inputs))
+            }
+            let expected = c.output.tensor().doubles
+            if c.op.hasPrefix("gelu") {
+                expectClose(y, c.output.tensor(), rtol: 1e-6, atol: 1e-6, "\(c.name) on \(path)")
+            } else {
+                let bound = c.op == "sigmoid" ? 2.5 : 1.0
+                let worst = zip(y.floats, expected).map { Self.ulps($0, $1) }.max() ?? 0
+                #expect(worst <= bound, "\(c.name) on \(path): \(worst) ulp")
+            }
+            let gradientSlack = c.op.hasPrefix("gelu") ? 1e-6 : 3e-7
+            for (k, name) in c.inputOrder.enumerated() {
+                expectClose(grads[k], c.grads[name]!.tensor(), rtol: 1e-6, atol: gradientSlack, "\(c.name) d\(name) on \(path)")
+            }
+        }
+    }
+
+    @Test("the float32 GELU backward agrees with a central difference of its forward", arguments: SIMDPath.supported)
+    func geluBackwardMatchesDifference(_ path: SIMDPath) {
+        let xs: [Float] = stride(from: -6, through: 6, by: 0.0371).map { Float($0) }
+        let h: Float = 1.0 / 64
+        let (grad, plus, minus) = SIMDPath.withPath(path) {
+            let leaf = Tensor(xs).requiringGrad()
+            let grad = leaf.gelu().sum().gradients(wrt: [leaf])[0].floats
+            return (grad, Tensor(xs.map { $0 + h }).gelu().floats, Tensor(xs.map { $0 - h }).gelu().floats)
+        }
+        for i in xs.indices {
+            let difference = (Double(plus[i]) - Double(minus[i])) / Double(2 * h)
+            #expect(Swift.abs(Double(grad[i]) - difference) <= 2e-4, "gelu′(\(xs[i])) = \(grad[i]), difference \(difference)")
+        }
+    }
+
+    // MARK: The routed ops' existing PyTorch vectors and gradient checks
+
+    /// The ops that run the C kernels, by the op names of elementwise.json and vision_norm_act.json
+    /// (softmax through exp, the GELU gate through GELU and its backward).
+    static func routedOp(_ c: ReferenceCase) -> (([Tensor]) -> Tensor)? {
+        switch c.op {
+        case "exp": { $0[0].exp() }
+        case "sigmoid": { $0[0].sigmoid() }
+        case "tanh": { $0[0].tanh() }
+        case "gelu": { $0[0].gelu() }
+        case "gelu_gate": { Tensor.geluGate($0[0], $0[1]) }
+        case "gelu_gate_channels": { $0[0].geluGateOverChannels() }
+        case "softmax": { $0[0].softmax(axis: c.params["axis"]!.int) }
+        case "log_softmax": { $0[0].logSoftmax(axis: c.params["axis"]!.int) }
+        default: nil
+        }
+    }
+
+    /// The same tolerances as ElementwiseTests and VisionNormActTests. The Float64 runs go through
+    /// Swift on every path; they are repeated here so that a path switch that leaked into Float64
+    /// would show.
+    @Test("the routed ops' PyTorch vectors and Float64 gradient checks pass on every path", arguments: SIMDPath.supported)
+    func existingChecks(_ path: SIMDPath) throws {
+        let cases = try loadReferenceCases("elementwise") + loadReferenceCases("vision_norm_act")
+        var checked: [String] = []
+        SIMDPath.withPath(path) {
+            for c in cases {
+                guard let op = Self.routedOp(c) else { continue }
+                let vision = !["exp", "sigmoid", "tanh"].contains(c.op)
+                checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: vision ? 1e-5 : 1e-6, op)
+                checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)
+                let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+                let inputs = c.orderedInputs()
+                let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+                    var all = inputs
+                    for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+                    return op(all)
+                }
+                #expect(report.passed, "\(c.name) on \(path): \(report)")
+                checked.append(c.name)
+            }
+        }
+        #expect(checked.count == 11, "\(checked)")
+    }
+}

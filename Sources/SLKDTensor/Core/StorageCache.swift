@@ -10,12 +10,12 @@ import Glibc
 /// Why: glibc serves allocations of 128 KiB and more with `mmap` and returns them with
 /// `munmap`, so every large activation of every step faults in zeroed pages (one fault per
 /// 4 KiB) and every free shoots down TLBs on all threads. A batch-8 SLKD step took 33.4 s
-/// without reuse and 25.4 s with it (Docs/Benchmarks.md). Reusing a buffer of the same size
-/// costs a dictionary lookup instead.
+/// without reuse and 25.4 s with it (Docs/Benchmarks.md). Reusing a freed buffer costs a
+/// dictionary lookup instead.
 ///
 /// The cache never holds more than ``limit`` bytes, and on a miss it frees the blocks that were
 /// freed longest ago while live plus cached tensor memory exceeds the largest live figure seen so
-/// far: the cache makes the process no larger than its tensor peak. Blocks are bucketed by their
+/// far: the cached blocks never take the process's tensor memory above its peak. Blocks are bucketed by their
 /// size rounded up to a 4 KiB page, and a request takes the smallest cached block of its size up
 /// to twice it; smaller allocations go straight to the system allocator, which recycles them itself.
 ///

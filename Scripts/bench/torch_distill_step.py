@@ -2,11 +2,11 @@
 """Times one full SLKD training step in PyTorch, phase by phase, beside `slkd-bench --distill-step`.
 
     /work/torchenv/bin/python Scripts/bench/torch_distill_step.py [--batch 8] [--patch 128] [--steps 1]
-        [--ours ours.json] [--json torch.json] [--from-json torch.json]
+        [--threads 2] [--ours ours.json] [--json torch.json] [--from-json torch.json]
 
 The same work as Sources/SLKDBenchmarks/DistillStepCases.swift: Res-SL student, Restormer teacher
 (teacher B = teacher A's weights on the clean batch, the default of Docs/Method.md#networks), random init, float32,
-torch.set_num_threads(2); teacher A and B forwards under torch.no_grad() recording their taps
+torch.set_num_threads(--threads, 2 by default); teacher A and B forwards under torch.no_grad() recording their taps
 (forward hooks on the official stage names), the student's forward with its taps, the SCM (a 1×1
 convolution per tap, bilinear resize where sizes differ), L1 to teacher B, channel KL to teacher A,
 L_nc (differentiable BRISQUE on encoder taps) and L_et (soft PIQE on decoder taps), backward, the
@@ -39,8 +39,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torchref"))
 from torch_models import build_model  # noqa: E402
 from slkd_extractors import l_et, l_nc  # noqa: E402
-
-torch.set_num_threads(2)
 
 ENCODER_TAPS = ["encoder_level1", "encoder_level2", "encoder_level3", "latent"]
 DECODER_TAPS = ["decoder_level3", "decoder_level2", "decoder_level1", "refinement"]
@@ -86,6 +84,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--ours", help="JSON of `slkd-bench --distill-step --json` to print beside")
     ap.add_argument("--from-json", help="print a PyTorch JSON written earlier by --json (beside --ours) instead of running")
@@ -93,6 +92,7 @@ def main():
     if args.from_json:
         print_report(json.load(open(args.from_json)), json.load(open(args.ours)) if args.ours else None)
         return
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     b, p = args.batch, args.patch
 

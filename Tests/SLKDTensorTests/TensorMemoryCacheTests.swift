@@ -18,16 +18,16 @@ struct TensorMemoryCacheTests {
     @Test func freedBlockIsHandedOutAgainForTheSameSize() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()
-        let first = pool.take(4096).0                 // nothing cached yet
+        let first = pool.take(4096).block                 // nothing cached yet
         #expect(first == nil)
         let a = blocks.make()
         let kept = pool.put(a, size: 4096)
         #expect(kept && pool.cachedBytes == 4096)
-        let again = pool.take(4096).0
+        let again = pool.take(4096).block
         #expect(again?.pointer == a.pointer)
         #expect(pool.cachedBytes == 0)
         _ = pool.put(a, size: 4096)
-        let other = pool.take(8192).0                 // another size misses
+        let other = pool.take(16384).block                // more than twice the size misses
         #expect(other == nil)
     }
 
@@ -49,7 +49,7 @@ struct TensorMemoryCacheTests {
     @Test func missEvictsLeastRecentlyFreedBeyondTheHighWaterMark() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()
-        // Live 3 × 40 KiB at the peak (120 KiB), then all three freed: oldest first.
+        // Live 3 × 40 KiB at the peak (132 KiB), then all three freed: oldest first.
         let sizes = [40960, 40960 + 4096, 40960 + 8192]
         for size in sizes { _ = pool.take(size) }
         let freed = sizes.map { _ in blocks.make() }
@@ -57,15 +57,43 @@ struct TensorMemoryCacheTests {
             let kept = pool.put(block, size: size)
             #expect(kept)
         }
-        #expect(pool.peakLiveBytes == sizes.reduce(0, +))
-        // An 80 KiB miss: live 80 KiB + cached 132 KiB exceeds 1.5 × 132 KiB, so the oldest
-        // (the first freed) goes, and only it.
-        let (hit, evicted) = pool.take(81920)
-        #expect(hit == nil)
-        #expect(evicted.map(\.pointer) == [freed[0].pointer])
-        #expect(pool.cachedBytes == sizes[1] + sizes[2])
-        let reused = pool.take(sizes[2]).0
+        #expect(pool.peakLiveBytes == 135168)
+        // An 80 KiB miss (no cached block is 80 KiB or more): live 80 KiB + cached 132 KiB exceeds
+        // the 132 KiB peak, so the oldest go until it does not: two (80 + 48 = 128 KiB).
+        let (hit, size, evicted) = pool.take(81920)
+        #expect(hit == nil && size == 81920)
+        #expect(evicted.map(\.pointer) == [freed[0].pointer, freed[1].pointer])
+        #expect(pool.cachedBytes == sizes[2])
+        #expect(pool.peakLiveBytes == 135168)
+        let reused = pool.take(sizes[2]).block
         #expect(reused?.pointer == freed[2].pointer)
+    }
+
+    @Test func missTakesTheSmallestCachedBlockUpToTwiceItsSize() {
+        let blocks = Blocks()
+        var pool = TensorMemoryCache.BlockPool()
+        let sizes = [8192, 12288, 20480]
+        for size in sizes { _ = pool.take(size) }
+        let freed = sizes.map { _ in blocks.make() }
+        for (block, size) in zip(freed, sizes) { _ = pool.put(block, size: size) }
+        // 8 KiB and 12 KiB fit a 6 KiB request; the smaller is taken and freed again with its size.
+        let small = pool.take(6144)
+        #expect(small.block?.pointer == freed[0].pointer && small.size == 8192)
+        // 20 KiB is more than twice 9 KiB: the 12 KiB block serves it.
+        let middle = pool.take(9216)
+        #expect(middle.block?.pointer == freed[1].pointer && middle.size == 12288)
+        // Only the 20 KiB block is left, over twice 8 KiB: a miss at the requested size, and with
+        // live 28 KiB + cached 20 KiB above the 40 KiB peak, the 20 KiB block is evicted.
+        let miss = pool.take(8192)
+        #expect(miss.block == nil && miss.size == 8192)
+        #expect(miss.evicted.map(\.pointer) == [freed[2].pointer])
+        #expect(pool.cachedBytes == 0)
+    }
+
+    @Test func mallocThresholdIsFixedOnGlibc() {
+        #if canImport(Glibc)
+        #expect(TensorMemoryCache.fixesMallocThreshold)
+        #endif
     }
 
     @Test func tensorsStillHoldTheirValuesWhenBuffersAreReused() {

@@ -1,19 +1,27 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Keeps freed large tensor buffers for reuse, so that a training loop, which allocates the
 /// same shapes every step, stops paying the kernel for fresh pages.
 ///
 /// Why: glibc serves allocations of 128 KiB and more with `mmap` and returns them with
 /// `munmap`, so every large activation of every step faults in zeroed pages (one fault per
 /// 4 KiB) and every free shoots down TLBs on all threads. A batch-8 SLKD step took 33.4 s
-/// without reuse and 25.4 s with it (Docs/Benchmarks.md). Reusing a buffer of the same size
-/// costs a dictionary lookup instead.
+/// without reuse and 25.4 s with it (Docs/Benchmarks.md). Reusing a freed buffer costs a
+/// dictionary lookup instead.
 ///
 /// The cache never holds more than ``limit`` bytes, and on a miss it frees the blocks that were
-/// freed longest ago while live plus cached tensor memory exceeds 1.5× the largest live figure
-/// seen so far: a program whose shapes change does not grow much beyond what it already needed.
-/// Blocks are bucketed by their size rounded up to a 4 KiB page; smaller allocations go straight
-/// to the system allocator, which recycles them itself.
+/// freed longest ago while live plus cached tensor memory exceeds the largest live figure seen so
+/// far: the cached blocks never take the process's tensor memory above its peak. Blocks are bucketed by their
+/// size rounded up to a 4 KiB page, and a request takes the smallest cached block of its size up
+/// to twice it; smaller allocations go straight to the system allocator, which recycles them itself.
+///
+/// On glibc, the first tensor allocation fixes malloc's `mmap` threshold at
+/// ``minimumBlockBytes`` (`mallopt(M_MMAP_THRESHOLD)`), for the whole process; see
+/// ``fixesMallocThreshold``.
 public enum TensorMemoryCache {
     /// Allocations below this size are not cached.
     public static let minimumBlockBytes = 128 << 10
@@ -38,13 +46,14 @@ public enum TensorMemoryCache {
 
     /// A 64-byte-aligned block of at least `bytes` bytes, and the byte count to free it with.
     static func allocate(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
+        _ = fixesMallocThreshold
         guard bytes >= minimumBlockBytes else {
             return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
         }
         let size = (bytes + pageBytes - 1) / pageBytes * pageBytes
-        let (hit, evicted) = state.withLock { $0.take(size) }
-        for block in evicted { block.pointer.deallocate() }
-        return (hit?.pointer ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), size)
+        let taken = state.withLock { $0.take(size) }
+        for block in taken.evicted { block.pointer.deallocate() }
+        return (taken.block?.pointer ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), taken.size)
     }
 
     /// Hands back a block from ``allocate(bytes:)``.
@@ -56,6 +65,27 @@ public enum TensorMemoryCache {
     }
 
     private static let pageBytes = 4096
+
+    /// Whether malloc's `mmap` threshold was fixed at ``minimumBlockBytes`` (glibc only; done once).
+    ///
+    /// Why: glibc starts with that threshold but raises it to the size of every `mmap`ed block
+    /// freed, up to 32 MiB. After the first large tensor or kernel scratch buffer is freed, buffers
+    /// up to that size come from malloc's heaps instead, and freed ones stay resident there,
+    /// fragmented, for good: a DRS-SL forward at 128² (149 MiB of tensors) then peaked at 332 MiB
+    /// of RSS without the cache, 156 MiB with the threshold fixed (Docs/Benchmarks.md, issue 16).
+    /// A fixed threshold (which also turns glibc's adjustment off) returns every large buffer
+    /// freed by this cache or anyone else to the system, so evicting a block really shrinks the
+    /// process. `mallopt` is looked up at run time because the Glibc module does not export it.
+    public static let fixesMallocThreshold: Bool = {
+        #if canImport(Glibc)
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in <malloc.h>
+        guard let symbol = dlsym(nil, "mallopt") else { return false }
+        return unsafeBitCast(symbol, to: MallOpt.self)(mmapThreshold, Int32(minimumBlockBytes)) == 1
+        #else
+        return false
+        #endif
+    }()
 
     /// A free block; it belongs to no tensor, so it may cross threads.
     package struct Block: @unchecked Sendable {
@@ -77,27 +107,44 @@ public enum TensorMemoryCache {
 
         package init() {}
 
-        package mutating func take(_ size: Int) -> (Block?, [Block]) {
-            liveBytes += size
-            peakLiveBytes = Swift.max(peakLiveBytes, liveBytes)
-            if let entry = blocks[size]?.popLast() {
-                if blocks[size]!.isEmpty { blocks[size] = nil }
-                cachedBytes -= size
-                return (entry.block, [])
+        /// A cached block for a request of `size` bytes (nil: allocate `size` fresh bytes), the
+        /// size it is to be freed with, and the blocks the caller must return to the system.
+        package mutating func take(_ size: Int) -> (block: Block?, size: Int, evicted: [Block]) {
+            if let fit = bestFit(size), let entry = blocks[fit]?.popLast() {
+                if blocks[fit]!.isEmpty { blocks[fit] = nil }
+                cachedBytes -= fit
+                noteLive(fit)
+                return (entry.block, fit, [])
             }
+            noteLive(size)
             // A miss: the system allocator will provide fresh bytes. Free the least recently
-            // freed blocks while live plus cached memory exceeds the high-water mark by half. The
-            // slack lets a step's differently sized temporaries coexist with the blocks of its
-            // first phase: with a quarter, a distillation step's teacher forward, which runs
-            // first, found its blocks evicted by the student's backward every step (+3 s at batch 8).
+            // freed blocks while live plus cached memory exceeds the high-water mark, so that the
+            // cache never raises the process's footprint above the largest live figure. (It used to
+            // keep half that peak again, which put forwards' max RSS above PyTorch's; issue 16.)
             var evicted: [Block] = []
-            while cachedBytes > 0 && liveBytes + cachedBytes > peakLiveBytes + peakLiveBytes / 2 {
+            while cachedBytes > 0 && liveBytes + cachedBytes > peakLiveBytes {
                 guard let oldest = blocks.min(by: { $0.value[0].freedAt < $1.value[0].freedAt })?.key else { break }
                 evicted.append(blocks[oldest]!.removeFirst().block)
                 if blocks[oldest]!.isEmpty { blocks[oldest] = nil }
                 cachedBytes -= oldest
             }
-            return (nil, evicted)
+            return (nil, size, evicted)
+        }
+
+        private mutating func noteLive(_ size: Int) {
+            liveBytes += size
+            peakLiveBytes = Swift.max(peakLiveBytes, liveBytes)
+        }
+
+        /// The smallest cached size from `size` up to twice `size`.
+        ///
+        /// Why larger blocks: with exact sizes only, the cache must hold, for every size, as many
+        /// blocks as were ever live at once — more than the peak of all of them together — or evict
+        /// and fault fresh pages every pass. A block at most twice too large wastes no new memory
+        /// (its pages are resident already) and lets the cache stay within the peak.
+        private func bestFit(_ size: Int) -> Int? {
+            if blocks[size] != nil { return size }
+            return blocks.keys.filter { $0 > size && $0 <= 2 * size }.min()
         }
 
         package mutating func put(_ block: Block, size: Int) -> Bool {
@@ -119,3 +166,4 @@ public enum TensorMemoryCache {
 
     private static let state = Mutex(BlockPool())
 }
+

@@ -69,6 +69,21 @@ struct TensorMemoryCacheTests {
         #expect(reused?.pointer == freed[2].pointer)
     }
 
+    @Test func whileAGraphIsRecordedAMissKeepsHalfThePeakAgain() {
+        let blocks = Blocks()
+        var pool = TensorMemoryCache.BlockPool()
+        let sizes = [40960, 40960 + 4096, 40960 + 8192]
+        for size in sizes { _ = pool.take(size, keepingSlack: true) }
+        let freed = sizes.map { _ in blocks.make() }
+        for (block, size) in zip(freed, sizes) { _ = pool.put(block, size: size) }
+        // The same 80 KiB miss as above: live 80 KiB + cached 132 KiB = 212 KiB against 1.5 × the
+        // 132 KiB peak = 198 KiB, so only the oldest (40 KiB) goes: 172 KiB.
+        let (hit, _, evicted) = pool.take(81920, keepingSlack: true)
+        #expect(hit == nil)
+        #expect(evicted.map(\.pointer) == [freed[0].pointer])
+        #expect(pool.cachedBytes == sizes[1] + sizes[2])
+    }
+
     @Test func missTakesTheSmallestCachedBlockUpToTwiceItsSize() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()

@@ -51,7 +51,9 @@ public enum TensorMemoryCache {
             return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
         }
         let size = (bytes + pageBytes - 1) / pageBytes * pageBytes
-        let taken = state.withLock { $0.take(size) }
+        // Read outside the lock: a task-local lookup.
+        let keepsSlack = GradMode.isEnabled
+        let taken = state.withLock { $0.take(size, keepingSlack: keepsSlack) }
         for block in taken.evicted { block.pointer.deallocate() }
         return (taken.block?.pointer ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), taken.size)
     }
@@ -109,7 +111,10 @@ public enum TensorMemoryCache {
 
         /// A cached block for a request of `size` bytes (nil: allocate `size` fresh bytes), the
         /// size it is to be freed with, and the blocks the caller must return to the system.
-        package mutating func take(_ size: Int) -> (block: Block?, size: Int, evicted: [Block]) {
+        ///
+        /// `keepingSlack`: whether live plus cached memory may exceed the peak by half (while a
+        /// graph is recorded) instead of not at all (forwards without a graph).
+        package mutating func take(_ size: Int, keepingSlack: Bool = false) -> (block: Block?, size: Int, evicted: [Block]) {
             if let fit = bestFit(size), let entry = blocks[fit]?.popLast() {
                 if blocks[fit]!.isEmpty { blocks[fit] = nil }
                 cachedBytes -= fit
@@ -118,11 +123,16 @@ public enum TensorMemoryCache {
             }
             noteLive(size)
             // A miss: the system allocator will provide fresh bytes. Free the least recently
-            // freed blocks while live plus cached memory exceeds the high-water mark, so that the
-            // cache never raises the process's footprint above the largest live figure. (It used to
-            // keep half that peak again, which put forwards' max RSS above PyTorch's; issue 16.)
+            // freed blocks while live plus cached memory exceeds the high-water mark: by half of it
+            // while a graph is recorded, so that a training step's differently sized temporaries
+            // coexist with the blocks of its first phase (with a quarter, a distillation step's
+            // teacher forward found its blocks evicted by the student's backward every step, +3 s
+            // at batch 8), and not at all in forwards without a graph, whose max RSS would
+            // otherwise exceed PyTorch's (DRSformer: 676 against 579 MiB). Measured A/B in
+            // Docs/Benchmarks.md, issue 16.
+            let allowed = keepingSlack ? peakLiveBytes + peakLiveBytes / 2 : peakLiveBytes
             var evicted: [Block] = []
-            while cachedBytes > 0 && liveBytes + cachedBytes > peakLiveBytes {
+            while cachedBytes > 0 && liveBytes + cachedBytes > allowed {
                 guard let oldest = blocks.min(by: { $0.value[0].freedAt < $1.value[0].freedAt })?.key else { break }
                 evicted.append(blocks[oldest]!.removeFirst().block)
                 if blocks[oldest]!.isEmpty { blocks[oldest] = nil }

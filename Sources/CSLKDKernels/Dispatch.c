@@ -105,4 +105,8 @@ void slkd_gelu_backward_f32(const float *g, const float *x, float *dst, size_t c
     slkd_kernels()->gelu_backward_f32(g, x, dst, count);
 }
 
+float slkd_gelu_backward_sum_f32(const float *g, const float *x, float *dst, size_t count) {
+    return slkd_kernels()->gelu_backward_sum_f32(g, x, dst, count);
+}
+
 float slkd_sum_f32(const float *src, size_t count) { return slkd_kernels()->sum_f32(src, count); }

@@ -10,6 +10,7 @@ typedef struct SLKDKernelTable {
     void (*tanh_f32)(const float *, float *, size_t);
     void (*gelu_f32)(const float *, float *, size_t);
     void (*gelu_backward_f32)(const float *, const float *, float *, size_t);
+    float (*gelu_backward_sum_f32)(const float *, const float *, float *, size_t);
     float (*sum_f32)(const float *, size_t);
 } SLKDKernelTable;
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "SumBody.h"
+
 #define SLKD_INLINE static inline __attribute__((always_inline))
 
 /// Elements per block whose range is checked before the vector loop runs on it.
@@ -215,6 +217,28 @@ SLKD_INLINE void slkd_gelu_body(const float *src, float *dst, size_t n) {
 
 SLKD_INLINE void slkd_gelu_backward_body(const float *g, const float *x, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = g[i] * slkd_gelu_derivative_scalar(x[i]);
+}
+
+/// The backward above and Σ dst in one pass, with the sum kernel's lanes and order (so the sum
+/// equals slkd_sum_body(dst, n) bit for bit): the bias gradient of a Linear + GELU row. dst must
+/// not overlap g or x.
+SLKD_INLINE float slkd_gelu_backward_sum_body(const float *restrict g, const float *restrict x,
+                                              float *restrict dst, size_t n) {
+    float acc[SLKD_SUM_LANES] = {0};
+    size_t i = 0;
+    for (; i + SLKD_SUM_LANES <= n; i += SLKD_SUM_LANES) {
+        for (size_t j = 0; j < SLKD_SUM_LANES; j++) {
+            float v = g[i + j] * slkd_gelu_derivative_scalar(x[i + j]);
+            dst[i + j] = v;
+            acc[j] += v;
+        }
+    }
+    for (size_t j = 0; i < n; i++, j++) {
+        float v = g[i] * slkd_gelu_derivative_scalar(x[i]);
+        dst[i] = v;
+        acc[j] += v;
+    }
+    return slkd_sum_fold(acc);
 }
 
 #endif

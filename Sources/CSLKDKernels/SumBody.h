@@ -8,6 +8,14 @@
 /// ones (spilled in part). The lanes, not the vector width, fix the order of the additions.
 #define SLKD_SUM_LANES 64
 
+/// The lanes combined by halving (lane j += lane j + w, w = 32 … 1); returns lane 0.
+static inline __attribute__((always_inline)) float slkd_sum_fold(float acc[SLKD_SUM_LANES]) {
+    for (size_t w = SLKD_SUM_LANES / 2; w >= 1; w /= 2) {
+        for (size_t j = 0; j < w; j++) acc[j] += acc[j + w];
+    }
+    return acc[0];
+}
+
 /// Σ src[0 ..< n] in a fixed order on every path: lane j adds src[j], src[j + 64], …, then the
 /// tail src[64·m + j]; the lanes are combined by halving (lane j += lane j + w, w = 32 … 1).
 static inline __attribute__((always_inline)) float slkd_sum_body(const float *src, size_t n) {
@@ -17,10 +25,7 @@ static inline __attribute__((always_inline)) float slkd_sum_body(const float *sr
         for (size_t j = 0; j < SLKD_SUM_LANES; j++) acc[j] += src[i + j];
     }
     for (size_t j = 0; i < n; i++, j++) acc[j] += src[i];
-    for (size_t w = SLKD_SUM_LANES / 2; w >= 1; w /= 2) {
-        for (size_t j = 0; j < w; j++) acc[j] += acc[j + w];
-    }
-    return acc[0];
+    return slkd_sum_fold(acc);
 }
 
 #endif

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import SLKDTensor
 
-/// The float32 C kernels (exp, sigmoid, tanh, GELU and its backward, the sum) on every SIMD path
+/// The float32 C kernels (exp, sigmoid, tanh, GELU and its backward, the fused Linear + GELU
+/// backward with its row sums, the sum) on every SIMD path
 /// this CPU runs. Bounds tested (Docs/Troubleshooting.md, "SLKD_SIMD"): every path returns the baseline's
 /// bits; exp equals glibc `expf` bit for bit; GELU, its gate and its backward equal SLKDTensor's
 /// scalar Swift forms bit for bit; exp and tanh are within 1 ulp of the exact (double) value,
@@ -79,10 +80,98 @@ struct SIMDPathTests {
         let upstream = Tensor(inputs.indices.map { Float($0 % 7) - 3 })
         let leaf = x.requiringGrad()
         let grad = (leaf.gelu() * upstream).sum().gradients(wrt: [leaf])[0]
+        let linear = channelLinearGELUGradients(weight: Self.linearWeight)
         return [
             "exp": x.exp().floats, "sigmoid": x.sigmoid().floats, "tanh": x.tanh().floats,
             "gelu": x.gelu().floats, "geluGate": Tensor.geluGate(x, other).floats, "geluBackward": grad.floats,
+            "channelLinearGELU dx": linear.dx, "channelLinearGELU dw": linear.dw, "channelLinearGELU db": linear.db,
         ]
+    }
+
+    // MARK: The fused channel-major Linear + GELU backward (gz = g·gelu′(z) and its row sums)
+
+    /// Images, channels and tokens of the fused Linear + GELU checks: 3 blocks of 64 and a tail of 11.
+    static let linearShape = (batch: 2, channels: 6, tokens: 203)
+
+    /// A fixed weight with values of both signs.
+    static let linearWeight: [Float] = {
+        var generator = RandomGenerator(seed: 61)
+        return (0..<(linearShape.channels * linearShape.channels)).map { _ in Float(generator.nextUnit() - 0.5) }
+    }()
+
+    /// Inputs over GELU's interesting range, finite (the GEMMs would turn ∞ into NaN anyway).
+    static let linearInputs: [Float] = {
+        var generator = RandomGenerator(seed: 62)
+        let (b, c, l) = linearShape
+        return (0..<(b * c * l)).map { _ in Float(generator.nextUnit() * 12 - 6) }
+    }()
+
+    static let linearUpstream: [Float] = linearInputs.indices.map { Float($0 % 7) - 3 + 0.125 }
+
+    /// dx, dW and db of Σ upstream·gelu(W·x + 0) through `Tensor.uformerChannelLinear`.
+    static func channelLinearGELUGradients(weight: [Float]) -> (dx: [Float], dw: [Float], db: [Float]) {
+        let (b, c, l) = linearShape
+        let x = Tensor(shape: [b, c, l], scalars: linearInputs).requiringGrad()
+        let w = Tensor(shape: [c, c], scalars: weight).requiringGrad()
+        let bias = Tensor(shape: [c], scalars: [Float](repeating: 0, count: c)).requiringGrad()
+        let y = Tensor.uformerChannelLinear(x, weight: w, bias: bias, gelu: true)
+        let grads = (y * Tensor(shape: [b, c, l], scalars: linearUpstream)).sum().gradients(wrt: [x, w, bias])
+        return (grads[0].floats, grads[1].floats, grads[2].floats)
+    }
+
+    /// With W = I and a zero bias, z = x exactly and dx = gz exactly, so the kernel's gz is seen
+    /// directly: it equals g·gelu′(z) of the scalar Swift forms bit for bit, and db[o] (the row
+    /// sums over both images) equals the float sum kernel's order on each row, added image by
+    /// image, bit for bit, and lies within 1e-6 relative of the double sum.
+    @Test("the fused Linear + GELU backward equals the scalar forms and the sum kernel's order", arguments: SIMDPath.supported)
+    func channelLinearGELUBackward(_ path: SIMDPath) {
+        let (b, c, l) = Self.linearShape
+        var identity = [Float](repeating: 0, count: c * c)
+        for i in 0..<c { identity[i * c + i] = 1 }
+        let (dx, db, rowSums) = SIMDPath.withPath(path) {
+            let g = Self.channelLinearGELUGradients(weight: identity)
+            let rows = (0..<(b * c)).map { r in
+                Tensor(Array(g.dx[(r * l)..<((r + 1) * l)])).sum().floats[0]
+            }
+            return (g.dx, g.db, rows)
+        }
+        var bad = 0
+        for i in dx.indices where dx[i] != Self.linearUpstream[i] * Self.scalarGELUDerivative(Self.linearInputs[i]) { bad += 1 }
+        #expect(bad == 0, "gz mismatches on \(path): \(bad) of \(dx.count)")
+        for o in 0..<c {
+            var expected: Float = 0
+            for i in 0..<b { expected += rowSums[i * c + o] }
+            #expect(db[o].bitPattern == expected.bitPattern, "db[\(o)] on \(path): \(db[o]) vs \(expected)")
+            var exact = 0.0
+            for i in 0..<b { for t in 0..<l { exact += Double(dx[(i * c + o) * l + t]) } }
+            #expect(Swift.abs(Double(db[o]) - exact) <= 1e-6 * Swift.max(1, Swift.abs(exact)), "db[\(o)] on \(path): \(db[o]) vs \(exact)")
+        }
+    }
+
+    /// The fused op's PyTorch vectors (uformer_fused.json, UformerFusedTests' tolerances) and its
+    /// Float64 gradient checks, on every path.
+    @Test("the fused Linear + GELU's PyTorch vectors and Float64 gradient checks pass on every path", arguments: SIMDPath.supported)
+    func channelLinearExistingChecks(_ path: SIMDPath) throws {
+        let cases = try loadReferenceCases("uformer_fused").filter { $0.op.hasPrefix("channel_linear") }
+        #expect(cases.contains { $0.op == "channel_linear_gelu" })
+        SIMDPath.withPath(path) {
+            for c in cases {
+                let gelu = c.op == "channel_linear_gelu"
+                let op: ([Tensor]) -> Tensor = { t in
+                    Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, gelu: gelu)
+                }
+                checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-5, op)
+                checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)
+                let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+                let inputs = c.orderedInputs()
+                let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+                    var all = inputs
+                    for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+                    return op(all)
+                }
+                #expect(report.passed, "\(c.name) on \(path): \(report)")
+            }
+        }
     }
 
     @Test("every path returns the baseline's bits", arguments: SIMDPath.supported)

@@ -58,6 +58,11 @@ void slkd_gelu_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count)
 /// kernels (`SpecialFunctions.erfForActivation`, `expOfNonPositiveForActivation`).
 void slkd_gelu_backward_f32(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dst,
                             size_t count);
+/// slkd_gelu_backward_f32 and the sum of its output in one pass: returns Σ dst, equal bit for bit
+/// to slkd_sum_f32(dst, count). dst must not overlap g or x. (The fused Linear + GELU backward:
+/// gz = g·gelu′(z) and its row sum, the bias gradient.)
+float slkd_gelu_backward_sum_f32(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dst,
+                                 size_t count);
 
 /// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
 float slkd_sum_f32(const float *_Nonnull src, size_t count);

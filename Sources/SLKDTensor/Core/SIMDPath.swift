@@ -2,7 +2,8 @@ import CSLKDKernels
 
 /// The instruction set SLKDTensor's element-wise float32 math runs on.
 ///
-/// exp, sigmoid, tanh, GELU, the GELU backward and sums of contiguous runs are C kernels
+/// exp, sigmoid, tanh, GELU, the GELU backward (also fused with its row sums, in the channel-major
+/// Linear + GELU backward) and sums of contiguous runs are C kernels
 /// (`CSLKDKernels`) compiled once per path; the widest path the CPU has is chosen on first use.
 /// The environment variable `SLKD_SIMD=baseline|avx2|avx512` forces a path; a name that is none
 /// of these, or a path the CPU lacks, falls back to the widest the CPU has with one warning on

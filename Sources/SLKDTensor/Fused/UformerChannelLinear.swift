@@ -1,3 +1,4 @@
+import CSLKDKernels
 import RealModule
 
 // Uformer's Linear layers on channel-major tokens (`model.py`: `nn.Linear` in `LinearProjection`,
@@ -108,6 +109,15 @@ enum UformerLinearKernel {
                     Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
                         for r in rows {
                             let gr = pg.value + r * len, zr = pzv.value + r * len, o = po.value + r * len
+                            if T.self == Float.self {
+                                // The C kernel (see SIMDPath): the same gz bits as the loop below, the
+                                // sum in slkd_sum_f32's fixed order.
+                                let (gf, of) = asFloats(gr, o)
+                                let zf = UnsafeRawPointer(zr).assumingMemoryBound(to: Float.self)
+                                let sum = slkd_gelu_backward_sum_f32(gf, zf, of, len)
+                                ps.value[r] = unsafeBitCast(sum, to: T.self)
+                                continue
+                            }
                             var acc: T = 0
                             for i in 0..<len {
                                 let v = gr[i] * GELUDerivativeFunction.apply(zr[i])

@@ -11,12 +11,7 @@ enum GELUFunction: UnaryScalarFunction {
     /// Float: the C kernel of the same operations (``SIMDPath``), bit for bit.
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
-        guard T.self == Float.self else {
-            for i in 0..<count { destination[i] = apply(source[i]) }
-            return
-        }
-        let (s, d) = asFloats(source, destination)
-        slkd_gelu_f32(s, d, count)
+        mapContiguous(source, to: destination, count: count, floatKernel: slkd_gelu_f32, scalar: apply)
     }
 }
 

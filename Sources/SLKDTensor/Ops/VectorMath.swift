@@ -11,16 +11,26 @@ func asFloats<T>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer
      UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self))
 }
 
+/// Maps a contiguous run through `floatKernel` when `T` is Float, else element by element through
+/// `scalar` (Float64 keeps the scalar Swift forms).
+@inlinable @inline(__always)
+func mapContiguous<T: TensorScalar>(
+    _ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int,
+    floatKernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void, scalar: (T) -> T
+) {
+    guard T.self == Float.self else {
+        for i in 0..<count { destination[i] = scalar(source[i]) }
+        return
+    }
+    let (s, d) = asFloats(source, destination)
+    floatKernel(s, d, count)
+}
+
 extension ExpFunction {
     /// Float: equal to glibc's `expf` bit for bit (its algorithm, in double precision).
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
-        guard T.self == Float.self else {
-            for i in 0..<count { destination[i] = apply(source[i]) }
-            return
-        }
-        let (s, d) = asFloats(source, destination)
-        slkd_exp_f32(s, d, count)
+        mapContiguous(source, to: destination, count: count, floatKernel: slkd_exp_f32, scalar: apply)
     }
 }
 
@@ -29,12 +39,7 @@ extension SigmoidFunction {
     /// form; 16 lanes per AVX-512 vector instead of exp's 8 double lanes).
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
-        guard T.self == Float.self else {
-            for i in 0..<count { destination[i] = apply(source[i]) }
-            return
-        }
-        let (s, d) = asFloats(source, destination)
-        slkd_sigmoid_f32(s, d, count)
+        mapContiguous(source, to: destination, count: count, floatKernel: slkd_sigmoid_f32, scalar: apply)
     }
 }
 
@@ -43,11 +48,6 @@ extension TanhFunction {
     /// a quarter of the MLP benchmark).
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
-        guard T.self == Float.self else {
-            for i in 0..<count { destination[i] = apply(source[i]) }
-            return
-        }
-        let (s, d) = asFloats(source, destination)
-        slkd_tanh_f32(s, d, count)
+        mapContiguous(source, to: destination, count: count, floatKernel: slkd_tanh_f32, scalar: apply)
     }
 }

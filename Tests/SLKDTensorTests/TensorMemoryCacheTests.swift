@@ -2,7 +2,7 @@ import Testing
 import SLKDTensor
 
 /// The cache's bookkeeping (`TensorMemoryCache.BlockPool`), driven directly so that no other
-/// test's tensors take part: hits by size, the limit, and which blocks a miss evicts.
+/// test's tensors take part: hits by size, the limit, and which blocks a miss resizes and evicts.
 @Suite("Tensor memory cache")
 struct TensorMemoryCacheTests {
     final class Blocks {
@@ -18,8 +18,8 @@ struct TensorMemoryCacheTests {
     @Test func freedBlockIsHandedOutAgainForTheSameSize() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()
-        let first = pool.take(4096).block                 // nothing cached yet
-        #expect(first == nil)
+        let first = pool.take(4096)                       // nothing cached yet: map fresh bytes
+        #expect(first.block == nil && first.resizedFrom == nil && first.evicted.isEmpty)
         let a = blocks.make()
         let kept = pool.put(a, size: 4096)
         #expect(kept && pool.cachedBytes == 4096)
@@ -27,8 +27,11 @@ struct TensorMemoryCacheTests {
         #expect(again?.pointer == a.pointer)
         #expect(pool.cachedBytes == 0)
         _ = pool.put(a, size: 4096)
-        let other = pool.take(16384).block                // more than twice the size misses
-        #expect(other == nil)
+        // More than twice the size misses; live 16 KiB + cached 4 KiB is over the new 16 KiB peak,
+        // so the cached block is given up, resized to serve the request.
+        let other = pool.take(16384)
+        #expect(other.block?.pointer == a.pointer && other.resizedFrom == 4096 && other.size == 16384)
+        #expect(pool.cachedBytes == 0)
     }
 
     @Test func limitBoundsTheCachedBytes() {
@@ -46,7 +49,7 @@ struct TensorMemoryCacheTests {
         #expect(!third)
     }
 
-    @Test func missEvictsLeastRecentlyFreedBeyondTheHighWaterMark() {
+    @Test func missGivesUpLeastRecentlyFreedBeyondTheHighWaterMarkAndResizesTheLargest() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()
         // Live 3 × 40 KiB at the peak (132 KiB), then all three freed: oldest first.
@@ -59,10 +62,11 @@ struct TensorMemoryCacheTests {
         }
         #expect(pool.peakLiveBytes == 135168)
         // An 80 KiB miss (no cached block is 80 KiB or more): live 80 KiB + cached 132 KiB exceeds
-        // the 132 KiB peak, so the oldest go until it does not: two (80 + 48 = 128 KiB).
-        let (hit, size, evicted) = pool.take(81920)
-        #expect(hit == nil && size == 81920)
-        #expect(evicted.map(\.pointer) == [freed[0].pointer, freed[1].pointer])
+        // the 132 KiB peak, so the oldest go until it does not: two (80 + 48 = 128 KiB). The
+        // larger of the two (44 KiB) is resized to 80 KiB for the request; the other is freed.
+        let miss = pool.take(81920)
+        #expect(miss.block?.pointer == freed[1].pointer && miss.resizedFrom == sizes[1] && miss.size == 81920)
+        #expect(miss.evicted.map(\.block.pointer) == [freed[0].pointer] && miss.evicted.map(\.size) == [sizes[0]])
         #expect(pool.cachedBytes == sizes[2])
         #expect(pool.peakLiveBytes == 135168)
         let reused = pool.take(sizes[2]).block
@@ -77,10 +81,10 @@ struct TensorMemoryCacheTests {
         let freed = sizes.map { _ in blocks.make() }
         for (block, size) in zip(freed, sizes) { _ = pool.put(block, size: size) }
         // The same 80 KiB miss as above: live 80 KiB + cached 132 KiB = 212 KiB against 1.5 × the
-        // 132 KiB peak = 198 KiB, so only the oldest (40 KiB) goes: 172 KiB.
-        let (hit, _, evicted) = pool.take(81920, keepingSlack: true)
-        #expect(hit == nil)
-        #expect(evicted.map(\.pointer) == [freed[0].pointer])
+        // 132 KiB peak = 198 KiB, so only the oldest (40 KiB) goes, resized for the request: 172 KiB.
+        let miss = pool.take(81920, keepingSlack: true)
+        #expect(miss.block?.pointer == freed[0].pointer && miss.resizedFrom == sizes[0])
+        #expect(miss.evicted.isEmpty)
         #expect(pool.cachedBytes == sizes[1] + sizes[2])
     }
 
@@ -98,10 +102,11 @@ struct TensorMemoryCacheTests {
         let middle = pool.take(9216)
         #expect(middle.block?.pointer == freed[1].pointer && middle.size == 12288)
         // Only the 20 KiB block is left, over twice 8 KiB: a miss at the requested size, and with
-        // live 28 KiB + cached 20 KiB above the 40 KiB peak, the 20 KiB block is evicted.
+        // live 28 KiB + cached 20 KiB above the 40 KiB peak, the 20 KiB block is given up: shrunk
+        // to 8 KiB for the request.
         let miss = pool.take(8192)
-        #expect(miss.block == nil && miss.size == 8192)
-        #expect(miss.evicted.map(\.pointer) == [freed[2].pointer])
+        #expect(miss.block?.pointer == freed[2].pointer && miss.resizedFrom == 20480 && miss.size == 8192)
+        #expect(miss.evicted.isEmpty)
         #expect(pool.cachedBytes == 0)
     }
 
@@ -119,5 +124,19 @@ struct TensorMemoryCacheTests {
             #expect(u.scalars(as: Float.self).allSatisfy { $0 == Float(generation + 1) })
         }
         #expect(TensorMemoryCache.minimumBlockBytes <= 256 * 256 * 4)
+    }
+
+    @Test func tensorsHoldTheirValuesWhenBlocksAreResized() {
+        // Without a graph the cache stays within the live peak, so sizes that keep missing (each
+        // over twice the last, then under half of it) get resized blocks, grown and shrunk.
+        withoutGradients {
+            let counts = [40_000, 90_000, 200_000, 450_000, 100_000, 35_000, 300_000, 33_000]
+            for (generation, count) in counts.enumerated() {
+                let t = Tensor(repeating: Double(generation), shape: [count], dtype: .float32)
+                let u = t * 2 + 1
+                let expected = Float(2 * generation + 1)
+                #expect(u.scalars(as: Float.self).allSatisfy { $0 == expected }, "generation \(generation)")
+            }
+        }
     }
 }

@@ -67,6 +67,19 @@ float slkd_gelu_backward_sum_f32(const float *_Nonnull g, const float *_Nonnull 
 /// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
 float slkd_sum_f32(const float *_Nonnull src, size_t count);
 
+// Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
+// the cache can resize in place of freeing one and faulting in another.
+
+/// A fresh mapping of `bytes` (a multiple of the page size), zero-filled; NULL when the system
+/// refuses it.
+void *_Nullable slkd_block_map(size_t bytes);
+/// Returns a mapping from slkd_block_map or slkd_block_resize to the system.
+void slkd_block_unmap(void *_Nonnull block, size_t bytes);
+/// The mapping `block` of `bytes` resized to `new_bytes`, possibly moved, keeping its resident
+/// pages up to the smaller size (Linux `mremap`; elsewhere a fresh mapping, the old one freed);
+/// NULL when the system refuses it, in which case `block` is unchanged.
+void *_Nullable slkd_block_resize(void *_Nonnull block, size_t bytes, size_t new_bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -161,12 +161,12 @@ enum ConvKernels {
         _ body: (_ image: Int, _ group: Int, _ band: Range<Int>, _ column: UnsafeMutablePointer<T>) -> Void
     ) {
         let bandRows = bandRows(geo, elementSize: MemoryLayout<T>.size)
-        let column = UnsafeMutablePointer<T>.allocate(capacity: geo.inPerGroup * geo.taps * bandRows * geo.outWidth)
-        defer { column.deallocate() }
-        for n in 0..<geo.batch {
-            for grp in 0..<geo.groups {
-                for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
-                    body(n, grp, start..<Swift.min(geo.outHeight, start + bandRows), column)
+        TensorMemoryCache.withScratch(T.self, count: geo.inPerGroup * geo.taps * bandRows * geo.outWidth) { column in
+            for n in 0..<geo.batch {
+                for grp in 0..<geo.groups {
+                    for start in stride(from: 0, to: geo.outHeight, by: bandRows) {
+                        body(n, grp, start..<Swift.min(geo.outHeight, start + bandRows), column)
+                    }
                 }
             }
         }

@@ -26,65 +26,65 @@ extension ConvKernels {
         precondition(rowWidth >= w + pw, "directForwardFloat: padded row too short")
         typealias V = SIMD8<Float>
         Parallel.forChunks(geo.batch * geo.outChannels, grain: 1) { planes in
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: cinG * h * rowWidth + ow8)
-            defer { padded.deallocate() }
-            padded.initialize(repeating: 0, count: cinG * h * rowWidth + ow8)
-            let outRow = padded + cinG * h * rowWidth
-            var loadedSource: UnsafePointer<Float>? = nil
-            for p in planes {
-                let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
-                let xg = x + (n * geo.inChannels + g * cinG) * hw
-                if loadedSource != xg {
-                    // The zero borders stay zero: only the interior of each row is rewritten.
-                    for r in 0..<(cinG * h) { (padded + r * rowWidth + pw).update(from: xg + r * w, count: w) }
-                    loadedSource = xg
-                }
-                let kc = k + co * cinG * kH * kW
-                let yp = y + p * oh * ow
-                let bias = b?[co] ?? 0
-                for ho in 0..<oh {
-                    // Kernel rows that land inside the input: hi = ho − ph + kh·dh ∈ [0, h).
-                    var khLo = 0, khHi = kH
-                    while khLo < kH && ho - ph + khLo * dh < 0 { khLo += 1 }
-                    while khHi > khLo && ho - ph + (khHi - 1) * dh >= h { khHi -= 1 }
-                    let out = UnsafeMutableRawPointer(outRow)
-                    var j = 0
-                    while j + 32 <= ow8 {
-                        var a0 = V(repeating: bias), a1 = a0, a2 = a0, a3 = a0
-                        for kh in khLo..<khHi {
-                            let hi = ho - ph + kh * dh
-                            for ci in 0..<cinG {
-                                let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
-                                for kw in 0..<kW {
-                                    let wv = V(repeating: kr[kw]), o = kw * dw * 4
-                                    a0 += wv * src.loadUnaligned(fromByteOffset: o, as: V.self)
-                                    a1 += wv * src.loadUnaligned(fromByteOffset: o + 32, as: V.self)
-                                    a2 += wv * src.loadUnaligned(fromByteOffset: o + 64, as: V.self)
-                                    a3 += wv * src.loadUnaligned(fromByteOffset: o + 96, as: V.self)
+            TensorMemoryCache.withScratch(Float.self, count: cinG * h * rowWidth + ow8) { padded in
+                padded.initialize(repeating: 0, count: cinG * h * rowWidth + ow8)
+                let outRow = padded + cinG * h * rowWidth
+                var loadedSource: UnsafePointer<Float>? = nil
+                for p in planes {
+                    let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
+                    let xg = x + (n * geo.inChannels + g * cinG) * hw
+                    if loadedSource != xg {
+                        // The zero borders stay zero: only the interior of each row is rewritten.
+                        for r in 0..<(cinG * h) { (padded + r * rowWidth + pw).update(from: xg + r * w, count: w) }
+                        loadedSource = xg
+                    }
+                    let kc = k + co * cinG * kH * kW
+                    let yp = y + p * oh * ow
+                    let bias = b?[co] ?? 0
+                    for ho in 0..<oh {
+                        // Kernel rows that land inside the input: hi = ho − ph + kh·dh ∈ [0, h).
+                        var khLo = 0, khHi = kH
+                        while khLo < kH && ho - ph + khLo * dh < 0 { khLo += 1 }
+                        while khHi > khLo && ho - ph + (khHi - 1) * dh >= h { khHi -= 1 }
+                        let out = UnsafeMutableRawPointer(outRow)
+                        var j = 0
+                        while j + 32 <= ow8 {
+                            var a0 = V(repeating: bias), a1 = a0, a2 = a0, a3 = a0
+                            for kh in khLo..<khHi {
+                                let hi = ho - ph + kh * dh
+                                for ci in 0..<cinG {
+                                    let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
+                                    for kw in 0..<kW {
+                                        let wv = V(repeating: kr[kw]), o = kw * dw * 4
+                                        a0 += wv * src.loadUnaligned(fromByteOffset: o, as: V.self)
+                                        a1 += wv * src.loadUnaligned(fromByteOffset: o + 32, as: V.self)
+                                        a2 += wv * src.loadUnaligned(fromByteOffset: o + 64, as: V.self)
+                                        a3 += wv * src.loadUnaligned(fromByteOffset: o + 96, as: V.self)
+                                    }
                                 }
                             }
+                            out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
+                            out.storeBytes(of: a1, toByteOffset: j * 4 + 32, as: V.self)
+                            out.storeBytes(of: a2, toByteOffset: j * 4 + 64, as: V.self)
+                            out.storeBytes(of: a3, toByteOffset: j * 4 + 96, as: V.self)
+                            j += 32
                         }
-                        out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
-                        out.storeBytes(of: a1, toByteOffset: j * 4 + 32, as: V.self)
-                        out.storeBytes(of: a2, toByteOffset: j * 4 + 64, as: V.self)
-                        out.storeBytes(of: a3, toByteOffset: j * 4 + 96, as: V.self)
-                        j += 32
-                    }
-                    while j < ow8 {
-                        var a0 = V(repeating: bias)
-                        for kh in khLo..<khHi {
-                            let hi = ho - ph + kh * dh
-                            for ci in 0..<cinG {
-                                let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
-                                for kw in 0..<kW {
-                                    a0 += V(repeating: kr[kw]) * src.loadUnaligned(fromByteOffset: kw * dw * 4, as: V.self)
+                        while j < ow8 {
+                            var a0 = V(repeating: bias)
+                            for kh in khLo..<khHi {
+                                let hi = ho - ph + kh * dh
+                                for ci in 0..<cinG {
+                                    let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
+                                    for kw in 0..<kW {
+                                        a0 += V(repeating: kr[kw]) * src.loadUnaligned(fromByteOffset: kw * dw * 4, as: V.self)
+                                    }
                                 }
                             }
+                            out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
+                            j += 8
                         }
-                        out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
-                        j += 8
+                        (yp + ho * ow).update(from: outRow, count: ow)
                     }
-                    (yp + ho * ow).update(from: outRow, count: ow)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CSLKDKernels
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,11 +14,14 @@ import Glibc
 /// without reuse and 25.4 s with it (Docs/Benchmarks.md). Reusing a freed buffer costs a
 /// dictionary lookup instead.
 ///
-/// The cache never holds more than ``limit`` bytes, and on a miss it frees the blocks that were
+/// The cache never holds more than ``limit`` bytes, and on a miss it gives up the blocks that were
 /// freed longest ago while live plus cached tensor memory exceeds the largest live figure seen so
-/// far: the cached blocks never take the process's tensor memory above its peak. Blocks are bucketed by their
-/// size rounded up to a 4 KiB page, and a request takes the smallest cached block of its size up
-/// to twice it; smaller allocations go straight to the system allocator, which recycles them itself.
+/// far: the cached blocks never take the process's tensor memory above its peak. The largest block
+/// given up is not freed but resized to the request (`mremap`), keeping its faulted-in pages; the
+/// rest are freed. Blocks are bucketed by their size rounded up to a 4 KiB page, and a request
+/// takes the smallest cached block of its size up to twice it; smaller allocations go straight to
+/// the system allocator, which recycles them itself. Cached-size blocks are the cache's own
+/// anonymous mappings, not malloc's, so that they can be resized.
 ///
 /// On glibc, the first tensor allocation fixes malloc's `mmap` threshold at
 /// ``minimumBlockBytes`` (`mallopt(M_MMAP_THRESHOLD)`), for the whole process; see
@@ -39,7 +43,7 @@ public enum TensorMemoryCache {
     /// Returns every cached block to the system allocator.
     public static func releaseCachedBlocks() {
         let blocks = state.withLock { $0.takeAll() }
-        for block in blocks { block.pointer.deallocate() }
+        for (block, size) in blocks { slkd_block_unmap(block.pointer, size) }
     }
 
     // MARK: Allocation (TensorStorage)
@@ -54,8 +58,28 @@ public enum TensorMemoryCache {
         // Read outside the lock: a task-local lookup.
         let keepsSlack = GradMode.isEnabled
         let taken = state.withLock { $0.take(size, keepingSlack: keepsSlack) }
-        for block in taken.evicted { block.pointer.deallocate() }
-        return (taken.block?.pointer ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), taken.size)
+        for (block, size) in taken.evicted { slkd_block_unmap(block.pointer, size) }
+        guard let block = taken.block else { return (map(size), size) }
+        guard let oldSize = taken.resizedFrom else { return (block.pointer, taken.size) }
+        if let resized = slkd_block_resize(block.pointer, oldSize, size) { return (resized, size) }
+        slkd_block_unmap(block.pointer, oldSize)
+        return (map(size), size)
+    }
+
+    /// Runs `body` with an uninitialised buffer of `count` elements taken from the cache like a
+    /// tensor's, and hands it back afterwards: for kernels' scratch buffers (im2col columns,
+    /// padded planes), which would otherwise be mapped and faulted in afresh on every call.
+    package static func withScratch<T, R>(_: T.Type, count: Int, _ body: (UnsafeMutablePointer<T>) throws -> R) rethrows -> R {
+        let (pointer, bytes) = allocate(bytes: Swift.max(count, 1) * MemoryLayout<T>.stride)
+        defer { free(pointer, bytes: bytes) }
+        return try body(pointer.bindMemory(to: T.self, capacity: Swift.max(count, 1)))
+    }
+
+    /// Fresh page-aligned bytes (so 64-byte aligned) from the system; like Swift's own allocation,
+    /// running out of memory ends the process.
+    private static func map(_ size: Int) -> UnsafeMutableRawPointer {
+        guard let block = slkd_block_map(size) else { fatalError("SLKD: the system refused \(size) bytes of memory") }
+        return block
     }
 
     /// Hands back a block from ``allocate(bytes:)``.
@@ -63,7 +87,7 @@ public enum TensorMemoryCache {
         guard bytes >= minimumBlockBytes else { return pointer.deallocate() }
         let block = Block(pointer: pointer)
         let kept = state.withLock { $0.put(block, size: bytes) }
-        if !kept { pointer.deallocate() }
+        if !kept { slkd_block_unmap(pointer, bytes) }
     }
 
     private static let pageBytes = 4096
@@ -76,8 +100,8 @@ public enum TensorMemoryCache {
     /// fragmented, for good: a DRS-SL forward at 128² (149 MiB of tensors) then peaked at 332 MiB
     /// of RSS without the cache, 156 MiB with the threshold fixed (Docs/Benchmarks.md, issue 16).
     /// A fixed threshold (which also turns glibc's adjustment off) returns every large buffer
-    /// freed by this cache or anyone else to the system, so evicting a block really shrinks the
-    /// process. `mallopt` is looked up at run time because the Glibc module does not export it.
+    /// that kernels or anyone else free to the system. (The cache's own blocks are mappings of
+    /// their own and leave the process when it evicts them.) `mallopt` is looked up at run time because the Glibc module does not export it.
     public static let fixesMallocThreshold: Bool = {
         #if canImport(Glibc)
         typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
@@ -109,36 +133,53 @@ public enum TensorMemoryCache {
 
         package init() {}
 
-        /// A cached block for a request of `size` bytes (nil: allocate `size` fresh bytes), the
-        /// size it is to be freed with, and the blocks the caller must return to the system.
+        /// What a request gets from the pool.
+        package struct Taken {
+            /// A cached block (nil: map `size` fresh bytes).
+            package var block: Block?
+            /// The size the block is to be freed with.
+            package var size: Int
+            /// When `block` is a cached block of another size, that size: the caller resizes it
+            /// to `size`.
+            package var resizedFrom: Int?
+            /// Blocks, with their sizes, that the caller must return to the system.
+            package var evicted: [(block: Block, size: Int)]
+        }
+
+        /// A cached block for a request of `size` bytes, or the instruction to resize or map one.
         ///
         /// `keepingSlack`: whether live plus cached memory may exceed the peak by half (while a
         /// graph is recorded) instead of not at all (forwards without a graph).
-        package mutating func take(_ size: Int, keepingSlack: Bool = false) -> (block: Block?, size: Int, evicted: [Block]) {
+        package mutating func take(_ size: Int, keepingSlack: Bool = false) -> Taken {
             if let fit = bestFit(size), let entry = blocks[fit]?.popLast() {
                 if blocks[fit]!.isEmpty { blocks[fit] = nil }
                 cachedBytes -= fit
                 noteLive(fit)
-                return (entry.block, fit, [])
+                return Taken(block: entry.block, size: fit, resizedFrom: nil, evicted: [])
             }
             noteLive(size)
-            // A miss: the system allocator will provide fresh bytes. Free the least recently
-            // freed blocks while live plus cached memory exceeds the high-water mark: by half of it
-            // while a graph is recorded, so that a training step's differently sized temporaries
-            // coexist with the blocks of its first phase (with a quarter, a distillation step's
-            // teacher forward found its blocks evicted by the student's backward every step, +3 s
-            // at batch 8), and not at all in forwards without a graph, whose max RSS would
-            // otherwise exceed PyTorch's (DRSformer: 676 against 579 MiB). Measured A/B in
-            // Docs/Benchmarks.md, issue 16.
+            // A miss. Give up the least recently freed blocks while live plus cached memory exceeds
+            // the high-water mark: by half of it while a graph is recorded, so that a training
+            // step's differently sized temporaries coexist with the blocks of its first phase (with
+            // a quarter, a distillation step's teacher forward found its blocks evicted by the
+            // student's backward every step, +3 s at batch 8), and not at all in forwards without a
+            // graph, whose max RSS would otherwise exceed PyTorch's (DRSformer: 676 against 579
+            // MiB). Measured A/B in Docs/Benchmarks.md, issue 16.
             let allowed = keepingSlack ? peakLiveBytes + peakLiveBytes / 2 : peakLiveBytes
-            var evicted: [Block] = []
+            var evicted: [(block: Block, size: Int)] = []
             while cachedBytes > 0 && liveBytes + cachedBytes > allowed {
                 guard let oldest = blocks.min(by: { $0.value[0].freedAt < $1.value[0].freedAt })?.key else { break }
-                evicted.append(blocks[oldest]!.removeFirst().block)
+                evicted.append((blocks[oldest]!.removeFirst().block, oldest))
                 if blocks[oldest]!.isEmpty { blocks[oldest] = nil }
                 cachedBytes -= oldest
             }
-            return (nil, size, evicted)
+            // The largest block given up serves the request, resized: its pages stay resident
+            // and only the difference, if the request is larger, is faulted in.
+            guard let largest = evicted.indices.max(by: { evicted[$0].size < evicted[$1].size }) else {
+                return Taken(block: nil, size: size, resizedFrom: nil, evicted: [])
+            }
+            let recycled = evicted.remove(at: largest)
+            return Taken(block: recycled.block, size: size, resizedFrom: recycled.size, evicted: evicted)
         }
 
         private mutating func noteLive(_ size: Int) {
@@ -166,8 +207,8 @@ public enum TensorMemoryCache {
             return true
         }
 
-        package mutating func takeAll() -> [Block] {
-            let all = blocks.values.flatMap { $0.map(\.block) }
+        package mutating func takeAll() -> [(block: Block, size: Int)] {
+            let all = blocks.flatMap { size, stack in stack.map { ($0.block, size) } }
             blocks = [:]
             cachedBytes = 0
             return all

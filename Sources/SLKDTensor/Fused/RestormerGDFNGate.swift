@@ -44,18 +44,18 @@ extension Tensor {
         return Tensor.make([n, half, h, w], Float.self) { out in
             let py = out.baseAddress!
             Parallel.forChunks(n * half) { planes in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * hw + w)
-                defer { scratch.deallocate() }
-                let first = scratch, second = scratch + hw, zero = scratch + 2 * hw
-                zero.initialize(repeating: 0, count: w)
-                for p in planes {
-                    let image = p / half, c = p % half
-                    let base = px + image * channels * hw
-                    ConvKernels.depthwise3x3Plane(base + c * hw, pk + c * 9, pb?[c] ?? 0, first, height: h, width: w, zero: zero)
-                    ConvKernels.depthwise3x3Plane(base + (c + half) * hw, pk + (c + half) * 9, pb?[c + half] ?? 0, second,
-                                                  height: h, width: w, zero: zero)
-                    let y = py + p * hw
-                    for i in 0..<hw { y[i] = GELUGateFunction.apply(first[i], second[i]) }
+                TensorMemoryCache.withScratch(Float.self, count: 2 * hw + w) { scratch in
+                    let first = scratch, second = scratch + hw, zero = scratch + 2 * hw
+                    zero.initialize(repeating: 0, count: w)
+                    for p in planes {
+                        let image = p / half, c = p % half
+                        let base = px + image * channels * hw
+                        ConvKernels.depthwise3x3Plane(base + c * hw, pk + c * 9, pb?[c] ?? 0, first, height: h, width: w, zero: zero)
+                        ConvKernels.depthwise3x3Plane(base + (c + half) * hw, pk + (c + half) * 9, pb?[c + half] ?? 0, second,
+                                                      height: h, width: w, zero: zero)
+                        let y = py + p * hw
+                        for i in 0..<hw { y[i] = GELUGateFunction.apply(first[i], second[i]) }
+                    }
                 }
             }
         }

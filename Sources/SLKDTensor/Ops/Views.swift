@@ -115,13 +115,37 @@ extension Tensor {
     }
 
     /// Zero padding along one axis (used by gradient rules of narrowing and slicing).
+    ///
+    /// One pass that writes each element once: zeros before and after, the values between. Why:
+    /// the gradient of every `chunk` of Restormer's GDFN and attention comes through here, and
+    /// zero-filling, copying the zeros and then writing the slice took three passes (5 % of a
+    /// Res-SL training step).
     func padded(axis: Int, before: Int, after: Int) -> Tensor {
         if before == 0 && after == 0 { return self }
+        precondition(before >= 0 && after >= 0, "padded: negative padding \(before), \(after)")
         var newShape = shape
         newShape[axis] += before + after
-        var result = Tensor.zeros(newShape, dtype: dtype)
-        result = result.writing(self, axis: axis, start: before, step: 1)
-        return result
+        let values = contiguous().detached()
+        return dtype.withElementType { Tensor.paddedKernel(values, newShape, axis: axis, before: before, after: after, $0) }
+    }
+
+    private static func paddedKernel<T: TensorElement>(_ values: Tensor, _ newShape: [Int], axis: Int, before: Int, after: Int,
+                                        _: T.Type) -> Tensor {
+        let inner = values.shape[(axis + 1)...].reduce(1, *), outer = values.shape[..<axis].reduce(1, *)
+        let head = before * inner, body = values.shape[axis] * inner, tail = after * inner
+        let row = head + body + tail
+        let src = values.basePointer(T.self)
+        return Tensor.make(newShape, T.self, dtype: values.dtype) { out in
+            let dst = out.baseAddress!, zero = T(0.0)
+            Parallel.forChunks(outer, grain: Swift.max(1, elementwiseGrain / Swift.max(row, 1))) { rows in
+                for o in rows {
+                    let d = dst + o * row
+                    d.update(repeating: zero, count: head)
+                    (d + head).update(from: src + o * body, count: body)
+                    (d + head + body).update(repeating: zero, count: tail)
+                }
+            }
+        }
     }
 
     /// Zeros of `shape` with this tensor written every `step` elements from `start` on `axis`.

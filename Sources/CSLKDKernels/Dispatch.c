@@ -110,3 +110,8 @@ float slkd_gelu_backward_sum_f32(const float *g, const float *x, float *dst, siz
 }
 
 float slkd_sum_f32(const float *src, size_t count) { return slkd_kernels()->sum_f32(src, count); }
+
+void slkd_conv_row_f32(const SLKDConvRows *rows, const float *kernel, float bias, ptrdiff_t first_row, size_t kh_lo,
+                       size_t kh_hi, float *out, size_t width) {
+    slkd_kernels()->conv_row_f32(rows, kernel, bias, first_row, kh_lo, kh_hi, out, width);
+}

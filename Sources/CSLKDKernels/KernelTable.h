@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "CSLKDKernels.h"
+
 typedef struct SLKDKernelTable {
     void (*exp_f32)(const float *, float *, size_t);
     void (*sigmoid_f32)(const float *, float *, size_t);
@@ -12,6 +14,7 @@ typedef struct SLKDKernelTable {
     void (*gelu_backward_f32)(const float *, const float *, float *, size_t);
     float (*gelu_backward_sum_f32)(const float *, const float *, float *, size_t);
     float (*sum_f32)(const float *, size_t);
+    void (*conv_row_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, float *, size_t);
 } SLKDKernelTable;
 
 extern const SLKDKernelTable slkd_kernels_baseline;

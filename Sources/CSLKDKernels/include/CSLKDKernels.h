@@ -67,6 +67,22 @@ float slkd_gelu_backward_sum_f32(const float *_Nonnull g, const float *_Nonnull 
 /// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
 float slkd_sum_f32(const float *_Nonnull src, size_t count);
 
+/// Input rows of a stride-1 direct convolution, padded with zeros left and right so that every
+/// output column reads in-range memory: channel ci's input row r starts at
+/// rows + (ci·height + r)·row_width.
+typedef struct SLKDConvRows {
+    const float *_Nonnull rows;
+    size_t row_width, height, channels;
+    size_t kernel_h, kernel_w, dilation_h, dilation_w;
+} SLKDConvRows;
+
+/// One output row: for j < width (a multiple of 8),
+/// out[j] = bias + Σ_{kh ∈ [kh_lo, kh_hi)} Σ_{ci} Σ_{kw} kernel[(ci·kernel_h + kh)·kernel_w + kw]
+///          · row(ci, first_row + kh·dilation_h)[j + kw·dilation_w],
+/// summed in that order (the same bits on every path). The caller keeps every row read in range.
+void slkd_conv_row_f32(const SLKDConvRows *_Nonnull rows, const float *_Nonnull kernel, float bias,
+                       ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, float *_Nonnull out, size_t width);
+
 // Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
 // the cache can resize in place of freeing one and faulting in another.
 

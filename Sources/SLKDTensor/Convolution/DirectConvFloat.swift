@@ -1,8 +1,11 @@
+import CSLKDKernels
+
 // The direct convolution in Float for stride 1 and any kernel size, dilation and padding: DRSformer's
 // 5×5 depthwise and 2-channel-per-group convolutions (MSFN) and MEFC's 3×3/5×5/7×7 separable and
 // dilated depthwise convolutions. The generic direct kernel reads and writes each output row once
-// per (input channel, tap); this one keeps 32 outputs in SIMD registers across all taps and writes
-// them once. Each output sums bias, then rows kh, input channels ci, taps kw in the same order as
+// per (input channel, tap); this one's row kernel (`slkd_conv_row_f32` in CSLKDKernels, compiled
+// for AVX-512, AVX2 and the baseline) keeps 32 or 64 outputs in vector registers across all taps
+// and writes them once. Each output sums bias, then rows kh, input channels ci, taps kw in the same order as
 // the generic kernel (taps that fall in the horizontal padding add an exact 0), so the two agree
 // to rounding of the same terms.
 
@@ -24,11 +27,12 @@ extension ConvKernels {
         // Output columns rounded up to whole vectors; a padded row holds every column they read.
         let ow8 = (ow + 7) & ~7, rowWidth = ow8 + (kW - 1) * dw
         precondition(rowWidth >= w + pw, "directForwardFloat: padded row too short")
-        typealias V = SIMD8<Float>
         Parallel.forChunks(geo.batch * geo.outChannels, grain: 1) { planes in
             TensorMemoryCache.withScratch(Float.self, count: cinG * h * rowWidth + ow8) { padded in
                 padded.initialize(repeating: 0, count: cinG * h * rowWidth + ow8)
                 let outRow = padded + cinG * h * rowWidth
+                let rows = SLKDConvRows(rows: padded, row_width: rowWidth, height: h, channels: cinG,
+                                        kernel_h: kH, kernel_w: kW, dilation_h: dh, dilation_w: dw)
                 var loadedSource: UnsafePointer<Float>? = nil
                 for p in planes {
                     let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
@@ -46,44 +50,12 @@ extension ConvKernels {
                         var khLo = 0, khHi = kH
                         while khLo < kH && ho - ph + khLo * dh < 0 { khLo += 1 }
                         while khHi > khLo && ho - ph + (khHi - 1) * dh >= h { khHi -= 1 }
-                        let out = UnsafeMutableRawPointer(outRow)
-                        var j = 0
-                        while j + 32 <= ow8 {
-                            var a0 = V(repeating: bias), a1 = a0, a2 = a0, a3 = a0
-                            for kh in khLo..<khHi {
-                                let hi = ho - ph + kh * dh
-                                for ci in 0..<cinG {
-                                    let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
-                                    for kw in 0..<kW {
-                                        let wv = V(repeating: kr[kw]), o = kw * dw * 4
-                                        a0 += wv * src.loadUnaligned(fromByteOffset: o, as: V.self)
-                                        a1 += wv * src.loadUnaligned(fromByteOffset: o + 32, as: V.self)
-                                        a2 += wv * src.loadUnaligned(fromByteOffset: o + 64, as: V.self)
-                                        a3 += wv * src.loadUnaligned(fromByteOffset: o + 96, as: V.self)
-                                    }
-                                }
-                            }
-                            out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
-                            out.storeBytes(of: a1, toByteOffset: j * 4 + 32, as: V.self)
-                            out.storeBytes(of: a2, toByteOffset: j * 4 + 64, as: V.self)
-                            out.storeBytes(of: a3, toByteOffset: j * 4 + 96, as: V.self)
-                            j += 32
+                        // Straight into the output when its rows are whole vectors.
+                        let target = ow == ow8 ? yp + ho * ow : outRow
+                        withUnsafePointer(to: rows) { rows in
+                            slkd_conv_row_f32(rows, kc, bias, ho - ph, khLo, khHi, target, ow8)
                         }
-                        while j < ow8 {
-                            var a0 = V(repeating: bias)
-                            for kh in khLo..<khHi {
-                                let hi = ho - ph + kh * dh
-                                for ci in 0..<cinG {
-                                    let src = UnsafeRawPointer(padded + (ci * h + hi) * rowWidth + j), kr = kc + (ci * kH + kh) * kW
-                                    for kw in 0..<kW {
-                                        a0 += V(repeating: kr[kw]) * src.loadUnaligned(fromByteOffset: kw * dw * 4, as: V.self)
-                                    }
-                                }
-                            }
-                            out.storeBytes(of: a0, toByteOffset: j * 4, as: V.self)
-                            j += 8
-                        }
-                        (yp + ho * ow).update(from: outRow, count: ow)
+                        if target == outRow { (yp + ho * ow).update(from: outRow, count: ow) }
                     }
                 }
             }

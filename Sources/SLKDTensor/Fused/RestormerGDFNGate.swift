@@ -54,7 +54,7 @@ extension Tensor {
                         ConvKernels.depthwise3x3Plane(base + (c + half) * hw, pk + (c + half) * 9, pb?[c + half] ?? 0, second,
                                                       height: h, width: w, zero: zero)
                         let y = py + p * hw
-                        for i in 0..<hw { y[i] = GELUGateFunction.apply(first[i], second[i]) }
+                        GELUGateFunction.apply(first, second, to: y, count: hw)
                     }
                 }
             }

@@ -53,4 +53,63 @@ SLKD_CONV_INLINE void slkd_conv_row_body(const SLKDConvRows *g, const float *ker
     if (j < width) slkd_conv_row_block(g, kernel, bias, first_row, kh_lo, kh_hi, out, j, 8);
 }
 
+/// One output of the depthwise 3×3 whose left or right neighbour is padding (columns 0 and w − 1):
+/// the centre column's three taps, then the left's, then the right's, those inside the row.
+SLKD_CONV_INLINE float slkd_depthwise3x3_edge(const float *r0, const float *r1, const float *r2, const float *k,
+                                              float bias, size_t j, size_t w) {
+    float s = bias + k[1] * r0[j] + k[4] * r1[j] + k[7] * r2[j];
+    if (j >= 1) s += k[0] * r0[j - 1] + k[3] * r1[j - 1] + k[6] * r2[j - 1];
+    if (j + 1 < w) s += k[2] * r0[j + 1] + k[5] * r1[j + 1] + k[8] * r2[j + 1];
+    return s;
+}
+
+/// Interior outputs [j, j + block) of one depthwise 3×3 row: the bias, then the nine taps row by
+/// row. `block` is a compile-time constant at every call, so the loop is one or two vectors
+/// (`restrict`: the output plane never overlaps the input, which lets the loads move ahead).
+SLKD_CONV_INLINE void slkd_depthwise3x3_block(const float *restrict r0, const float *restrict r1,
+                                              const float *restrict r2, const float *restrict k, float bias,
+                                              float *restrict o, size_t j, const size_t block) {
+    for (size_t t = j; t < j + block; t++) {
+        float s = bias;
+        s += k[0] * r0[t - 1];
+        s += k[1] * r0[t];
+        s += k[2] * r0[t + 1];
+        s += k[3] * r1[t - 1];
+        s += k[4] * r1[t];
+        s += k[5] * r1[t + 1];
+        s += k[6] * r2[t - 1];
+        s += k[7] * r2[t];
+        s += k[8] * r2[t + 1];
+        o[t] = s;
+    }
+}
+
+/// One H×W plane of a depthwise 3×3 convolution with "same" padding; `zero` holds w zeros and
+/// stands in for the rows above the first and below the last. The interior columns 1 ..< w − 1
+/// run in blocks of `wide` and then 8 columns, the last block moved left to end at w − 1 (it
+/// recomputes a few outputs with the same operations, so the same values): a remainder loop
+/// would run one column at a time, and Restormer's rows (128 and less) are mostly remainder for
+/// 64-column vector loops.
+SLKD_CONV_INLINE void slkd_depthwise3x3_plane_body(const float *src, const float *k, float bias, float *dst, size_t h,
+                                                   size_t w, const float *zero, const size_t wide) {
+    for (size_t i = 0; i < h; i++) {
+        const float *r0 = i > 0 ? src + (i - 1) * w : zero;
+        const float *r1 = src + i * w;
+        const float *r2 = i + 1 < h ? src + (i + 1) * w : zero;
+        float *o = dst + i * w;
+        o[0] = slkd_depthwise3x3_edge(r0, r1, r2, k, bias, 0, w);
+        if (w < 2) continue;
+        const size_t end = w - 1;  // interior columns: 1 ..< end
+        size_t j = 1;
+        if (end - j >= 8) {
+            for (; j + wide <= end; j += wide) slkd_depthwise3x3_block(r0, r1, r2, k, bias, o, j, wide);
+            for (; j + 8 <= end; j += 8) slkd_depthwise3x3_block(r0, r1, r2, k, bias, o, j, 8);
+            if (j < end) slkd_depthwise3x3_block(r0, r1, r2, k, bias, o, end - 8, 8);
+        } else {
+            for (; j < end; j++) slkd_depthwise3x3_block(r0, r1, r2, k, bias, o, j, 1);
+        }
+        o[w - 1] = slkd_depthwise3x3_edge(r0, r1, r2, k, bias, w - 1, w);
+    }
+}
+
 #endif

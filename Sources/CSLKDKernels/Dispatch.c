@@ -115,3 +115,8 @@ void slkd_conv_row_f32(const SLKDConvRows *rows, const float *kernel, float bias
                        size_t kh_hi, float *out, size_t width) {
     slkd_kernels()->conv_row_f32(rows, kernel, bias, first_row, kh_lo, kh_hi, out, width);
 }
+
+void slkd_depthwise3x3_plane_f32(const float *src, const float *kernel, float bias, float *dst, size_t height,
+                                 size_t width, const float *zero) {
+    slkd_kernels()->depthwise3x3_plane_f32(src, kernel, bias, dst, height, width, zero);
+}

@@ -35,6 +35,10 @@
     target static void conv_row_f32_##name(const SLKDConvRows *g, const float *k, float b, ptrdiff_t r, \
                                            size_t lo, size_t hi, float *o, size_t w) {              \
         slkd_conv_row_body(g, k, b, r, lo, hi, o, w, SLKD_CONV_WIDE_##name);                       \
+    }                                                                                              \
+    target static void depthwise3x3_plane_f32_##name(const float *s, const float *k, float b, float *d, \
+                                                     size_t h, size_t w, const float *z) {          \
+        slkd_depthwise3x3_plane_body(s, k, b, d, h, w, z, SLKD_DW_WIDE_##name);                  \
     }
 
 /// Columns per conv row block: enough independent accumulators to hide the add latency (8 SSE or
@@ -42,6 +46,10 @@
 #define SLKD_CONV_WIDE_baseline 32
 #define SLKD_CONV_WIDE_avx2 32
 #define SLKD_CONV_WIDE_avx512 64
+/// Columns per depthwise 3×3 block: two vectors.
+#define SLKD_DW_WIDE_baseline 8
+#define SLKD_DW_WIDE_avx2 16
+#define SLKD_DW_WIDE_avx512 32
 
 SLKD_INSTANTIATE_EXP(baseline, SLKD_TARGET_BASELINE)
 SLKD_INSTANTIATE_EXP(avx2, SLKD_TARGET_AVX2)
@@ -52,13 +60,15 @@ SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
 const SLKDKernelTable slkd_kernels_baseline = {
     exp_f32_baseline, sigmoid_f32_baseline, tanh_f32_baseline, gelu_f32_baseline, gelu_backward_f32_baseline,
     gelu_backward_sum_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
+    depthwise3x3_plane_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
     exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
-    sum_f32_avx2, conv_row_f32_avx2,
+    sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
 };
 // exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
     slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
     gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
+    depthwise3x3_plane_f32_avx512,
 };

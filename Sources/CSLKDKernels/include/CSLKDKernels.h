@@ -83,6 +83,13 @@ typedef struct SLKDConvRows {
 void slkd_conv_row_f32(const SLKDConvRows *_Nonnull rows, const float *_Nonnull kernel, float bias,
                        ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, float *_Nonnull out, size_t width);
 
+/// One h×w plane of a depthwise 3×3 convolution with "same" padding (Restormer's `qkv_dwconv` and
+/// GDFN convolutions): dst = bias + the nine taps of src, `zero` (w zeros) standing in for the
+/// rows outside the plane. Interior outputs sum bias then taps (0,0), (0,1) … (2,2); the two edge
+/// columns sum the centre column's taps first. The same bits on every path.
+void slkd_depthwise3x3_plane_f32(const float *_Nonnull src, const float *_Nonnull kernel, float bias,
+                                 float *_Nonnull dst, size_t height, size_t width, const float *_Nonnull zero);
+
 // Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
 // the cache can resize in place of freeing one and faulting in another.
 

@@ -1,3 +1,5 @@
+import CSLKDKernels
+
 // 2-D convolution on NCHW tensors (PyTorch `F.conv2d` semantics: cross-correlation, zero padding,
 // weights [Cout, Cin/groups, kH, kW]), and its two gradients. Three kernels cover the shapes the
 // restoration transformers use:
@@ -318,50 +320,14 @@ enum ConvKernels {
         }
     }
 
-    /// One H×W plane of the depthwise 3×3 ("same" padding) with the 9 weights at `kc`.
+    /// One H×W plane of the depthwise 3×3 ("same" padding) with the 9 weights at `kc`, by the C
+    /// target's `slkd_depthwise3x3_plane_f32` (compiled per instruction set; the Swift SIMD8 loop it
+    /// replaced ran at the SSE2 baseline). `zero` holds `w` zeros for the rows outside the plane.
     @inline(__always)
     static func depthwise3x3Plane(_ src: UnsafePointer<Float>, _ kc: UnsafePointer<Float>, _ bias: Float,
                                   _ dst: UnsafeMutablePointer<Float>, height h: Int, width w: Int,
                                   zero: UnsafeMutablePointer<Float>) {
-        typealias V = SIMD8<Float>
-        let w00 = kc[0], w01 = kc[1], w02 = kc[2], w10 = kc[3], w11 = kc[4], w12 = kc[5], w20 = kc[6], w21 = kc[7], w22 = kc[8]
-        let v00 = V(repeating: w00), v01 = V(repeating: w01), v02 = V(repeating: w02)
-        let v10 = V(repeating: w10), v11 = V(repeating: w11), v12 = V(repeating: w12)
-        let v20 = V(repeating: w20), v21 = V(repeating: w21), v22 = V(repeating: w22)
-        let vb = V(repeating: bias)
-        for i in 0..<h {
-            let r0 = i > 0 ? src + (i - 1) * w : UnsafePointer(zero)
-            let r1 = src + i * w
-            let r2 = i + 1 < h ? src + (i + 1) * w : UnsafePointer(zero)
-            let o = dst + i * w
-            @inline(__always) func scalar(_ j: Int) -> Float {
-                let l = j - 1, r = j + 1
-                var s = bias + w01 * r0[j] + w11 * r1[j] + w21 * r2[j]
-                if l >= 0 { s += w00 * r0[l] + w10 * r1[l] + w20 * r2[l] }
-                if r < w { s += w02 * r0[r] + w12 * r1[r] + w22 * r2[r] }
-                return s
-            }
-            o[0] = scalar(0)
-            var j = 1
-            let a0 = UnsafeRawPointer(r0), a1 = UnsafeRawPointer(r1), a2 = UnsafeRawPointer(r2)
-            let out = UnsafeMutableRawPointer(o)
-            while j + 9 <= w {
-                let l = (j - 1) * 4, c = j * 4, r = (j + 1) * 4
-                var s = vb
-                s += v00 * a0.loadUnaligned(fromByteOffset: l, as: V.self)
-                s += v01 * a0.loadUnaligned(fromByteOffset: c, as: V.self)
-                s += v02 * a0.loadUnaligned(fromByteOffset: r, as: V.self)
-                s += v10 * a1.loadUnaligned(fromByteOffset: l, as: V.self)
-                s += v11 * a1.loadUnaligned(fromByteOffset: c, as: V.self)
-                s += v12 * a1.loadUnaligned(fromByteOffset: r, as: V.self)
-                s += v20 * a2.loadUnaligned(fromByteOffset: l, as: V.self)
-                s += v21 * a2.loadUnaligned(fromByteOffset: c, as: V.self)
-                s += v22 * a2.loadUnaligned(fromByteOffset: r, as: V.self)
-                out.storeBytes(of: s, toByteOffset: c, as: V.self)
-                j += 8
-            }
-            while j < w { o[j] = scalar(j); j += 1 }
-        }
+        slkd_depthwise3x3_plane_f32(src, kc, bias, dst, h, w, zero)
     }
 
     // MARK: Input gradient

@@ -27,11 +27,18 @@ struct TensorMemoryCacheTests {
         #expect(again?.pointer == a.pointer)
         #expect(pool.cachedBytes == 0)
         _ = pool.put(a, size: 4096)
-        // More than twice the size misses; live 16 KiB + cached 4 KiB is over the new 16 KiB peak,
-        // so the cached block is given up, resized to serve the request.
+        // More than twice the size misses. Live 16 KiB + cached 4 KiB is within the new 16 KiB peak
+        // plus its quarter (20 KiB): fresh bytes, and the cached block stays.
         let other = pool.take(16384)
-        #expect(other.block?.pointer == a.pointer && other.resizedFrom == 4096 && other.size == 16384)
-        #expect(pool.cachedBytes == 0)
+        #expect(other.block == nil && other.evicted.isEmpty && pool.cachedBytes == 4096)
+        let b = blocks.make()
+        _ = pool.put(b, size: 16384)
+        // A 32 KiB miss: live 32 KiB + cached 20 KiB is over the new peak plus its quarter
+        // (40 KiB), so both cached blocks are given up, oldest first; the larger (16 KiB) is
+        // resized for the request and the 4 KiB one freed.
+        let grown = pool.take(32768)
+        #expect(grown.block?.pointer == b.pointer && grown.resizedFrom == 16384 && grown.size == 32768)
+        #expect(grown.evicted.map(\.block.pointer) == [a.pointer] && pool.cachedBytes == 0)
     }
 
     @Test func limitBoundsTheCachedBytes() {
@@ -62,8 +69,9 @@ struct TensorMemoryCacheTests {
         }
         #expect(pool.peakLiveBytes == 135168)
         // An 80 KiB miss (no cached block is 80 KiB or more): live 80 KiB + cached 132 KiB exceeds
-        // the 132 KiB peak, so the oldest go until it does not: two (80 + 48 = 128 KiB). The
-        // larger of the two (44 KiB) is resized to 80 KiB for the request; the other is freed.
+        // the 132 KiB peak plus its quarter (165 KiB), so the oldest go until it does not: two
+        // (80 + 48 = 128 KiB). The larger of the two (44 KiB) is resized to 80 KiB for the request;
+        // the other is freed.
         let miss = pool.take(81920)
         #expect(miss.block?.pointer == freed[1].pointer && miss.resizedFrom == sizes[1] && miss.size == 81920)
         #expect(miss.evicted.map(\.block.pointer) == [freed[0].pointer] && miss.evicted.map(\.size) == [sizes[0]])
@@ -101,13 +109,27 @@ struct TensorMemoryCacheTests {
         // 20 KiB is more than twice 9 KiB: the 12 KiB block serves it.
         let middle = pool.take(9216)
         #expect(middle.block?.pointer == freed[1].pointer && middle.size == 12288)
-        // Only the 20 KiB block is left, over twice 8 KiB: a miss at the requested size, and with
-        // live 28 KiB + cached 20 KiB above the 40 KiB peak, the 20 KiB block is given up: shrunk
-        // to 8 KiB for the request.
+        // Only the 20 KiB block is left, over twice 8 KiB: a miss at the requested size. Live 28 KiB
+        // + cached 20 KiB is within the 40 KiB peak plus its quarter (50 KiB): fresh bytes.
         let miss = pool.take(8192)
-        #expect(miss.block?.pointer == freed[2].pointer && miss.resizedFrom == 20480 && miss.size == 8192)
-        #expect(miss.evicted.isEmpty)
-        #expect(pool.cachedBytes == 0)
+        #expect(miss.block == nil && miss.size == 8192 && miss.evicted.isEmpty)
+        #expect(pool.cachedBytes == 20480)
+        // One more 8 KiB: live 36 KiB + cached 20 KiB is over 50 KiB, so the 20 KiB block is given
+        // up, shrunk to 8 KiB for the request.
+        let shrunk = pool.take(8192)
+        #expect(shrunk.block?.pointer == freed[2].pointer && shrunk.resizedFrom == 20480 && shrunk.size == 8192)
+        #expect(shrunk.evicted.isEmpty && pool.cachedBytes == 0)
+    }
+
+    @Test func forwardAllowanceIsAQuarterOfThePeakUpToTheCap() {
+        var pool = TensorMemoryCache.BlockPool()
+        _ = pool.take(40 << 20)                               // a 40 MiB peak: a quarter is 10 MiB
+        #expect(pool.allowedBytes(keepingSlack: false) == 50 << 20)
+        #expect(pool.allowedBytes(keepingSlack: true) == 60 << 20)
+        _ = pool.take(160 << 20)                              // 200 MiB: a quarter is over the cap
+        #expect(pool.allowedBytes(keepingSlack: false) == (200 << 20) + TensorMemoryCache.forwardSlackCapBytes)
+        #expect(TensorMemoryCache.forwardSlackCapBytes == 16 << 20)
+        #expect(pool.allowedBytes(keepingSlack: true) == 300 << 20)
     }
 
     @Test func mallocThresholdIsFixedOnGlibc() {

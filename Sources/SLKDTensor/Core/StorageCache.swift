@@ -16,7 +16,8 @@ import Glibc
 ///
 /// The cache never holds more than ``limit`` bytes, and on a miss it gives up the blocks that were
 /// freed longest ago while live plus cached tensor memory exceeds the largest live figure seen so
-/// far: the cached blocks never take the process's tensor memory above its peak. The largest block
+/// far plus a small allowance (a quarter of it, at most ``forwardSlackCapBytes``, in forwards
+/// without a graph; half of it while a graph is recorded). The largest block
 /// given up is not freed but resized to the request (`mremap`), keeping its faulted-in pages; the
 /// rest are freed. Blocks are bucketed by their size rounded up to a 4 KiB page, and a request
 /// takes the smallest cached block of its size up to twice it; smaller allocations go straight to
@@ -29,6 +30,10 @@ import Glibc
 public enum TensorMemoryCache {
     /// Allocations below this size are not cached.
     public static let minimumBlockBytes = 128 << 10
+
+    /// The most bytes beyond the live peak that the cache keeps in forwards without a graph
+    /// (16 MiB; see `BlockPool.allowedBytes(keepingSlack:)`).
+    public static let forwardSlackCapBytes = 16 << 20
 
     /// The most bytes the cache holds (default 8 GiB); 0 turns caching off. Lowering it does not
     /// shrink the cache at once: call ``releaseCachedBlocks()``.
@@ -159,13 +164,8 @@ public enum TensorMemoryCache {
             }
             noteLive(size)
             // A miss. Give up the least recently freed blocks while live plus cached memory exceeds
-            // the high-water mark: by half of it while a graph is recorded, so that a training
-            // step's differently sized temporaries coexist with the blocks of its first phase (with
-            // a quarter, a distillation step's teacher forward found its blocks evicted by the
-            // student's backward every step, +3 s at batch 8), and not at all in forwards without a
-            // graph, whose max RSS would otherwise exceed PyTorch's (DRSformer: 676 against 579
-            // MiB). Measured A/B in Docs/Benchmarks.md, issue 16.
-            let allowed = keepingSlack ? peakLiveBytes + peakLiveBytes / 2 : peakLiveBytes
+            // the allowance (`allowedBytes`).
+            let allowed = allowedBytes(keepingSlack: keepingSlack)
             var evicted: [(block: Block, size: Int)] = []
             while cachedBytes > 0 && liveBytes + cachedBytes > allowed {
                 guard let oldest = blocks.min(by: { $0.value[0].freedAt < $1.value[0].freedAt })?.key else { break }
@@ -180,6 +180,22 @@ public enum TensorMemoryCache {
             }
             let recycled = evicted.remove(at: largest)
             return Taken(block: recycled.block, size: size, resizedFrom: recycled.size, evicted: evicted)
+        }
+
+        /// How far live plus cached memory may reach before a miss gives blocks up.
+        ///
+        /// While a graph is recorded: half the peak again, so that a training step's differently
+        /// sized temporaries coexist with the blocks of its first phase (with a quarter, a
+        /// distillation step's teacher forward found its blocks evicted by the student's backward
+        /// every step, +3 s at batch 8). Without a graph: a quarter of the peak, at most
+        /// ``forwardSlackCapBytes``. No slack at all left forwards faulting in pages for every
+        /// block a miss had to grow (Res-SL's forward 272 k faults per bench process, 85 k with this
+        /// allowance, and 15–38 % faster); half the peak put DRSformer's max RSS (630 MiB) above
+        /// PyTorch's (551–597), while the 16 MiB cap keeps it at 480. Measured A/B in
+        /// Docs/Benchmarks.md, issue 16.
+        package func allowedBytes(keepingSlack: Bool) -> Int {
+            keepingSlack ? peakLiveBytes + peakLiveBytes / 2
+                : peakLiveBytes + Swift.min(peakLiveBytes / 4, TensorMemoryCache.forwardSlackCapBytes)
         }
 
         private mutating func noteLive(_ size: Int) {

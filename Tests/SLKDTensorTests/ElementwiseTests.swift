@@ -51,14 +51,7 @@ struct ElementwiseTests {
     func gradientCheck(name: String) throws {
         let c = try #require(Self.cases.first { $0.name == name })
         // Non-differentiable points (sign, the where-condition) are checked on inputs away from them.
-        let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
-        let inputs = c.orderedInputs()
-        let op = elementwiseOp(c)
-        let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
-            var all = inputs
-            for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
-            return op(all)
-        }
+        let report = gradCheckDifferentiableInputs(c, elementwiseOp(c))
         #expect(report.passed, "\(report)")
     }
 

@@ -162,13 +162,7 @@ struct SIMDPathTests {
                 }
                 checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-5, op)
                 checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)
-                let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
-                let inputs = c.orderedInputs()
-                let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
-                    var all = inputs
-                    for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
-                    return op(all)
-                }
+                let report = gradCheckDifferentiableInputs(c, op)
                 #expect(report.passed, "\(c.name) on \(path): \(report)")
             }
         }
@@ -409,13 +403,7 @@ struct SIMDPathTests {
                 let vision = !["exp", "sigmoid", "tanh"].contains(c.op)
                 checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: vision ? 1e-5 : 1e-6, op)
                 checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)
-                let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
-                let inputs = c.orderedInputs()
-                let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
-                    var all = inputs
-                    for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
-                    return op(all)
-                }
+                let report = gradCheckDifferentiableInputs(c, op)
                 #expect(report.passed, "\(c.name) on \(path): \(report)")
                 checked.append(c.name)
             }

@@ -56,14 +56,8 @@ struct UformerFusedTests {
     @Test("pass float64 gradient checks", arguments: cases.filter { !$0.grads.isEmpty }.map(\.name))
     func gradientCheck(name: String) throws {
         let c = try #require(Self.cases.first { $0.name == name })
-        let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
-        let inputs = c.orderedInputs()
         let op = fusedOp(c)
-        let report = gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
-            var all = inputs
-            for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
-            return op(all)
-        }
+        let report = gradCheckDifferentiableInputs(c, op)
         #expect(report.passed, "\(report)")
     }
 

@@ -95,3 +95,15 @@ public func checkAgainstReference(_ c: ReferenceCase, dtype: DType = .float64, r
         expectClose(grads[k], expected.tensor(dtype), rtol: rtol * 10, atol: atol * 10, "\(c.name) d\(name)", sourceLocation: sourceLocation)
     }
 }
+
+/// A Float64 gradient check of `op` on a case's inputs, varying only those the case has reference
+/// gradients for (index tensors and other fixed inputs keep their values).
+public func gradCheckDifferentiableInputs(_ c: ReferenceCase, _ op: ([Tensor]) -> Tensor) -> GradCheckReport {
+    let differentiable = c.inputOrder.filter { c.grads[$0] != nil }
+    let inputs = c.orderedInputs()
+    return gradCheck(differentiable.map { c.inputs[$0]!.tensor() }) { vars in
+        var all = inputs
+        for (k, n) in differentiable.enumerated() { all[c.inputOrder.firstIndex(of: n)!] = vars[k] }
+        return op(all)
+    }
+}

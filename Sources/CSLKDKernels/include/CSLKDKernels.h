@@ -103,6 +103,18 @@ void slkd_block_unmap(void *_Nonnull block, size_t bytes);
 /// NULL when the system refuses it, in which case `block` is unchanged.
 void *_Nullable slkd_block_resize(void *_Nonnull block, size_t bytes, size_t new_bytes);
 
+/// Runs function(context, i) for every i in 0 ..< chunks on the calling thread and up to
+/// `workers − 1` pool threads (started on first use; they spin for a short while after each
+/// region, then sleep). Returns 0 when the region ran, −1 when the pool cannot take it (another
+/// thread's region is running, fewer than two workers, or no pool on this system), in which case
+/// nothing ran. Chunks may run concurrently and in any order.
+int slkd_pool_run(long workers, long chunks, void (*_Nonnull function)(void *_Nullable, long),
+                  void *_Nullable context);
+/// How long an idle pool thread spins before it sleeps (default 100 µs; 0 sleeps at once).
+void slkd_pool_set_spin_microseconds(long microseconds);
+/// The current spin time in microseconds.
+long slkd_pool_spin_microseconds(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import CSLKDKernels
 import CSLKDOpenBLAS
 import Synchronization
 
@@ -34,7 +35,8 @@ public enum Parallel {
         body()
     }
 
-    /// Runs `body` on disjoint chunks of `0..<count`, in parallel when the work is large enough.
+    /// Runs `body` on disjoint chunks of `0..<count`, in parallel when the work is large enough
+    /// and this thread is not already running a chunk of a region (then `body` gets the whole range).
     ///
     /// - Parameters:
     ///   - count: the number of iterations.
@@ -43,20 +45,66 @@ public enum Parallel {
     @inlinable
     public static func forChunks(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         let workers = Swift.min(threadCount, Swift.max(1, count / Swift.max(grain, 1)))
-        if workers <= 1 {
+        // Inside a chunk the other threads are busy with the same region: run this one here.
+        if workers <= 1 || isInsideRegion {
             if count > 0 { body(0..<count) }
             return
         }
         let chunk = (count + workers - 1) / workers
         withoutActuallyEscaping(body) { body in
             // The closure runs only inside this call, on disjoint ranges.
-            let task = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            runRegion(workers) { w in
                 let start = w * chunk
                 let end = Swift.min(count, start + chunk)
-                if start < end { asRegionChunk { task.value(start..<end) } }
+                if start < end { body(start..<end) }
             }
         }
+    }
+
+    /// How long an idle worker of the pool spins, waiting for the next region, before it sleeps
+    /// (default 100 µs, or `SLKD_POOL_SPIN_US`).
+    ///
+    /// Why spin: a forward opens a region every ~100 µs, and waking a sleeping thread costs a
+    /// system call and a context switch per region (Docs/Benchmarks.md). 0 makes idle workers
+    /// sleep at once, for programs that need the other cores between regions.
+    public static var idleSpinMicroseconds: Int {
+        get { configurePoolOnce; return slkd_pool_spin_microseconds() }
+        set { configurePoolOnce; slkd_pool_set_spin_microseconds(newValue) }
+    }
+
+    private static let configurePoolOnce: Void = {
+        if let text = ProcessInfo.processInfo.environment["SLKD_POOL_SPIN_US"], let value = Int(text), value >= 0 {
+            slkd_pool_set_spin_microseconds(value)
+        }
+    }()
+
+    /// Runs `chunk(w)` for w in 0..<workers, each marked as a region chunk: on the pool
+    /// (CSLKDKernels' `slkd_pool_run`), or on libdispatch when the pool is taken by another
+    /// thread's region.
+    @usableFromInline
+    static func runRegion(_ workers: Int, _ chunk: (Int) -> Void) {
+        configurePoolOnce
+        withoutActuallyEscaping(chunk) { chunk in
+            let task = RegionTask(chunk: chunk)
+            let context = Unmanaged.passUnretained(task).toOpaque()
+            let ran = slkd_pool_run(workers, workers, runRegionChunk, context)
+            withExtendedLifetime(task) {}
+            if ran == 0 { return }
+            let sendable = UncheckedSendable(chunk)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in asRegionChunk { sendable.value(w) } }
+        }
+    }
+
+    /// The pool's entry point for one chunk: `context` is the region's ``RegionTask``.
+    private static let runRegionChunk: @convention(c) (UnsafeMutableRawPointer?, Int) -> Void = { context, index in
+        let task = Unmanaged<RegionTask>.fromOpaque(context!).takeUnretainedValue()
+        asRegionChunk { task.chunk(index) }
+    }
+
+    /// The closure of a region, passed to the C pool as its context.
+    private final class RegionTask {
+        let chunk: (Int) -> Void
+        init(chunk: @escaping (Int) -> Void) { self.chunk = chunk }
     }
 
     /// Runs `body` for each index in `0..<count` across threads, with OpenBLAS single-threaded

@@ -17,7 +17,11 @@
 #   SEEDS            test seeds instead of grid.test_seeds (smoke runs only)
 #   ALLOW_UNCOMMITTED=1  lets `test` start from an uncommitted chosen.json (smoke runs only)
 #   DEMO_FLAGS       extra `slkd demo` flags, e.g. "--threads 2"
+#   WORKERS [1]      runs at a time (e.g. 2 with DEMO_FLAGS="--threads 1" on two cores); each run is
+#                    claimed by one worker, so none is run twice
 # A run whose metrics.json exists is not repeated, so an interrupted phase resumes where it stopped.
+# The test phase goes seed by seed (every arm of seed 0, then of seed 1, …), so that a phase
+# stopped part-way leaves whole seeds to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase="${1:?usage: bash Scripts/evidence.sh tune|test|table}"
@@ -35,18 +39,49 @@ build() {
   swift build -c release --product slkd 2>&1 | tail -3
 }
 
-# One `slkd demo` run into $1 (skipped when done), its metrics.json copied to $2.
+# One `slkd demo` run into $1 (skipped when done or claimed by another worker), its metrics.json
+# copied to $2.
 demo() {
   local dir="$1" copy="$2"
   shift 2
   if [[ ! -f "$dir/metrics.json" ]]; then
-    mkdir -p "$dir"
+    mkdir -p "$(dirname "$dir")"
+    mkdir "$dir.claim" 2> /dev/null || return 0  # another worker has it
+    rm -rf "$dir" && mkdir -p "$dir"             # a run interrupted earlier starts afresh
     echo "== $dir: slkd demo $*"
     .build/release/slkd demo --steps "$steps" --output "$dir" ${extra[@]+"${extra[@]}"} "$@" < /dev/null > "$dir.log" 2>&1 \
       || { tail -20 "$dir.log"; exit 1; }
+    rmdir "$dir.claim"
   fi
   mkdir -p "$(dirname "$copy")"
   cp "$dir/metrics.json" "$copy"
+}
+
+# Runs `$1` (a function running every run of a phase) in WORKERS processes and waits for all;
+# claims left by an interrupted earlier phase are cleared first.
+in_workers() {
+  local phase_out="$out/$2" failed=0 pids=()
+  if [[ -d "$phase_out" ]]; then find "$phase_out" -name '*.claim' -type d -prune -exec rm -rf {} +; fi
+  for ((w = 0; w < ${WORKERS:-1}; w++)); do "$1" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  return "$failed"
+}
+
+tune_runs() {
+  while IFS=$'\t' read -r -a run; do
+    arm="${run[0]}" config="${run[1]}"
+    demo "$out/tune/$arm/$config" "$runs/tune/$arm/$config.json" \
+      --seed "$seed" --validation-images "$validation" "${run[@]:2}"
+  done < <(python3 Scripts/evidence_plan.py runs tune "$grid" "$arms")
+}
+
+test_runs() {
+  for seed in ${seeds//,/ }; do
+    while IFS=$'\t' read -r -a run; do
+      arm="${run[0]}"
+      demo "$out/test/$arm/seed$seed" "$runs/test/$arm/seed$seed.json" --seed "$seed" "${run[@]:2}"
+    done < <(python3 Scripts/evidence_plan.py runs test "$chosen" "$arms")
+  done
 }
 
 case "$phase" in
@@ -54,11 +89,7 @@ tune)
   build
   seed="$(field tuning_seed)"
   validation="$(field validation_images)"
-  while IFS=$'\t' read -r -a run; do
-    arm="${run[0]}" config="${run[1]}"
-    demo "$out/tune/$arm/$config" "$runs/tune/$arm/$config.json" \
-      --seed "$seed" --validation-images "$validation" "${run[@]:2}"
-  done < <(python3 Scripts/evidence_plan.py runs tune "$grid" "$arms")
+  in_workers tune_runs tune
   python3 Scripts/evidence_plan.py choose "$grid" "$out/tune" "$steps" "$chosen" ${arms:+"$arms"} \
     | tee "$out/tune.md"
   echo "chosen: $chosen (commit it before running the test phase)"
@@ -77,12 +108,7 @@ if c["steps"] != int(sys.argv[2]):
 EOF
   build
   seeds="${SEEDS:-$(field test_seeds)}"
-  while IFS=$'\t' read -r -a run; do
-    arm="${run[0]}"
-    for seed in ${seeds//,/ }; do
-      demo "$out/test/$arm/seed$seed" "$runs/test/$arm/seed$seed.json" --seed "$seed" "${run[@]:2}"
-    done
-  done < <(python3 Scripts/evidence_plan.py runs test "$chosen" "$arms")
+  in_workers test_runs test
   python3 Scripts/evidence_table.py "$runs/test" "$grid" | tee "$out/test.md"
   ;;
 table)

@@ -109,6 +109,11 @@ float slkd_gelu_backward_sum_f32(const float *g, const float *x, float *dst, siz
     return slkd_kernels()->gelu_backward_sum_f32(g, x, dst, count);
 }
 
+void slkd_gelu_gate_backward_f32(const float *g, const float *a, const float *b, float *ga, float *gb,
+                                 size_t count) {
+    slkd_kernels()->gelu_gate_backward_f32(g, a, b, ga, gb, count);
+}
+
 float slkd_sum_f32(const float *src, size_t count) { return slkd_kernels()->sum_f32(src, count); }
 
 void slkd_conv_row_f32(const SLKDConvRows *rows, const float *kernel, float bias, ptrdiff_t first_row, size_t kh_lo,

@@ -31,6 +31,10 @@
     target static float gelu_backward_sum_f32_##name(const float *g, const float *x, float *d, size_t n) { \
         return slkd_gelu_backward_sum_body(g, x, d, n);                                            \
     }                                                                                              \
+    target static void gelu_gate_backward_f32_##name(const float *g, const float *a, const float *b, float *ga, \
+                                                     float *gb, size_t n) {                         \
+        slkd_gelu_gate_backward_body(g, a, b, ga, gb, n);                                          \
+    }                                                                                              \
     target static float sum_f32_##name(const float *s, size_t n) { return slkd_sum_body(s, n); }  \
     target static void conv_row_f32_##name(const SLKDConvRows *g, const float *k, float b, ptrdiff_t r, \
                                            size_t lo, size_t hi, float *o, size_t w) {              \
@@ -59,16 +63,16 @@ SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
 
 const SLKDKernelTable slkd_kernels_baseline = {
     exp_f32_baseline, sigmoid_f32_baseline, tanh_f32_baseline, gelu_f32_baseline, gelu_backward_f32_baseline,
-    gelu_backward_sum_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
+    gelu_backward_sum_f32_baseline, gelu_gate_backward_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
     depthwise3x3_plane_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
     exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
-    sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
+    gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
 };
 // exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
     slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
-    gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
+    gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, gelu_gate_backward_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
     depthwise3x3_plane_f32_avx512,
 };

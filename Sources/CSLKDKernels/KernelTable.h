@@ -13,6 +13,7 @@ typedef struct SLKDKernelTable {
     void (*gelu_f32)(const float *, float *, size_t);
     void (*gelu_backward_f32)(const float *, const float *, float *, size_t);
     float (*gelu_backward_sum_f32)(const float *, const float *, float *, size_t);
+    void (*gelu_gate_backward_f32)(const float *, const float *, const float *, float *, float *, size_t);
     float (*sum_f32)(const float *, size_t);
     void (*conv_row_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, float *, size_t);
     void (*depthwise3x3_plane_f32)(const float *, const float *, float, float *, size_t, size_t, const float *);

@@ -219,6 +219,23 @@ SLKD_INLINE void slkd_gelu_backward_body(const float *g, const float *x, float *
     for (size_t i = 0; i < n; i++) dst[i] = g[i] * slkd_gelu_derivative_scalar(x[i]);
 }
 
+/// The backward of the gate y = gelu(a)·b in one pass: ga = (g·gelu′(a))·b and gb = g·gelu(a),
+/// each with the operations and roundings of slkd_gelu_backward_body (resp. slkd_gelu_body)
+/// followed by the product, so the same bits as the unfused kernels; erf(a/√2) is computed once
+/// for both. The outputs must not overlap each other or the inputs.
+SLKD_INLINE void slkd_gelu_gate_backward_body(const float *restrict g, const float *restrict a,
+                                              const float *restrict b, float *restrict ga,
+                                              float *restrict gb, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float x = a[i];
+        float erf = slkd_erf_activation(x * SLKD_INV_SQRT2);
+        float cdf = (1.0f + erf) / 2.0f;
+        float density = slkd_exp_nonpositive_activation(-x * x / 2.0f) / SLKD_SQRT_2PI;
+        ga[i] = g[i] * (cdf + x * density) * b[i];
+        gb[i] = g[i] * (x * (1.0f + erf) / 2.0f);
+    }
+}
+
 /// The backward above and Σ dst in one pass, with the sum kernel's lanes and order (so the sum
 /// equals slkd_sum_body(dst, n) bit for bit): the bias gradient of a Linear + GELU row. dst must
 /// not overlap g or x.

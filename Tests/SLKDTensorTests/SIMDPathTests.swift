@@ -81,10 +81,12 @@ struct SIMDPathTests {
         let leaf = x.requiringGrad()
         let grad = (leaf.gelu() * upstream).sum().gradients(wrt: [leaf])[0]
         let linear = channelLinearGELUGradients(weight: Self.linearWeight)
+        let gate = geluGateGradients(inputs, inputs.reversed().map { $0 / 100 }, inputs.indices.map { Float($0 % 7) - 3 })
         return [
             "exp": x.exp().floats, "sigmoid": x.sigmoid().floats, "tanh": x.tanh().floats,
             "gelu": x.gelu().floats, "geluGate": Tensor.geluGate(x, other).floats, "geluBackward": grad.floats,
             "channelLinearGELU dx": linear.dx, "channelLinearGELU dw": linear.dw, "channelLinearGELU db": linear.db,
+            "geluGate ∂a": gate.a, "geluGate ∂b": gate.b,
         ]
     }
 
@@ -301,19 +303,83 @@ struct SIMDPathTests {
         let xs = Self.inputs
         let bs = xs.reversed().map { $0 / 100 }
         let gs = xs.indices.map { Float($0 % 7) - 3 }
-        let (y, gate, grad) = SIMDPath.withPath(path) {
+        let (y, gate, grad, gateGrads) = SIMDPath.withPath(path) {
             let leaf = Tensor(xs).requiringGrad()
             let grad = (leaf.gelu() * Tensor(gs)).sum().gradients(wrt: [leaf])[0]
-            return (Tensor(xs).gelu().floats, Tensor.geluGate(Tensor(xs), Tensor(bs)).floats, grad.floats)
+            return (Tensor(xs).gelu().floats, Tensor.geluGate(Tensor(xs), Tensor(bs)).floats, grad.floats,
+                    Self.geluGateGradients(xs, bs, gs))
         }
         func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
-        var bad = (0, 0, 0)
+        var bad = (0, 0, 0, 0, 0)
         for i in xs.indices {
             if !same(y[i], Self.scalarGELU(xs[i])) { bad.0 += 1 }
             if !same(gate[i], Self.scalarGELU(xs[i]) * bs[i]) { bad.1 += 1 }
             if !same(grad[i], gs[i] * Self.scalarGELUDerivative(xs[i])) { bad.2 += 1 }
+            // The gate's fused backward (one C pass for both inputs): the two-step rule's roundings.
+            if !same(gateGrads.a[i], gs[i] * Self.scalarGELUDerivative(xs[i]) * bs[i]) { bad.3 += 1 }
+            if !same(gateGrads.b[i], gs[i] * Self.scalarGELU(xs[i])) { bad.4 += 1 }
         }
-        #expect(bad == (0, 0, 0), "gelu, gate, backward mismatches on \(path): \(bad)")
+        #expect(bad == (0, 0, 0, 0, 0), "gelu, gate, backward, gate ∂a, gate ∂b mismatches on \(path): \(bad)")
+    }
+
+    /// ∂/∂a and ∂/∂b of Σ g·gelu(a)·b, both inputs needing gradients (the fused backward).
+    static func geluGateGradients(_ a: [Float], _ b: [Float], _ g: [Float]) -> (a: [Float], b: [Float]) {
+        let (la, lb) = (Tensor(a).requiringGrad(), Tensor(b).requiringGrad())
+        let grads = (Tensor.geluGate(la, lb) * Tensor(g)).sum().gradients(wrt: [la, lb])
+        return (grads[0].floats, grads[1].floats)
+    }
+
+    /// The gate over the channel halves of a batch of two: each half is a view made of one
+    /// contiguous run per image, which the fused backward walks run by run. Its gradient must be
+    /// the two-step rule's, value for value, with the same upstream gradient.
+    @Test("the fused gate backward over channel halves of a batch equals the two-step rule", arguments: SIMDPath.supported)
+    func geluGateChannelHalvesBackward(_ path: SIMDPath) {
+        let shape = [2, 6, 5, 7]
+        var generator = RandomGenerator(seed: 77)
+        let values = (0..<Shape.count(shape)).map { _ in Float(generator.nextUnit() * 12 - 6) }
+        let upstream = (0..<(Shape.count(shape) / 2)).map { Float($0 % 5) - 2 + 0.25 }
+        let (fused, twoStep) = SIMDPath.withPath(path) {
+            let leaf = Tensor(shape: shape, scalars: values).requiringGrad()
+            let fused = (leaf.geluGateOverChannels() * Tensor(shape: [2, 3, 5, 7], scalars: upstream)).sum()
+                .gradients(wrt: [leaf])[0].floats
+            // The two-step rule in scalars on contiguous copies of the halves.
+            let x = Tensor(shape: shape, scalars: values)
+            let a = x.narrowed(axis: 1, start: 0, length: 3).contiguous()
+            let b = x.narrowed(axis: 1, start: 3, length: 3).contiguous()
+            let g = Tensor(shape: [2, 3, 5, 7], scalars: upstream)
+            return (fused, Self.twoStepGateGradients(a.floats, b.floats, g.floats))
+        }
+        // Reassemble [∂a | ∂b] per image, as the gradient of the whole input lays them out.
+        let plane = 3 * 5 * 7
+        var expected: [Float] = []
+        for image in 0..<2 {
+            expected += twoStep.a[(image * plane)..<((image + 1) * plane)]
+            expected += twoStep.b[(image * plane)..<((image + 1) * plane)]
+        }
+        #expect(fused.count == expected.count)
+        // Equal values (the input's gradient adds the two halves' gradients to zeros, so −0 comes back as +0).
+        let mismatches = fused.indices.filter { fused[$0] != expected[$0] }
+        #expect(mismatches.isEmpty, "on \(path): \(mismatches.count) mismatches, first \(mismatches.prefix(3).map { (fused[$0], expected[$0]) })")
+    }
+
+    /// An input whose channel halves are not contiguous runs (a permuted view) takes the two-step
+    /// rule and a concatenation; its gradient must equal the fused one of a contiguous copy.
+    @Test func geluGateOverChannelsOfAPermutedView() {
+        var generator = RandomGenerator(seed: 78)
+        let stored = Tensor(shape: [2, 5, 7, 6], scalars: (0..<420).map { _ in Float(generator.nextUnit() * 12 - 6) })
+        let upstream = Tensor(shape: [2, 3, 5, 7], scalars: (0..<210).map { Float($0 % 5) - 2 + 0.25 })
+        func gradient(_ input: Tensor) -> [Float] {
+            let leaf = input.requiringGrad()
+            return (leaf.geluGateOverChannels() * upstream).sum().gradients(wrt: [leaf])[0].contiguous().floats
+        }
+        let view = stored.permuted([0, 3, 1, 2])  // [2, 6, 5, 7], channels strided
+        #expect(!view.isContiguous)
+        #expect(gradient(view) == gradient(view.contiguous()))
+    }
+
+    /// The gate gradients by the two-step rule in scalars: (g·gelu′(a))·b and g·gelu(a).
+    static func twoStepGateGradients(_ a: [Float], _ b: [Float], _ g: [Float]) -> (a: [Float], b: [Float]) {
+        (a.indices.map { g[$0] * scalarGELUDerivative(a[$0]) * b[$0] }, a.indices.map { g[$0] * scalarGELU(a[$0]) })
     }
 
     // MARK: PyTorch

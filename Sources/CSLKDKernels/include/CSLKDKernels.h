@@ -64,6 +64,12 @@ void slkd_gelu_backward_f32(const float *_Nonnull g, const float *_Nonnull x, fl
 float slkd_gelu_backward_sum_f32(const float *_Nonnull g, const float *_Nonnull x, float *_Nonnull dst,
                                  size_t count);
 
+/// The GDFN gate's backward (y = gelu(a)·b) in one pass: ga[i] = g[i]·gelu′(a[i])·b[i] and
+/// gb[i] = g[i]·gelu(a[i]), with the same bits as slkd_gelu_backward_f32 followed by the product
+/// with b, and slkd_gelu_f32 followed by the product with g. ga and gb must not overlap each
+/// other or the inputs.
+void slkd_gelu_gate_backward_f32(const float *_Nonnull g, const float *_Nonnull a, const float *_Nonnull b,
+                                 float *_Nonnull ga, float *_Nonnull gb, size_t count);
 /// Σ src[0 ..< count] with 64 partial sums in a fixed order (the same bits on every path).
 float slkd_sum_f32(const float *_Nonnull src, size_t count);
 

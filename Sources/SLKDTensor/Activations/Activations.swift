@@ -102,8 +102,72 @@ extension Tensor {
         let y = zip(a, b, GELUGateFunction.self)
         let need1 = x1.requiresGrad, need2 = x2.requiresGrad
         return Autograd.record(y, inputs: [x1, x2]) { g in
-            [need1 ? zip(g, a, GELUBackwardFunction.self) * b : nil,
-             need2 ? g * a.map(GELUForGateFunction.self) : nil]
+            if need1 && need2, let (ga, gb) = geluGateBackwardFloat(g, a, b) { return [ga, gb] }
+            let (ga, gb) = geluGateGradientsTwoStep(g, a, b, needA: need1, needB: need2)
+            return [ga, gb]
+        }
+    }
+
+    /// The gate's gradients by the two-step rule, (g·gelu′(a))·b and g·gelu(a), each only when needed
+    /// (any dtype, with broadcasting).
+    static func geluGateGradientsTwoStep(_ g: Tensor, _ a: Tensor, _ b: Tensor, needA: Bool = true,
+                                         needB: Bool = true) -> (Tensor?, Tensor?) {
+        (needA ? zip(g, a, GELUBackwardFunction.self) * b : nil, needB ? g * a.map(GELUForGateFunction.self) : nil)
+    }
+
+    /// Both gate gradients in one pass of the C kernel (`slkd_gelu_gate_backward_f32`, the same
+    /// bits as the two-step rule above) for Float tensors of one shape, each made of contiguous
+    /// runs along axis 0, as the two channel halves of `geluGateOverChannels` are; nil otherwise.
+    /// Unfused, the backward read g and a twice, computed erf twice and wrote two temporaries.
+    static func geluGateBackwardFloat(_ g: Tensor, _ a: Tensor, _ b: Tensor) -> (Tensor, Tensor)? {
+        guard let run = fusedGateRun(g, a, b) else { return nil }
+        let (ga, gaBuffer) = Tensor.uninitialized(g.shape, Float.self)
+        let (gb, gbBuffer) = Tensor.uninitialized(g.shape, Float.self)
+        fusedGateBackward(g, a, b, run: run, ga: gaBuffer.baseAddress!, gb: gbBuffer.baseAddress!, outputStride: run)
+        return (ga, gb)
+    }
+
+    /// The gradient of `geluGateOverChannels` with respect to its whole input, ∂a in the first
+    /// half of the channels and ∂b in the second, written by the fused kernel straight into one
+    /// tensor; nil when the layout does not allow it. Without it the two halves' gradients were
+    /// each padded with zeros to the full input and then added.
+    static func geluGateBackwardOverChannels(_ g: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor? {
+        guard g.rank == 4, let run = fusedGateRun(g, a, b) else { return nil }
+        var shape = g.shape
+        shape[1] *= 2
+        let (gx, buffer) = Tensor.uninitialized(shape, Float.self)
+        let base = buffer.baseAddress!
+        fusedGateBackward(g, a, b, run: run, ga: base, gb: base + run, outputStride: 2 * run)
+        return gx
+    }
+
+    /// The run length along axis 0 when g, a and b are Float of one non-empty shape and each is
+    /// contiguous after its first axis; nil otherwise.
+    private static func fusedGateRun(_ g: Tensor, _ a: Tensor, _ b: Tensor) -> Int? {
+        let operands = [g, a, b]
+        guard operands.allSatisfy({ $0.dtype == .float32 && $0.shape == g.shape }), g.rank >= 1, g.count > 0,
+              operands.allSatisfy({ Shape.isContiguous(shape: Array($0.shape.dropFirst()), strides: Array($0.strides.dropFirst())) })
+        else { return nil }
+        return g.count / g.shape[0]
+    }
+
+    /// The fused kernel over every run: image o's ∂a goes to ga + o·outputStride, its ∂b to
+    /// gb + o·outputStride.
+    private static func fusedGateBackward(_ g: Tensor, _ a: Tensor, _ b: Tensor, run: Int, ga: UnsafeMutablePointer<Float>,
+                                          gb: UnsafeMutablePointer<Float>, outputStride: Int) {
+        let (pg, pa, pb) = (UnsafePointer(g.basePointer(Float.self)), UnsafePointer(a.basePointer(Float.self)),
+                            UnsafePointer(b.basePointer(Float.self)))
+        let (sg, sa, sb) = (g.strides[0], a.strides[0], b.strides[0])
+        // Blocks of 16 K elements: large enough to amortise a chunk, small enough to split any run.
+        let block = 16_384, blocksPerRun = (run + block - 1) / block
+        withExtendedLifetime((g, a, b)) {
+            Parallel.forChunks(g.shape[0] * blocksPerRun) { tasks in
+                for t in tasks {
+                    let o = t / blocksPerRun, start = (t % blocksPerRun) * block, count = Swift.min(block, run - start)
+                    slkd_gelu_gate_backward_f32(pg + o * sg + start, pa + o * sa + start, pb + o * sb + start,
+                                                ga + o * outputStride + start, gb + o * outputStride + start, count)
+                }
+            }
         }
     }
 }

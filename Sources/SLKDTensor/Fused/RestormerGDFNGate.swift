@@ -10,7 +10,16 @@ extension Tensor {
     public func geluGateOverChannels() -> Tensor {
         precondition(rank == 4 && shape[1] % 2 == 0, "geluGateOverChannels needs NCHW with an even channel count, got \(shape)")
         let half = shape[1] / 2
-        return Tensor.geluGate(narrowed(axis: 1, start: 0, length: half), narrowed(axis: 1, start: half, length: half))
+        let x1 = narrowed(axis: 1, start: 0, length: half), x2 = narrowed(axis: 1, start: half, length: half)
+        guard requiresGrad, dtype == .float32 else { return Tensor.geluGate(x1, x2) }
+        // One node for the whole input, so that the backward writes both halves of one gradient
+        // (the fused kernel when the layout allows, the two-step rule and a concatenation when not).
+        let (a, b) = (x1.detached(), x2.detached())
+        return Autograd.record(Tensor.zip(a, b, GELUGateFunction.self), inputs: [self]) { g in
+            if let gx = Tensor.geluGateBackwardOverChannels(g, a, b) { return [gx] }
+            let (ga, gb) = Tensor.geluGateGradientsTwoStep(g, a, b)
+            return [Tensor.concatenated([ga!, gb!], axis: 1)]
+        }
     }
 
     /// `conv2d(input, weight, bias, padding: 1, groups: 2C).geluGateOverChannels()` for an NCHW

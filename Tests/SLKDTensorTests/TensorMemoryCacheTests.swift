@@ -96,6 +96,26 @@ struct TensorMemoryCacheTests {
         #expect(pool.cachedBytes == sizes[1] + sizes[2])
     }
 
+    /// After a backward pass, a forward without a graph keeps the training allowance: the same
+    /// miss as above with `keepingSlack: false` evicts only what the graph case evicts, where the
+    /// tight bound (the peak plus a quarter of it) would give up the two oldest blocks.
+    @Test func afterABackwardPassForwardsKeepTheTrainingAllowance() {
+        func missAfterFreeing(trained: Bool) -> TensorMemoryCache.BlockPool.Taken {
+            let blocks = Blocks()
+            var pool = TensorMemoryCache.BlockPool()
+            pool.hasTrained = trained
+            let sizes = [40960, 40960 + 4096, 40960 + 8192]
+            for size in sizes { _ = pool.take(size, keepingSlack: true) }
+            for size in sizes { _ = pool.put(blocks.make(), size: size) }
+            // Live 80 KiB + cached 132 KiB = 212 KiB: over 1.5 × 132 = 198 KiB by one block, over
+            // 132 + 33 = 165 KiB by two.
+            return pool.take(81920, keepingSlack: false)
+        }
+        let trained = missAfterFreeing(trained: true), untrained = missAfterFreeing(trained: false)
+        #expect(trained.resizedFrom == 40960 && trained.evicted.isEmpty)
+        #expect(untrained.resizedFrom == 40960 + 4096 && untrained.evicted.count == 1)
+    }
+
     @Test func missTakesTheSmallestCachedBlockUpToTwiceItsSize() {
         let blocks = Blocks()
         var pool = TensorMemoryCache.BlockPool()

@@ -70,6 +70,7 @@ enum BackwardEngine {
         guard let rootNode = root.gradNode else {
             preconditionFailure("backward: the tensor does not require gradients (no recorded graph)")
         }
+        TensorMemoryCache.noteBackwardPass()
         let order = topologicalOrder(from: rootNode)
         var index: [ObjectIdentifier: Int] = [:]
         index.reserveCapacity(order.count)

@@ -54,14 +54,18 @@ public enum TensorMemoryCache {
     // MARK: Allocation (TensorStorage)
 
     /// A 64-byte-aligned block of at least `bytes` bytes, and the byte count to free it with.
-    static func allocate(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
+    ///
+    /// `forScratch`: a kernel's scratch buffer, often taken on a pool thread, where `GradMode`
+    /// reads its default whatever the caller runs under; it takes the allowance of what the
+    /// process has done so far (`BlockPool.take(_:keepingSlack:)`) and never marks a graph.
+    static func allocate(bytes: Int, forScratch: Bool = false) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
         _ = fixesMallocThreshold
         guard bytes >= minimumBlockBytes else {
             return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
         }
         let size = (bytes + pageBytes - 1) / pageBytes * pageBytes
         // Read outside the lock: a task-local lookup.
-        let keepsSlack = GradMode.isEnabled
+        let keepsSlack = !forScratch && GradMode.isEnabled
         let taken = state.withLock { $0.take(size, keepingSlack: keepsSlack) }
         for (block, size) in taken.evicted { slkd_block_unmap(block.pointer, size) }
         guard let block = taken.block else { return (map(size), size) }
@@ -75,7 +79,7 @@ public enum TensorMemoryCache {
     /// tensor's, and hands it back afterwards: for kernels' scratch buffers (im2col columns,
     /// padded planes), which would otherwise be mapped and faulted in afresh on every call.
     package static func withScratch<T, R>(_: T.Type, count: Int, _ body: (UnsafeMutablePointer<T>) throws -> R) rethrows -> R {
-        let (pointer, bytes) = allocate(bytes: Swift.max(count, 1) * MemoryLayout<T>.stride)
+        let (pointer, bytes) = allocate(bytes: Swift.max(count, 1) * MemoryLayout<T>.stride, forScratch: true)
         defer { free(pointer, bytes: bytes) }
         return try body(pointer.bindMemory(to: T.self, capacity: Swift.max(count, 1)))
     }
@@ -86,6 +90,16 @@ public enum TensorMemoryCache {
         guard let block = slkd_block_map(size) else { fatalError("SLKD: the system refused \(size) bytes of memory") }
         return block
     }
+
+    /// Records that a backward pass runs: from now on the cache keeps the training allowance in
+    /// forwards without a graph too (see `BlockPool.take(_:keepingSlack:)`).
+    static func noteBackwardPass() {
+        if backwardSeen.load(ordering: .relaxed) { return }
+        backwardSeen.store(true, ordering: .relaxed)
+        state.withLock { $0.hasTrained = true }
+    }
+
+    private static let backwardSeen = Atomic<Bool>(false)
 
     /// Hands back a block from ``allocate(bytes:)``.
     static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
@@ -134,6 +148,8 @@ public enum TensorMemoryCache {
         /// Bytes of cacheable blocks handed out and not yet returned, and their high-water mark.
         package private(set) var liveBytes = 0
         package private(set) var peakLiveBytes = 0
+        /// Whether a backward pass has run in this process (``TensorMemoryCache/noteBackwardPass()``).
+        package var hasTrained = false
         private var clock = 0
 
         package init() {}
@@ -153,8 +169,13 @@ public enum TensorMemoryCache {
 
         /// A cached block for a request of `size` bytes, or the instruction to resize or map one.
         ///
-        /// `keepingSlack`: whether live plus cached memory may exceed the peak by half (while a
-        /// graph is recorded) instead of not at all (forwards without a graph).
+        /// `keepingSlack`: whether a graph may be recorded. Once a backward pass has run
+        /// (`hasTrained`), every request gets the training allowance, forwards without a graph
+        /// included. Why: in a training process the tight forward bound trimmed the cache at every
+        /// teacher forward of a distillation step, and the student's forward and backward then
+        /// mapped and faulted in fresh pages every step (Docs/Benchmarks.md, issue 16). A process
+        /// that trains has shown that it needs the training peak; one that only infers keeps the
+        /// tight bound.
         package mutating func take(_ size: Int, keepingSlack: Bool = false) -> Taken {
             if let fit = bestFit(size), let entry = blocks[fit]?.popLast() {
                 if blocks[fit]!.isEmpty { blocks[fit] = nil }
@@ -165,7 +186,7 @@ public enum TensorMemoryCache {
             noteLive(size)
             // A miss. Give up the least recently freed blocks while live plus cached memory exceeds
             // the allowance (`allowedBytes`).
-            let allowed = allowedBytes(keepingSlack: keepingSlack)
+            let allowed = allowedBytes(keepingSlack: keepingSlack || hasTrained)
             var evicted: [(block: Block, size: Int)] = []
             while cachedBytes > 0 && liveBytes + cachedBytes > allowed {
                 guard let oldest = blocks.min(by: { $0.value[0].freedAt < $1.value[0].freedAt })?.key else { break }

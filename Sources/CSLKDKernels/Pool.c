@@ -67,9 +67,8 @@ static void futex_wake_all(_Atomic uint32_t *word) {
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
-/// Claims and runs chunks of region `gen` until none is left; returns how many it ran.
-static long run_chunks(uint32_t gen) {
-    long ran = 0;
+/// Claims and runs chunks of region `gen` until none is left.
+static void run_chunks(uint32_t gen) {
     uint64_t seen = atomic_load_explicit(&claim, memory_order_acquire);
     for (;;) {
         if ((uint32_t)(seen >> 32) != gen) break;
@@ -81,11 +80,9 @@ static long run_chunks(uint32_t gen) {
             continue;
         // The chunk is ours, so the region cannot end (and its function change) before it is done.
         job_function(job_context, index);
-        ran += 1;
         atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
         seen = atomic_load_explicit(&claim, memory_order_acquire);
     }
-    return ran;
 }
 
 static void *worker_main(void *unused) {

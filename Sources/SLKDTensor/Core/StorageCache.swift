@@ -94,12 +94,8 @@ public enum TensorMemoryCache {
     /// Records that a backward pass runs: from now on the cache keeps the training allowance in
     /// forwards without a graph too (see `BlockPool.take(_:keepingSlack:)`).
     static func noteBackwardPass() {
-        if backwardSeen.load(ordering: .relaxed) { return }
-        backwardSeen.store(true, ordering: .relaxed)
         state.withLock { $0.hasTrained = true }
     }
-
-    private static let backwardSeen = Atomic<Bool>(false)
 
     /// Hands back a block from ``allocate(bytes:)``.
     static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) {

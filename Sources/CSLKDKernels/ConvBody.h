@@ -112,4 +112,82 @@ SLKD_CONV_INLINE void slkd_depthwise3x3_plane_body(const float *src, const float
     }
 }
 
+/// Lanes of the depthwise weight-gradient accumulators. Fixed, not the path's vector width, so
+/// that every path adds the same products in the same order.
+#define SLKD_DW_GRAD_LANES 16
+
+/// The 16 lanes of `a` summed as a fixed tree: lanes l and l + 8, then l and l + 4, 2, 1.
+SLKD_CONV_INLINE float slkd_dw_grad_lane_sum(const float *a) {
+    float s[8];
+    for (size_t l = 0; l < 8; l++) s[l] = a[l] + a[l + 8];
+    for (size_t l = 0; l < 4; l++) s[l] = s[l] + s[l + 4];
+    for (size_t l = 0; l < 2; l++) s[l] = s[l] + s[l + 2];
+    return s[0] + s[1];
+}
+
+/// One block of 16 output columns [j, j + 16) of one output row against one input row:
+/// `gs[l]` is g[j + l] and `xs[l + kw]` is x[j + l − 1 + kw]. With `edge` (the block touches
+/// column −1 or w, and `gs`/`xs` are zero-padded copies), a lane adds its product only where the
+/// input column lies in the plane and j + l < w: a zero pad times an infinite gradient would
+/// otherwise add NaN to a tap whose true sum is finite.
+SLKD_CONV_INLINE void slkd_dw_grad_block(const float *gs, const float *xs, size_t j, size_t w, float *acc,
+                                         const int edge) {
+    for (size_t l = 0; l < SLKD_DW_GRAD_LANES; l++) {
+        const size_t c = j + l;
+        const float gv = gs[l];
+        float p0 = gv * xs[l], p1 = gv * xs[l + 1], p2 = gv * xs[l + 2];
+        if (edge) {
+            p0 = c >= 1 && c < w ? p0 : 0.0f;
+            p1 = c < w ? p1 : 0.0f;
+            p2 = c + 1 < w ? p2 : 0.0f;
+        }
+        acc[l] = acc[l] + p0;
+        acc[SLKD_DW_GRAD_LANES + l] = acc[SLKD_DW_GRAD_LANES + l] + p1;
+        acc[2 * SLKD_DW_GRAD_LANES + l] = acc[2 * SLKD_DW_GRAD_LANES + l] + p2;
+    }
+}
+
+/// x[j − 1 …< j + 17) of one row, zero outside [0, w), into `dst` (18 floats).
+SLKD_CONV_INLINE void slkd_dw_grad_edge_copy(const float *row, size_t j, size_t w, float *dst) {
+    for (size_t k = 0; k < SLKD_DW_GRAD_LANES + 2; k++) {
+        const size_t c = j + k;   // column c − 1
+        dst[k] = c >= 1 && c - 1 < w ? row[c - 1] : 0.0f;
+    }
+}
+
+/// The weight gradient of a depthwise 3×3 "same" convolution from one plane pair:
+/// taps[kh·3 + kw] += Σ_{i,j} g[i][j]·x[i − 1 + kh][j − 1 + kw] over the terms inside the plane,
+/// all nine taps in one pass over g. Lane l of each tap adds columns l, l + 16, … row by row;
+/// the lanes are then summed as a fixed tree. Interior blocks read the planes in place; the
+/// blocks at the two edges read zero-padded copies.
+SLKD_CONV_INLINE void slkd_depthwise3x3_weight_gradient_body(const float *g, const float *x, size_t h, size_t w,
+                                                             float *taps) {
+    const size_t lanes = SLKD_DW_GRAD_LANES;
+    float acc[9 * SLKD_DW_GRAD_LANES];
+    for (size_t t = 0; t < 9 * lanes; t++) acc[t] = 0.0f;
+    float gs[SLKD_DW_GRAD_LANES], xs[3][SLKD_DW_GRAD_LANES + 2];
+    for (size_t i = 0; i < h; i++) {
+        const float *grow = g + i * w, *mid = x + i * w;
+        // Input rows i − 1 and i + 1 (the first and last output rows have none above or below).
+        const int hasUp = i > 0, hasDown = i + 1 < h;
+        const float *up = hasUp ? mid - w : mid, *down = hasDown ? mid + w : mid;
+        for (size_t j = 0; j < w; j += lanes) {
+            if (j == 0 || j + lanes + 1 > w) {
+                for (size_t l = 0; l < lanes; l++) gs[l] = j + l < w ? grow[j + l] : 0.0f;
+                slkd_dw_grad_edge_copy(up, j, w, xs[0]);
+                slkd_dw_grad_edge_copy(mid, j, w, xs[1]);
+                slkd_dw_grad_edge_copy(down, j, w, xs[2]);
+                if (hasUp) slkd_dw_grad_block(gs, xs[0], j, w, acc, 1);
+                slkd_dw_grad_block(gs, xs[1], j, w, acc + 3 * lanes, 1);
+                if (hasDown) slkd_dw_grad_block(gs, xs[2], j, w, acc + 6 * lanes, 1);
+            } else {
+                if (hasUp) slkd_dw_grad_block(grow + j, up + j - 1, j, w, acc, 0);
+                slkd_dw_grad_block(grow + j, mid + j - 1, j, w, acc + 3 * lanes, 0);
+                if (hasDown) slkd_dw_grad_block(grow + j, down + j - 1, j, w, acc + 6 * lanes, 0);
+            }
+        }
+    }
+    for (size_t t = 0; t < 9; t++) taps[t] = taps[t] + slkd_dw_grad_lane_sum(acc + t * lanes);
+}
+
 #endif

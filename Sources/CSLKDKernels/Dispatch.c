@@ -125,3 +125,8 @@ void slkd_depthwise3x3_plane_f32(const float *src, const float *kernel, float bi
                                  size_t width, const float *zero) {
     slkd_kernels()->depthwise3x3_plane_f32(src, kernel, bias, dst, height, width, zero);
 }
+
+void slkd_depthwise3x3_weight_gradient_f32(const float *gradient, const float *input, size_t height, size_t width,
+                                           float *taps) {
+    slkd_kernels()->depthwise3x3_weight_gradient_f32(gradient, input, height, width, taps);
+}

@@ -43,6 +43,10 @@
     target static void depthwise3x3_plane_f32_##name(const float *s, const float *k, float b, float *d, \
                                                      size_t h, size_t w, const float *z) {          \
         slkd_depthwise3x3_plane_body(s, k, b, d, h, w, z, SLKD_DW_WIDE_##name);                  \
+    }                                                                                              \
+    target static void depthwise3x3_weight_gradient_f32_##name(const float *g, const float *x, size_t h, \
+                                                               size_t w, float *t) {                \
+        slkd_depthwise3x3_weight_gradient_body(g, x, h, w, t);                                     \
     }
 
 /// Columns per conv row block: enough independent accumulators to hide the add latency (8 SSE or
@@ -64,15 +68,16 @@ SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
 const SLKDKernelTable slkd_kernels_baseline = {
     exp_f32_baseline, sigmoid_f32_baseline, tanh_f32_baseline, gelu_f32_baseline, gelu_backward_f32_baseline,
     gelu_backward_sum_f32_baseline, gelu_gate_backward_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
-    depthwise3x3_plane_f32_baseline,
+    depthwise3x3_plane_f32_baseline, depthwise3x3_weight_gradient_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
     exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
     gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
+    depthwise3x3_weight_gradient_f32_avx2,
 };
 // exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
     slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
     gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, gelu_gate_backward_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
-    depthwise3x3_plane_f32_avx512,
+    depthwise3x3_plane_f32_avx512, depthwise3x3_weight_gradient_f32_avx512,
 };

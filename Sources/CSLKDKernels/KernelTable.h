@@ -17,6 +17,7 @@ typedef struct SLKDKernelTable {
     float (*sum_f32)(const float *, size_t);
     void (*conv_row_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, float *, size_t);
     void (*depthwise3x3_plane_f32)(const float *, const float *, float, float *, size_t, size_t, const float *);
+    void (*depthwise3x3_weight_gradient_f32)(const float *, const float *, size_t, size_t, float *);
 } SLKDKernelTable;
 
 extern const SLKDKernelTable slkd_kernels_baseline;

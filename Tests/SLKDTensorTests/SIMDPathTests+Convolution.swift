@@ -58,4 +58,57 @@ extension SIMDPathTests {
             expectClose(wide.cast(to: .float64), exact, rtol: 1e-5, atol: 1e-5, "\(s) on \(path)")
         }
     }
+
+    /// The 3×3 "same" weight gradient (`slkd_depthwise3x3_weight_gradient_f32`: nine taps per
+    /// pass, 16 fixed lanes) at widths around its 16-column blocks and edge blocks (2, 5, 16, 17,
+    /// 18, 33, 75), one- and two-row planes, depthwise and two channels per group, two images.
+    /// Every path gives the baseline's bits and the Float64 gradient.
+    @Test("3×3 same weight gradients: the baseline's bits on every path, and the Float64 result", arguments: SIMDPath.supported)
+    func threeByThreeWeightGradient(_ path: SIMDPath) {
+        var rng = RandomGenerator(seed: 23)
+        for (height, width, groups) in [(9, 2, 4), (1, 5, 4), (2, 16, 4), (7, 17, 4), (3, 18, 2), (5, 33, 4), (9, 75, 4)] {
+            let x = Tensor.uniform([2, 4, height, width], low: -1, high: 1, dtype: .float32, using: &rng)
+            let w = Tensor.uniform([4, 4 / groups, 3, 3], low: -1, high: 1, dtype: .float32, using: &rng)
+            let upstream = Tensor.uniform([2, 4, height, width], low: -1, high: 1, dtype: .float32, using: &rng)
+            func weightGradient(_ x: Tensor, _ w: Tensor, _ upstream: Tensor) -> Tensor {
+                let weight = w.requiringGrad()
+                return (Tensor.conv2d(x, weight: weight, padding: 1, groups: groups) * upstream).sum().gradients(wrt: [weight])[0]
+            }
+            let baseline = SIMDPath.withPath(.baseline) { weightGradient(x, w, upstream) }.floats
+            let wide = SIMDPath.withPath(path) { weightGradient(x, w, upstream) }
+            #expect(wide.floats.map(\.bitPattern) == baseline.map(\.bitPattern), "\(height)×\(width), groups \(groups) on \(path)")
+            let exact = weightGradient(x.cast(to: .float64), w.cast(to: .float64), upstream.cast(to: .float64))
+            expectClose(wide.cast(to: .float64), exact, rtol: 1e-5, atol: 1e-5, "\(height)×\(width), groups \(groups) on \(path)")
+        }
+    }
+
+    /// An infinite output gradient in the last column reaches only the taps whose input column
+    /// exists there: taps (·, 2) read column w, outside the plane, so they stay finite (a zero pad
+    /// multiplied in would make them NaN).
+    @Test("3×3 same weight gradients: an infinite gradient at the edge leaves the out-of-plane taps finite", arguments: SIMDPath.supported)
+    func threeByThreeWeightGradientEdge(_ path: SIMDPath) {
+        var rng = RandomGenerator(seed: 29)
+        for width in [5, 16, 40] {
+            let x = Tensor.uniform([1, 1, 3, width], low: 0.5, high: 1, dtype: .float32, using: &rng)
+            var g = Tensor.uniform([1, 1, 3, width], low: 0.5, high: 1, dtype: .float32, using: &rng).floats
+            g[width - 1] = .infinity                          // row 0, last column
+            let upstream = Tensor(shape: [1, 1, 3, width], scalars: g)
+            let weight = Tensor.uniform([1, 1, 3, 3], low: -1, high: 1, dtype: .float32, using: &rng).requiringGrad()
+            let taps = SIMDPath.withPath(path) {
+                (Tensor.conv2d(x, weight: weight, padding: 1, groups: 1) * upstream).sum().gradients(wrt: [weight])[0]
+            }.floats
+            // Row 0 of g meets input rows 0 and 1 through kernel rows 1 and 2; column w − 1 meets
+            // input columns w − 2 and w − 1 through kernel columns 0 and 1.
+            for kh in 0..<3 {
+                for kw in 0..<3 {
+                    let tap = taps[kh * 3 + kw]
+                    if kh >= 1 && kw <= 1 {
+                        #expect(tap == .infinity, "tap (\(kh), \(kw)), width \(width) on \(path)")
+                    } else {
+                        #expect(tap.isFinite, "tap (\(kh), \(kw)), width \(width) on \(path)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -96,6 +96,13 @@ void slkd_conv_row_f32(const SLKDConvRows *_Nonnull rows, const float *_Nonnull 
 void slkd_depthwise3x3_plane_f32(const float *_Nonnull src, const float *_Nonnull kernel, float bias,
                                  float *_Nonnull dst, size_t height, size_t width, const float *_Nonnull zero);
 
+/// The nine weight-gradient taps of a depthwise 3×3 "same" convolution from one h×w plane pair:
+/// taps[kh·3 + kw] += Σ_{i,j} gradient[i][j]·input[i − 1 + kh][j − 1 + kw] over the terms inside
+/// the plane, in one pass over the gradient. Sixteen fixed lanes per tap (lane l adds columns
+/// l, l + 16, …, row by row), summed as a fixed tree: the same bits on every path.
+void slkd_depthwise3x3_weight_gradient_f32(const float *_Nonnull gradient, const float *_Nonnull input, size_t height,
+                                           size_t width, float *_Nonnull taps);
+
 // Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
 // the cache can resize in place of freeing one and faulting in another.
 

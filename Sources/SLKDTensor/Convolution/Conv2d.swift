@@ -28,6 +28,10 @@ struct Conv2dGeometry {
     /// Rows convolved by a 3-wide, stride-1, undilated kernel with one column of padding: the
     /// "same" case the direct kernels serve three taps per pass over each row pair.
     var rowsAreThreeWideSame: Bool { strideW == 1 && kernelW == 3 && dilationW == 1 && padW == 1 && width >= 2 }
+    /// A 3×3 kernel at stride 1, dilation 1 and padding 1 on both axes: the output plane is the input's.
+    var isThreeByThreeSame: Bool {
+        rowsAreThreeWideSame && strideH == 1 && kernelH == 3 && dilationH == 1 && padH == 1
+    }
     var inputShape: [Int] { [batch, inChannels, height, width] }
     var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
     var weightShape: [Int] { [outChannels, inPerGroup, kernelH, kernelW] }
@@ -461,6 +465,12 @@ enum ConvKernels {
     /// (input channel, tap, output row).
     static func directWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
                                                       _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
+        if T.self == Float.self && geo.isThreeByThreeSame {
+            threeByThreeSameWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                                                UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                                UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
+            return
+        }
         if T.self == Float.self && directFloatApplies(geo) && !geo.rowsAreThreeWideSame {
             directWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
                                       UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
@@ -509,6 +519,18 @@ enum ConvKernels {
                     kc[kh * geo.kernelW + kw] += acc
                 }
             }
+        }
+    }
+
+    /// The weight gradient of a 3×3, stride-1, padding-1 convolution in Float (every depthwise
+    /// convolution of Restormer, DRSformer and Uformer's LeFF): each plane pair's nine taps in one
+    /// pass of the C target's `slkd_depthwise3x3_weight_gradient_f32`, instead of a pass per kernel
+    /// row at Swift's baseline vector width.
+    static func threeByThreeSameWeightGradientFloat(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+                                                    _ gw: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry) {
+        let (height, width) = (geo.height, geo.width)
+        forEachWeightGradientPlane(x, g, gw, geo) { gp, xp, taps in
+            slkd_depthwise3x3_weight_gradient_f32(gp, xp, height, width, taps)
         }
     }
 

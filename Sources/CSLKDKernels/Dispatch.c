@@ -130,3 +130,20 @@ void slkd_depthwise3x3_weight_gradient_f32(const float *gradient, const float *i
                                            float *taps) {
     slkd_kernels()->depthwise3x3_weight_gradient_f32(gradient, input, height, width, taps);
 }
+
+void slkd_channel_norm_forward_f32(const float *x, float *y, size_t channels, size_t stride, size_t lanes,
+                                   const float *weight, const float *bias, int centred, float eps, double *stats) {
+    slkd_kernels()->channel_norm_forward_f32(x, y, channels, stride, lanes, weight, bias, centred, eps, stats);
+}
+
+void slkd_channel_norm_backward_f32(const float *gradient, const float *x, float *dx, size_t channels, size_t stride,
+                                    size_t lanes, const float *weight, int centred, const double *stats) {
+    slkd_kernels()->channel_norm_backward_f32(gradient, x, dx, channels, stride, lanes, weight, centred, stats);
+}
+
+void slkd_channel_norm_parameter_gradients_f32(const float *gradient, const float *x, size_t outer, size_t inner,
+                                               size_t slice, const float *mean, const float *rstd, int centred,
+                                               float *weight_gradient, float *bias_gradient) {
+    slkd_kernels()->channel_norm_parameter_gradients_f32(gradient, x, outer, inner, slice, mean, rstd, centred,
+                                                         weight_gradient, bias_gradient);
+}

@@ -8,6 +8,7 @@
 #include "ExpAVX512.h"
 #include "KernelTable.h"
 #include "MathBodies.h"
+#include "NormBody.h"
 #include "SumBody.h"
 
 #define SLKD_TARGET_AVX2 __attribute__((target("avx2,fma")))
@@ -47,6 +48,21 @@
     target static void depthwise3x3_weight_gradient_f32_##name(const float *g, const float *x, size_t h, \
                                                                size_t w, float *t) {                \
         slkd_depthwise3x3_weight_gradient_body(g, x, h, w, t);                                     \
+    }                                                                                              \
+    target static void channel_norm_forward_f32_##name(const float *x, float *y, size_t n, size_t s, size_t m, \
+                                                       const float *w, const float *b, int c, float e,        \
+                                                       double *st) {                               \
+        slkd_channel_norm_forward_body(x, y, n, s, m, w, b, c, e, st);                             \
+    }                                                                                              \
+    target static void channel_norm_backward_f32_##name(const float *g, const float *x, float *dx, size_t n, \
+                                                        size_t s, size_t m, const float *w, int c, \
+                                                        const double *st) {                        \
+        slkd_channel_norm_backward_body(g, x, dx, n, s, m, w, c, st);                              \
+    }                                                                                              \
+    target static void channel_norm_parameter_gradients_f32_##name(                                \
+        const float *g, const float *x, size_t o, size_t i, size_t s, const float *mu, const float *r, int c, \
+        float *dw, float *db) {                                                                    \
+        slkd_channel_norm_parameter_gradients_body(g, x, o, i, s, mu, r, c, dw, db);               \
     }
 
 /// Columns per conv row block: enough independent accumulators to hide the add latency (8 SSE or
@@ -69,15 +85,18 @@ const SLKDKernelTable slkd_kernels_baseline = {
     exp_f32_baseline, sigmoid_f32_baseline, tanh_f32_baseline, gelu_f32_baseline, gelu_backward_f32_baseline,
     gelu_backward_sum_f32_baseline, gelu_gate_backward_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
     depthwise3x3_plane_f32_baseline, depthwise3x3_weight_gradient_f32_baseline,
+    channel_norm_forward_f32_baseline, channel_norm_backward_f32_baseline, channel_norm_parameter_gradients_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
     exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
     gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
     depthwise3x3_weight_gradient_f32_avx2,
+    channel_norm_forward_f32_avx2, channel_norm_backward_f32_avx2, channel_norm_parameter_gradients_f32_avx2,
 };
 // exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
     slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
     gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, gelu_gate_backward_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
     depthwise3x3_plane_f32_avx512, depthwise3x3_weight_gradient_f32_avx512,
+    channel_norm_forward_f32_avx512, channel_norm_backward_f32_avx512, channel_norm_parameter_gradients_f32_avx512,
 };

@@ -18,6 +18,12 @@ typedef struct SLKDKernelTable {
     void (*conv_row_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, float *, size_t);
     void (*depthwise3x3_plane_f32)(const float *, const float *, float, float *, size_t, size_t, const float *);
     void (*depthwise3x3_weight_gradient_f32)(const float *, const float *, size_t, size_t, float *);
+    void (*channel_norm_forward_f32)(const float *, float *, size_t, size_t, size_t, const float *, const float *, int,
+                                     float, double *);
+    void (*channel_norm_backward_f32)(const float *, const float *, float *, size_t, size_t, size_t, const float *, int,
+                                      const double *);
+    void (*channel_norm_parameter_gradients_f32)(const float *, const float *, size_t, size_t, size_t, const float *,
+                                                 const float *, int, float *, float *);
 } SLKDKernelTable;
 
 extern const SLKDKernelTable slkd_kernels_baseline;

@@ -453,6 +453,8 @@ struct SIMDPathTests {
         case "gelu_gate_channels": { $0[0].geluGateOverChannels() }
         case "softmax": { $0[0].softmax(axis: c.params["axis"]!.int) }
         case "log_softmax": { $0[0].logSoftmax(axis: c.params["axis"]!.int) }
+        case "channel_ln_withbias": { $0[0].channelLayerNorm(weight: $0[1], bias: $0[2], kind: .withBias) }
+        case "channel_ln_biasfree": { $0[0].channelLayerNorm(weight: $0[1], kind: .biasFree) }
         default: nil
         }
     }
@@ -475,6 +477,6 @@ struct SIMDPathTests {
                 checked.append(c.name)
             }
         }
-        #expect(checked.count == 11, "\(checked)")
+        #expect(checked.count == 13, "\(checked)")
     }
 }

@@ -103,6 +103,27 @@ void slkd_depthwise3x3_plane_f32(const float *_Nonnull src, const float *_Nonnul
 void slkd_depthwise3x3_weight_gradient_f32(const float *_Nonnull gradient, const float *_Nonnull input, size_t height,
                                            size_t width, float *_Nonnull taps);
 
+/// LayerNorm over channels for `lanes` lanes side by side (channel c of lane j at x[c·stride + j]):
+/// y = (x − μ)·r·w + b (centred) or x·r·w + b (BiasFree), r = 1/√(σ² + eps), with the operations
+/// and order of SLKDTensor's generic kernel (its bits for Float, on every path). Writes (μ, r) of
+/// lane j to stats[2j], stats[2j + 1]. A null weight stands for 1, a null bias for 0.
+void slkd_channel_norm_forward_f32(const float *_Nonnull x, float *_Nonnull y, size_t channels, size_t stride,
+                                   size_t lanes, const float *_Nullable weight, const float *_Nullable bias, int centred,
+                                   float eps, double *_Nonnull stats);
+
+/// The input gradient of `slkd_channel_norm_forward_f32`'s lanes from their stats (same layout).
+void slkd_channel_norm_backward_f32(const float *_Nonnull gradient, const float *_Nonnull x, float *_Nonnull dx,
+                                    size_t channels, size_t stride, size_t lanes, const float *_Nullable weight,
+                                    int centred, const double *_Nonnull stats);
+
+/// One channel's weight and bias gradients: Σ g·(x − μ)·r (centred) or Σ g·x·r, and Σ g, over
+/// `outer` slices of `inner` lanes (the channel's values at x[o·slice + i]); mean and rstd per
+/// lane o·inner + i. Sixteen fixed lanes and a fixed tree: the same bits on every path.
+void slkd_channel_norm_parameter_gradients_f32(const float *_Nonnull gradient, const float *_Nonnull x, size_t outer,
+                                               size_t inner, size_t slice, const float *_Nonnull mean,
+                                               const float *_Nonnull rstd, int centred,
+                                               float *_Nonnull weight_gradient, float *_Nonnull bias_gradient);
+
 // Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
 // the cache can resize in place of freeing one and faulting in another.
 

@@ -1,3 +1,4 @@
+import CSLKDKernels
 // LayerNorm over the last axis (`nn.LayerNorm`) and over the channels of an NCHW tensor
 // (Restormer's WithBias and BiasFree variants): a fused forward kernel with a closed-form backward
 // rule, one pass for the statistics and one for the output.
@@ -74,6 +75,14 @@ enum NormKernels {
             return Tensor.make(x.shape, T.self) { out in
                 let py = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
+                    if T.self == Float.self && inner > 1 {
+                        // Channel LayerNorm in the C target: the same operations, vectorised on every path.
+                        let lane = (base / (n * inner)) * inner + base % (n * inner)
+                        slkd_channel_norm_forward_f32(Self.floats(px + base), Self.mutableFloats(py + base), n, inner, m,
+                                                      pw.map(Self.floats), pb.map(Self.floats), centred ? 1 : 0,
+                                                      Float(eps), ps + 2 * lane)
+                        return
+                    }
                     if inner == 1 {
                         // Last-axis LayerNorm (Uformer tokens): one contiguous row per lane, kept
                         // in scalars instead of one-lane blocks; the same operations in the same order.
@@ -147,6 +156,13 @@ enum NormKernels {
             return Tensor.make(x.shape, T.self) { out in
                 let pgx = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 4) { base, m, scratch in
+                    if T.self == Float.self && inner > 1 {
+                        let lane = (base / (n * inner)) * inner + base % (n * inner)
+                        slkd_channel_norm_backward_f32(Self.floats(pg + base), Self.floats(px + base),
+                                                       Self.mutableFloats(pgx + base), n, inner, m, pw.map(Self.floats),
+                                                       centred ? 1 : 0, ps + 2 * lane)
+                        return
+                    }
                     if inner == 1 && centred {
                         // Last-axis LayerNorm: the row in scalars (same operations and order).
                         let lane = base / n
@@ -195,6 +211,10 @@ enum NormKernels {
             }
         }
         guard needParams else { return (gx, nil, nil) }
+        if T.self == Float.self {
+            let (gw, gb) = floatParameterGradients(Self.floats(pg), Self.floats(px), stats, lanes, centred)
+            return (gx, gw, gb)
+        }
         // Parameter gradients: per channel c, sums over all lanes; parallel over channels.
         var gwOut = [T](repeating: 0, count: n), gbOut = [T](repeating: 0, count: n)
         gwOut.withUnsafeMutableBufferPointer { gwb in
@@ -222,5 +242,46 @@ enum NormKernels {
             }
         }
         return (gx, Tensor(shape: [n], scalars: gwOut), Tensor(shape: [n], scalars: gbOut))
+    }
+
+    /// The Float parameter gradients in the C target, parallel over channels: 16 fixed lanes per
+    /// channel instead of one running sum, so the bits differ from the generic loop's (and agree
+    /// across paths).
+    private static func floatParameterGradients(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ stats: [Double],
+                                                _ lanes: AxisLanes, _ centred: Bool) -> (Tensor, Tensor) {
+        let n = lanes.size, inner = lanes.inner, laneCount = lanes.outer * inner
+        var mean = [Float](repeating: 0, count: laneCount), rstd = [Float](repeating: 0, count: laneCount)
+        for lane in 0..<laneCount {
+            mean[lane] = Float(stats[2 * lane])
+            rstd[lane] = Float(stats[2 * lane + 1])
+        }
+        var weightGradient = [Float](repeating: 0, count: n), biasGradient = [Float](repeating: 0, count: n)
+        mean.withUnsafeBufferPointer { meanBuffer in
+            rstd.withUnsafeBufferPointer { rstdBuffer in
+                weightGradient.withUnsafeMutableBufferPointer { gwBuffer in
+                    biasGradient.withUnsafeMutableBufferPointer { gbBuffer in
+                        let pm = UncheckedSendable(meanBuffer.baseAddress!), pr = UncheckedSendable(rstdBuffer.baseAddress!)
+                        let gw = UncheckedSendable(gwBuffer.baseAddress!), gb = UncheckedSendable(gbBuffer.baseAddress!)
+                        let (pg, px) = (UncheckedSendable(g), UncheckedSendable(x))
+                        Parallel.forChunks(n) { channels in
+                            for c in channels {
+                                slkd_channel_norm_parameter_gradients_f32(pg.value + c * inner, px.value + c * inner, lanes.outer,
+                                                                          inner, n * inner, pm.value, pr.value, centred ? 1 : 0,
+                                                                          gw.value + c, gb.value + c)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [n], scalars: weightGradient), Tensor(shape: [n], scalars: biasGradient))
+    }
+
+    private static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    private static func mutableFloats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 }

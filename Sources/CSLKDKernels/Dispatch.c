@@ -147,3 +147,18 @@ void slkd_channel_norm_parameter_gradients_f32(const float *gradient, const floa
     slkd_kernels()->channel_norm_parameter_gradients_f32(gradient, x, outer, inner, slice, mean, rstd, centred,
                                                          weight_gradient, bias_gradient);
 }
+
+void slkd_window_attention_forward_f32(const float *q, const float *k, const float *v, size_t row_stride,
+                                       size_t head_dim, size_t tokens, const float *bias, const float *mask,
+                                       float *probabilities, float *out, float *work) {
+    slkd_kernels()->window_attention_forward_f32(q, k, v, row_stride, head_dim, tokens, bias, mask, probabilities, out,
+                                                 work);
+}
+
+void slkd_window_attention_backward_f32(const float *q, const float *k, const float *v, const float *gradient,
+                                        size_t row_stride, size_t head_dim, size_t tokens, const float *probabilities,
+                                        float *dq, float *dk, float *dv, float *bias_gradient, int logits,
+                                        float *work) {
+    slkd_kernels()->window_attention_backward_f32(q, k, v, gradient, row_stride, head_dim, tokens, probabilities, dq, dk,
+                                                  dv, bias_gradient, logits, work);
+}

@@ -58,10 +58,16 @@ static inline SLKD_AVX512 __m512 slkd_exp16(__m512 x, SLKDExpTable t) {
     return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(ylo)), _mm256_castps_pd(yhi), 1));
 }
 
-/// Whether all sixteen lanes are within ±88 (false for NaN).
+/// Whether all sixteen lanes are at most 88 (false for NaN): slkd_exp_in_range.
 static inline SLKD_AVX512 int slkd_in_range16(__m512 x) {
-    __m512 magnitude = _mm512_abs_ps(x);
-    return _mm512_cmp_ps_mask(magnitude, _mm512_set1_ps(88.0f), _CMP_LE_OQ) == 0xffff;
+    return _mm512_cmp_ps_mask(x, _mm512_set1_ps(88.0f), _CMP_LE_OQ) == 0xffff;
+}
+
+/// slkd_exp_fast on sixteen lanes: exp16 of the clamped argument, +0 below the underflow.
+static inline SLKD_AVX512 __m512 slkd_exp_fast16(__m512 x, SLKDExpTable t) {
+    __m512 y = slkd_exp16(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), t);
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SLKD_EXP_UNDERFLOW), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(under, y, _mm512_setzero_ps());
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
@@ -71,7 +77,7 @@ void slkd_exp_f32_avx512_permute(const float *src, float *dst, size_t n) {
     for (; i + 16 <= n; i += 16) {
         __m512 x = _mm512_loadu_ps(src + i);
         if (slkd_in_range16(x)) {
-            _mm512_storeu_ps(dst + i, slkd_exp16(x, t));
+            _mm512_storeu_ps(dst + i, slkd_exp_fast16(x, t));
         } else {
             for (size_t j = i; j < i + 16; j++) dst[j] = slkd_exp_scalar(src[j]);
         }

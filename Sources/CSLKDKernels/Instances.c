@@ -4,6 +4,7 @@
 // return the same bits).
 #pragma clang fp contract(off)
 
+#include "AttentionBody.h"
 #include "ConvBody.h"
 #include "ExpAVX512.h"
 #include "KernelTable.h"
@@ -63,6 +64,16 @@
         const float *g, const float *x, size_t o, size_t i, size_t s, const float *mu, const float *r, int c, \
         float *dw, float *db) {                                                                    \
         slkd_channel_norm_parameter_gradients_body(g, x, o, i, s, mu, r, c, dw, db);               \
+    }                                                                                              \
+    target static void window_attention_forward_f32_##name(const float *q, const float *k, const float *v, \
+                                                           size_t ld, size_t d, size_t n, const float *b, \
+                                                           const float *m, float *p, float *o, float *w) { \
+        slkd_window_attention_forward_body(q, k, v, ld, d, n, b, m, p, o, w, SLKD_FUSED_##name);   \
+    }                                                                                              \
+    target static void window_attention_backward_f32_##name(                                       \
+        const float *q, const float *k, const float *v, const float *g, size_t ld, size_t d, size_t n, \
+        const float *p, float *dq, float *dk, float *dv, float *db, int logits, float *w) {        \
+        slkd_window_attention_backward_body(q, k, v, g, ld, d, n, p, dq, dk, dv, db, logits, w, SLKD_FUSED_##name); \
     }
 
 /// Columns per conv row block: enough independent accumulators to hide the add latency (8 SSE or
@@ -70,6 +81,10 @@
 #define SLKD_CONV_WIDE_baseline 32
 #define SLKD_CONV_WIDE_avx2 32
 #define SLKD_CONV_WIDE_avx512 64
+/// Whether the attention products fuse each multiply–add (the paths with FMA hardware).
+#define SLKD_FUSED_baseline 0
+#define SLKD_FUSED_avx2 1
+#define SLKD_FUSED_avx512 1
 /// Columns per depthwise 3×3 block: two vectors.
 #define SLKD_DW_WIDE_baseline 8
 #define SLKD_DW_WIDE_avx2 16
@@ -86,12 +101,14 @@ const SLKDKernelTable slkd_kernels_baseline = {
     gelu_backward_sum_f32_baseline, gelu_gate_backward_f32_baseline, sum_f32_baseline, conv_row_f32_baseline,
     depthwise3x3_plane_f32_baseline, depthwise3x3_weight_gradient_f32_baseline,
     channel_norm_forward_f32_baseline, channel_norm_backward_f32_baseline, channel_norm_parameter_gradients_f32_baseline,
+    window_attention_forward_f32_baseline, window_attention_backward_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
     exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
     gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
     depthwise3x3_weight_gradient_f32_avx2,
     channel_norm_forward_f32_avx2, channel_norm_backward_f32_avx2, channel_norm_parameter_gradients_f32_avx2,
+    window_attention_forward_f32_avx2, window_attention_backward_f32_avx2,
 };
 // exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
@@ -99,4 +116,5 @@ const SLKDKernelTable slkd_kernels_avx512 = {
     gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, gelu_gate_backward_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
     depthwise3x3_plane_f32_avx512, depthwise3x3_weight_gradient_f32_avx512,
     channel_norm_forward_f32_avx512, channel_norm_backward_f32_avx512, channel_norm_parameter_gradients_f32_avx512,
+    window_attention_forward_f32_avx512, window_attention_backward_f32_avx512,
 };

@@ -24,6 +24,10 @@ typedef struct SLKDKernelTable {
                                       const double *);
     void (*channel_norm_parameter_gradients_f32)(const float *, const float *, size_t, size_t, size_t, const float *,
                                                  const float *, int, float *, float *);
+    void (*window_attention_forward_f32)(const float *, const float *, const float *, size_t, size_t, size_t,
+                                         const float *, const float *, float *, float *, float *);
+    void (*window_attention_backward_f32)(const float *, const float *, const float *, const float *, size_t, size_t,
+                                          size_t, const float *, float *, float *, float *, float *, int, float *);
 } SLKDKernelTable;
 
 extern const SLKDKernelTable slkd_kernels_baseline;

@@ -54,8 +54,22 @@ SLKD_INLINE double slkd_exp_core(double x) {
     return y * s;
 }
 
-/// Whether exp_core handles x as float expf would (false for NaN, ±∞, overflow, underflow).
-SLKD_INLINE int slkd_exp_in_range(float x) { return fabsf(x) <= 88.0f; }
+/// Below log(2^-150) glibc's expf returns +0 (−∞ included); from there up it evaluates the
+/// double-precision form of exp_core, so exp_core's rounding equals expf down to the underflow
+/// too (checked for every float in [−200, −87]). Softmax with Uformer's −100 shift mask lives
+/// in this range: sending it to the scalar fallback made expf three fifths of a window's time.
+#define SLKD_EXP_UNDERFLOW (-0x1.9fe368p6f)
+
+/// Whether slkd_exp_fast gives expf's bits for x (false for NaN and x > 88).
+SLKD_INLINE int slkd_exp_in_range(float x) { return x <= 88.0f; }
+
+/// expf(x) for x ≤ 88 (not NaN): +0 below the underflow, exp_core above it (the argument
+/// clamped so that the unused lanes of a vector stay finite).
+SLKD_INLINE float slkd_exp_fast(float x) {
+    const float clamped = x < -104.0f ? -104.0f : x;
+    const float y = (float)slkd_exp_core((double)clamped);
+    return x < SLKD_EXP_UNDERFLOW ? 0.0f : y;
+}
 
 /// Whether any of src[0 ..< n] is outside exp_core's range; vectorises (no early exit).
 SLKD_INLINE int slkd_any_out_of_range(const float *src, size_t n) {
@@ -65,7 +79,7 @@ SLKD_INLINE int slkd_any_out_of_range(const float *src, size_t n) {
 }
 
 SLKD_INLINE float slkd_exp_scalar(float x) {
-    return slkd_exp_in_range(x) ? (float)slkd_exp_core((double)x) : expf(x);
+    return slkd_exp_in_range(x) ? slkd_exp_fast(x) : expf(x);
 }
 
 SLKD_INLINE void slkd_exp_body(const float *src, float *dst, size_t n) {
@@ -74,7 +88,7 @@ SLKD_INLINE void slkd_exp_body(const float *src, float *dst, size_t n) {
         if (slkd_any_out_of_range(src + i, SLKD_BLOCK)) {
             for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = slkd_exp_scalar(src[j]);
         } else {
-            for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = (float)slkd_exp_core((double)src[j]);
+            for (size_t j = i; j < i + SLKD_BLOCK; j++) dst[j] = slkd_exp_fast(src[j]);
         }
     }
     for (; i < n; i++) dst[i] = slkd_exp_scalar(src[i]);

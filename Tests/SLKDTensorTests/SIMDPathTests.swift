@@ -239,6 +239,18 @@ struct SIMDPathTests {
         return result
     }
 
+    /// Every float in [−110, −85]: the vector form's underflow range (+0 below log 2^-150,
+    /// denormals above), where a softmax under Uformer's −100 shift mask evaluates exp.
+    @Test("exp equals expf at every float in [−110, −85]", arguments: SIMDPath.supported)
+    func expUnderflowRange(_ path: SIMDPath) {
+        let low = (-110 as Float).bitPattern, high = (-85 as Float).bitPattern
+        let xs = (high...low).map { Float(bitPattern: $0) } + [-.infinity]
+        let e = SIMDPath.withPath(path) { Tensor(shape: [xs.count], scalars: xs).exp().floats }
+        let differing = zip(xs, e).filter { Foundation.expf($0).bitPattern != $1.bitPattern }
+        #expect(differing.isEmpty, "\(differing.count) of \(xs.count) differ from expf on \(path), first \(differing.first.map { "\($0.0)" } ?? "")")
+        #expect(xs.count > 3_000_000)
+    }
+
     @Test("exp equals expf and is within 1 ulp, sigmoid within 2.5 ulp, over a dense sweep", arguments: SIMDPath.supported)
     func expAndSigmoidSweep(_ path: SIMDPath) {
         let exhaustive = ProcessInfo.processInfo.environment["SLKD_EXHAUSTIVE"] == "1"

@@ -124,6 +124,26 @@ void slkd_channel_norm_parameter_gradients_f32(const float *_Nonnull gradient, c
                                                const float *_Nonnull rstd, int centred,
                                                float *_Nonnull weight_gradient, float *_Nonnull bias_gradient);
 
+/// Uformer's attention for one (image, window, head) block of N tokens and d channels: q, k, v
+/// and `out` are d×N tiles with row stride `row_stride` (channels by tokens); `bias`, `mask` (or
+/// null) and `probabilities` are N×N as [key][query]. probabilities = softmax over keys of
+/// kᵀ·q + bias (+ mask), out = v·probabilities. `work` holds 2N floats. The products sum over
+/// their inner dimension in order, fused multiply–adds on the AVX2 and AVX-512 paths (the
+/// baseline's bits differ from theirs in the last places).
+void slkd_window_attention_forward_f32(const float *_Nonnull q, const float *_Nonnull k, const float *_Nonnull v,
+                                       size_t row_stride, size_t head_dim, size_t tokens, const float *_Nonnull bias,
+                                       const float *_Nullable mask, float *_Nonnull probabilities, float *_Nonnull out,
+                                       float *_Nonnull work);
+
+/// The block's backward from its probabilities and output gradient (a d×N tile): dv = g·Pᵀ and,
+/// when `logits` is non-zero, dS = P ⊙ (vᵀ·g − Σ_keys P ⊙ vᵀ·g), bias_gradient += dS, dq = k·dS,
+/// dk = q·dSᵀ. dq, dk, dv are d×N tiles with row stride `row_stride`. `work` holds 2N² + N floats.
+void slkd_window_attention_backward_f32(const float *_Nonnull q, const float *_Nonnull k, const float *_Nonnull v,
+                                        const float *_Nonnull gradient, size_t row_stride, size_t head_dim,
+                                        size_t tokens, const float *_Nonnull probabilities, float *_Nonnull dq,
+                                        float *_Nonnull dk, float *_Nonnull dv, float *_Nonnull bias_gradient,
+                                        int logits, float *_Nonnull work);
+
 // Page-granular blocks for the tensor memory cache (Blocks.c): anonymous private mappings that
 // the cache can resize in place of freeing one and faulting in another.
 

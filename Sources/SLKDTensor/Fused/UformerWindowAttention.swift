@@ -1,3 +1,4 @@
+import CSLKDKernels
 import Foundation
 
 // Uformer's attention inside windows (`model.py`, `WindowAttention.forward` after the projections:
@@ -100,10 +101,19 @@ enum UformerAttentionKernel {
                     defer { scratch.deallocate() }
                     for t in range {
                         let p = ps.map { $0.value + t * nn } ?? scratch
+                        let window = (t / geo.heads) % geo.windows
+                        if T.self == Float.self {
+                            // The whole block in the C target: products in registers, no BLAS calls.
+                            slkd_window_attention_forward_f32(
+                                floats(pq.value + geo.tile(t, imageStride: sq)), floats(pk.value + geo.tile(t, imageStride: sk)),
+                                floats(pv.value + geo.tile(t, imageStride: sv)), l, d, n, floats(pb.value + (t % geo.heads) * nn),
+                                pm.map { floats($0.value + window * nn) }, mutableFloats(p),
+                                mutableFloats(po.value + geo.tile(t, imageStride: geo.channels * l)), mutableFloats(scratch + nn))
+                            continue
+                        }
                         // Sᵀ = kᵀ·q: [N_k, d]·[d, N_q].
                         ParallelGEMM.run(transA: true, transB: false, m: n, n: n, k: d, a: pk.value + geo.tile(t, imageStride: sk),
                                          lda: l, b: pq.value + geo.tile(t, imageStride: sq), ldb: l, beta: 0, c: p, ldc: n)
-                        let window = (t / geo.heads) % geo.windows
                         softmaxOverKeys(p, n: n, bias: pb.value + (t % geo.heads) * nn,
                                         mask: pm.map { $0.value + window * nn }, work: scratch + nn)
                         // The head's d output channels of this window: v·P, [d, N_k]·[N_k, N_q].
@@ -169,15 +179,23 @@ enum UformerAttentionKernel {
             let pt = UncheckedSendable(total.baseAddress!)
             BLASThreads.withSingleThread {
                 Parallel.forChunks(geo.blocks) { range in
-                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: nn + n + geo.heads * nn)
+                    // This chunk's bias gradient, then the work of one block (2N² + N for the C kernel).
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: geo.heads * nn + 2 * nn + n)
                     defer { scratch.deallocate() }
-                    let ds = scratch, columnSums = scratch + nn, local = scratch + nn + n
+                    let local = scratch, ds = scratch + geo.heads * nn, columnSums = ds + nn
                     local.update(repeating: 0, count: geo.heads * nn)
                     for t in range {
                         let p = pp.value + t * nn
                         let gTile = pg.value + geo.tile(t, imageStride: cl), qTile = pq.value + geo.tile(t, imageStride: sq)
                         let kTile = pk.value + geo.tile(t, imageStride: sk), vTile = pv.value + geo.tile(t, imageStride: sv)
                         let out = geo.tile(t, imageStride: cl)
+                        if T.self == Float.self {
+                            slkd_window_attention_backward_f32(
+                                floats(qTile), floats(kTile), floats(vTile), floats(gTile), l, d, n, floats(p),
+                                mutableFloats(pdq.value + out), mutableFloats(pdk.value + out), mutableFloats(pdv.value + out),
+                                mutableFloats(local + (t % geo.heads) * nn), needLogits ? 1 : 0, mutableFloats(ds))
+                            continue
+                        }
                         // dv = gO·Pᵀ: [d, N_q]·[N_q, N_k].
                         ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: gTile, lda: l, b: p, ldb: n,
                                          beta: 0, c: pdv.value + out, ldc: l)
@@ -214,4 +232,20 @@ enum UformerAttentionKernel {
         }
         return withExtendedLifetime((g, q, k, v, probabilities)) { [dq, dk, dv, dBias] }
     }
+}
+
+/// The Float view of a pointer the caller has just checked to be Float.
+@inline(__always)
+private func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func mutableFloats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

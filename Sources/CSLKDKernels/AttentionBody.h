@@ -1,0 +1,173 @@
+// Uformer's attention inside one window for one head (SLKDTensor's `uformerWindowAttention`),
+// written once and instantiated per instruction set by Instances.c. Every product here is small
+// (N = 64 tokens by d = 16 or 32 channels) and sits in L1; as OpenBLAS calls they spent more
+// time in call, packing and C-zeroing overhead than in arithmetic.
+//
+// Every product is one form: C[r][j] = Σ_p X(r, p)·Y[p][j], one element of X broadcast against a
+// row of Y, four rows of C by 64 columns held in registers. The sum runs over p in order; the
+// wide paths fuse each multiply–add (`fused`), the baseline rounds the product and the sum, so
+// the baseline's bits differ from theirs in the last places (AVX2 and AVX-512 agree).
+#ifndef CSLKD_ATTENTION_BODY_H
+#define CSLKD_ATTENTION_BODY_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "CSLKDKernels.h"
+
+#define SLKD_ATTN_INLINE static inline __attribute__((always_inline))
+
+SLKD_ATTN_INLINE float slkd_attn_madd(float a, float b, float c, const int fused) {
+    return fused ? __builtin_elementwise_fma(a, b, c) : a * b + c;
+}
+
+/// Rows [r, r + rows) (rows ≤ 4, a constant at each call) and columns [j, j + cols) (cols ≤ 64,
+/// a constant) of C = Σ_p X(r, p)·Y[p][·], with X(r, p) = x[r·x_row + p·x_depth].
+SLKD_ATTN_INLINE void slkd_attn_tile(float *c, size_t ldc, const float *x, size_t x_row, size_t x_depth,
+                                     const float *y, size_t ldy, size_t depth, size_t r, size_t j,
+                                     const size_t rows, const size_t cols, const int fused) {
+    float acc[4][64];
+    for (size_t rr = 0; rr < rows; rr++) {
+        for (size_t jj = 0; jj < cols; jj++) acc[rr][jj] = 0.0f;
+    }
+    for (size_t p = 0; p < depth; p++) {
+        const float *yr = y + p * ldy + j;
+        for (size_t rr = 0; rr < rows; rr++) {
+            const float a = x[(r + rr) * x_row + p * x_depth];
+            for (size_t jj = 0; jj < cols; jj++) acc[rr][jj] = slkd_attn_madd(a, yr[jj], acc[rr][jj], fused);
+        }
+    }
+    for (size_t rr = 0; rr < rows; rr++) {
+        float *cr = c + (r + rr) * ldc + j;
+        for (size_t jj = 0; jj < cols; jj++) cr[jj] = acc[rr][jj];
+    }
+}
+
+/// Columns [j, j + cols) of every row, four rows at a time.
+SLKD_ATTN_INLINE void slkd_attn_columns(float *c, size_t ldc, const float *x, size_t x_row, size_t x_depth,
+                                        const float *y, size_t ldy, size_t rows, size_t depth, size_t j,
+                                        const size_t cols, const int fused) {
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) slkd_attn_tile(c, ldc, x, x_row, x_depth, y, ldy, depth, r, j, 4, cols, fused);
+    for (; r < rows; r++) slkd_attn_tile(c, ldc, x, x_row, x_depth, y, ldy, depth, r, j, 1, cols, fused);
+}
+
+/// C[r][j] = Σ_{p < depth} X(r, p)·Y[p][j] for r < rows, j < n (C overwritten).
+SLKD_ATTN_INLINE void slkd_attn_product(float *c, size_t ldc, const float *x, size_t x_row, size_t x_depth,
+                                        const float *y, size_t ldy, size_t rows, size_t depth, size_t n,
+                                        const int fused) {
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 64, fused);
+    for (; j + 16 <= n; j += 16) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 16, fused);
+    for (; j < n; j++) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 1, fused);
+}
+
+typedef float slkd_attn_f4 __attribute__((ext_vector_type(4)));
+
+SLKD_ATTN_INLINE slkd_attn_f4 slkd_attn_load4(const float *p) {
+    slkd_attn_f4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+SLKD_ATTN_INLINE void slkd_attn_store4(float *p, slkd_attn_f4 v) { memcpy(p, &v, sizeof v); }
+
+/// dst[a][b] = src[b][a] for an n×n block, in 4×4 tiles transposed in registers (left to
+/// itself, the compiler reads the source column with gathers, which took a quarter of the
+/// backward's time).
+SLKD_ATTN_INLINE void slkd_attn_transpose(float *dst, const float *src, size_t n) {
+    if (n % 4 != 0) {
+#pragma clang loop vectorize(disable)
+        for (size_t a = 0; a < n; a++) {
+            for (size_t b = 0; b < n; b++) dst[a * n + b] = src[b * n + a];
+        }
+        return;
+    }
+    for (size_t b = 0; b < n; b += 4) {
+        for (size_t a = 0; a < n; a += 4) {
+            const slkd_attn_f4 r0 = slkd_attn_load4(src + b * n + a), r1 = slkd_attn_load4(src + (b + 1) * n + a);
+            const slkd_attn_f4 r2 = slkd_attn_load4(src + (b + 2) * n + a), r3 = slkd_attn_load4(src + (b + 3) * n + a);
+            const slkd_attn_f4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+            const slkd_attn_f4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+            slkd_attn_store4(dst + a * n + b, __builtin_shufflevector(t0, t2, 0, 1, 4, 5));
+            slkd_attn_store4(dst + (a + 1) * n + b, __builtin_shufflevector(t0, t2, 2, 3, 6, 7));
+            slkd_attn_store4(dst + (a + 2) * n + b, __builtin_shufflevector(t1, t3, 0, 1, 4, 5));
+            slkd_attn_store4(dst + (a + 3) * n + b, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
+        }
+    }
+}
+
+/// p ← softmax over keys (rows) of p + bias (+ mask), column by column (queries), with the
+/// operations of SLKDTensor's `softmaxOverKeys`. `work` holds 2n floats.
+SLKD_ATTN_INLINE void slkd_attn_softmax(float *p, size_t n, const float *bias, const float *mask, float *work) {
+    float *maxima = work, *sums = work + n;
+    for (size_t i = 0; i < n; i++) maxima[i] = -__builtin_inff(), sums[i] = 0.0f;
+    for (size_t key = 0; key < n; key++) {
+        float *row = p + key * n;
+        const float *b = bias + key * n;
+        if (mask) {
+            const float *m = mask + key * n;
+            for (size_t i = 0; i < n; i++) row[i] = row[i] + b[i] + m[i];   // (s + bias) + mask
+        } else {
+            for (size_t i = 0; i < n; i++) row[i] = row[i] + b[i];
+        }
+        // Swift's max: the running maximum stays unless the new value is ≥ it.
+        for (size_t i = 0; i < n; i++) maxima[i] = row[i] >= maxima[i] ? row[i] : maxima[i];
+    }
+    for (size_t key = 0; key < n; key++) {
+        float *row = p + key * n;
+        for (size_t i = 0; i < n; i++) row[i] = row[i] - maxima[i];
+        slkd_exp_f32(row, row, n);
+        for (size_t i = 0; i < n; i++) sums[i] = sums[i] + row[i];
+    }
+    for (size_t i = 0; i < n; i++) sums[i] = 1.0f / sums[i];
+    for (size_t key = 0; key < n; key++) {
+        float *row = p + key * n;
+        for (size_t i = 0; i < n; i++) row[i] = row[i] * sums[i];
+    }
+}
+
+/// One (image, window, head) block forward: Pᵀ-layout probabilities p[key][query] =
+/// softmax_keys(kᵀ·q + bias (+ mask)) and out = v·p. q, k, v and out are d×n tiles with row
+/// stride `ld`; bias, mask and p are n×n. `work` holds 2n floats.
+SLKD_ATTN_INLINE void slkd_window_attention_forward_body(const float *q, const float *k, const float *v, size_t ld,
+                                                         size_t d, size_t n, const float *bias, const float *mask,
+                                                         float *p, float *out, float *work, const int fused) {
+    slkd_attn_product(p, n, k, 1, ld, q, ld, n, d, n, fused);           // Sᵀ[key][query] = Σ_c k[c][key]·q[c][query]
+    slkd_attn_softmax(p, n, bias, mask, work);
+    slkd_attn_product(out, ld, v, ld, 1, p, n, d, n, n, fused);         // out[c][query] = Σ_key v[c][key]·p[key][query]
+}
+
+/// One block backward from the saved probabilities p and the output gradient g (a d×n tile):
+/// dv = g·pᵀ; and when `logits`: dP = vᵀ·g, dS = p ⊙ (dP − Σ_keys p ⊙ dP), bias_gradient += dS,
+/// dq = k·dS, dk = q·dSᵀ. `work` holds 2n² + n floats.
+SLKD_ATTN_INLINE void slkd_window_attention_backward_body(const float *q, const float *k, const float *v,
+                                                          const float *g, size_t ld, size_t d, size_t n,
+                                                          const float *p, float *dq, float *dk, float *dv,
+                                                          float *bias_gradient, int logits, float *work,
+                                                          const int fused) {
+    float *transposed = work, *ds = work + n * n, *column_sums = work + 2 * n * n;
+    slkd_attn_transpose(transposed, p, n);                               // pᵀ[query][key]
+    slkd_attn_product(dv, ld, g, ld, 1, transposed, n, d, n, n, fused);  // dv[c][key] = Σ_query g[c][query]·p[key][query]
+    if (!logits) return;
+    slkd_attn_product(ds, n, v, 1, ld, g, ld, n, d, n, fused);           // dP[key][query] = Σ_c v[c][key]·g[c][query]
+    for (size_t i = 0; i < n; i++) column_sums[i] = 0.0f;
+    for (size_t key = 0; key < n; key++) {
+        const float *pr = p + key * n, *dr = ds + key * n;
+        for (size_t i = 0; i < n; i++) column_sums[i] = column_sums[i] + pr[i] * dr[i];
+    }
+    for (size_t key = 0; key < n; key++) {
+        const float *pr = p + key * n;
+        float *dr = ds + key * n, *br = bias_gradient + key * n;
+        for (size_t i = 0; i < n; i++) {
+            const float s = pr[i] * (dr[i] - column_sums[i]);
+            dr[i] = s;
+            br[i] = br[i] + s;
+        }
+    }
+    slkd_attn_product(dq, ld, k, ld, 1, ds, n, d, n, n, fused);          // dq[c][query] = Σ_key k[c][key]·dS[key][query]
+    slkd_attn_transpose(transposed, ds, n);                              // dSᵀ[query][key]
+    slkd_attn_product(dk, ld, q, ld, 1, transposed, n, d, n, n, fused);  // dk[c][key] = Σ_query q[c][query]·dS[key][query]
+}
+
+#endif

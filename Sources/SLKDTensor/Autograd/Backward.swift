@@ -48,17 +48,20 @@ extension Tensor {
     /// `inputs`, which may be leaves or intermediate results. An input that does not affect this
     /// tensor gets zeros.
     public func gradients(wrt inputs: [Tensor], seed: Tensor? = nil, retainGraph: Bool = false) -> [Tensor] {
-        var wanted: [ObjectIdentifier: Tensor] = [:]
+        // The nodes asked for, each with its gradient once the pass reaches it. Zeros are made
+        // only for those it never reaches: made up front for every parameter, they were a serial
+        // fill of the whole model's size on each call (1 % of a Ufor-SL fwd+bwd).
+        var wanted: [ObjectIdentifier: Tensor?] = [:]
         for input in inputs {
-            if let node = input.gradNode { wanted[ObjectIdentifier(node)] = input.zerosLike() }
+            if let node = input.gradNode { wanted[ObjectIdentifier(node)] = .some(nil) }
         }
         BackwardEngine.run(from: self, seed: seed, retainGraph: retainGraph) { node, grad in
             let key = ObjectIdentifier(node)
-            if wanted[key] != nil { wanted[key] = grad }
+            if wanted[key] != nil { wanted[key] = .some(grad) }
         }
         return inputs.map { input in
-            guard let node = input.gradNode else { return input.zerosLike() }
-            return wanted[ObjectIdentifier(node)]!
+            guard let node = input.gradNode, let grad = wanted[ObjectIdentifier(node)] ?? nil else { return input.zerosLike() }
+            return grad
         }
     }
 }

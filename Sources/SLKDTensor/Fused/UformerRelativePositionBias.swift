@@ -25,7 +25,10 @@ enum RelativeBiasKernel {
             let pt = UnsafePointer(table.basePointer(T.self))
             let m = idx.count
             return Tensor.make(outShape, T.self) { out in
-                for h in 0..<heads { for i in 0..<m { out[h * m + i] = pt[idx[i] * heads + h] } }
+                idx.withUnsafeBufferPointer { indices in
+                    let po = out.baseAddress!, pi = indices.baseAddress!
+                    for h in 0..<heads { for i in 0..<m { po[h * m + i] = pt[pi[i] * heads + h] } }
+                }
             }
         }
         return table.dtype.withFloatType { run($0) }
@@ -38,7 +41,10 @@ enum RelativeBiasKernel {
             let m = idx.count
             return Tensor.make([entries, heads], T.self) { out in
                 out.update(repeating: 0)
-                for h in 0..<heads { for i in 0..<m { out[idx[i] * heads + h] += pg[h * m + i] } }
+                idx.withUnsafeBufferPointer { indices in
+                    let po = out.baseAddress!, pi = indices.baseAddress!
+                    for h in 0..<heads { for i in 0..<m { po[pi[i] * heads + h] += pg[h * m + i] } }
+                }
             }
         }
         return g.dtype.withFloatType { run($0) }

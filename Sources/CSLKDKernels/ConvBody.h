@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "CSLKDKernels.h"
+#include "SumBody.h"
 
 #define SLKD_CONV_INLINE static inline __attribute__((always_inline))
 
@@ -116,15 +117,6 @@ SLKD_CONV_INLINE void slkd_depthwise3x3_plane_body(const float *src, const float
 /// that every path adds the same products in the same order.
 #define SLKD_DW_GRAD_LANES 16
 
-/// The 16 lanes of `a` summed as a fixed tree: lanes l and l + 8, then l and l + 4, 2, 1.
-SLKD_CONV_INLINE float slkd_dw_grad_lane_sum(const float *a) {
-    float s[8];
-    for (size_t l = 0; l < 8; l++) s[l] = a[l] + a[l + 8];
-    for (size_t l = 0; l < 4; l++) s[l] = s[l] + s[l + 4];
-    for (size_t l = 0; l < 2; l++) s[l] = s[l] + s[l + 2];
-    return s[0] + s[1];
-}
-
 /// One block of 16 output columns [j, j + 16) of one output row against one input row:
 /// `gs[l]` is g[j + l] and `xs[l + kw]` is x[j + l − 1 + kw]. With `edge` (the block touches
 /// column −1 or w, and `gs`/`xs` are zero-padded copies), a lane adds its product only where the
@@ -187,7 +179,7 @@ SLKD_CONV_INLINE void slkd_depthwise3x3_weight_gradient_body(const float *g, con
             }
         }
     }
-    for (size_t t = 0; t < 9; t++) taps[t] = taps[t] + slkd_dw_grad_lane_sum(acc + t * lanes);
+    for (size_t t = 0; t < 9; t++) taps[t] = taps[t] + slkd_sum_fold16(acc + t * lanes);
 }
 
 #endif

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "SumBody.h"
+
 #define SLKD_NORM_INLINE static inline __attribute__((always_inline))
 #define SLKD_NORM_LANES 16
 /// Lanes per pass of the forward and input-gradient kernels: each channel's row of a block is
@@ -111,15 +113,6 @@ SLKD_NORM_INLINE void slkd_channel_norm_backward_body(const float *g, const floa
     }
 }
 
-/// The 16 lanes of `a` summed as a fixed tree (l + 8, then + 4, + 2, + 1).
-SLKD_NORM_INLINE float slkd_norm_lane_sum(const float *a) {
-    float s[8];
-    for (size_t l = 0; l < 8; l++) s[l] = a[l] + a[l + 8];
-    for (size_t l = 0; l < 4; l++) s[l] = s[l] + s[l + 4];
-    for (size_t l = 0; l < 2; l++) s[l] = s[l] + s[l + 2];
-    return s[0] + s[1];
-}
-
 /// One channel's parameter gradients over `outer` slices of `inner` lanes, the channel's values
 /// at x[o·slice + i] (and g likewise): Σ g·x̂ (centred) or Σ g·x·r into *dw, Σ g into *db.
 /// `mean` and `rstd` hold every lane's statistics, lane o·inner + i. Lane l of the partial sums
@@ -148,8 +141,8 @@ SLKD_NORM_INLINE void slkd_channel_norm_parameter_gradients_body(const float *g,
             ab[l] = ab[l] + gv;
         }
     }
-    *dw = slkd_norm_lane_sum(aw);
-    *db = slkd_norm_lane_sum(ab);
+    *dw = slkd_sum_fold16(aw);
+    *db = slkd_sum_fold16(ab);
 }
 
 #endif

@@ -16,6 +16,17 @@ static inline __attribute__((always_inline)) float slkd_sum_fold(float acc[SLKD_
     return acc[0];
 }
 
+/// Sixteen lanes combined by halving (lane j + 8, then + 4, + 2, + 1), without changing `lanes`:
+/// the fixed tree of the kernels that keep 16 partial sums (3×3 weight gradient, LayerNorm
+/// parameter gradients).
+static inline __attribute__((always_inline)) float slkd_sum_fold16(const float *lanes) {
+    float s[8];
+    for (size_t l = 0; l < 8; l++) s[l] = lanes[l] + lanes[l + 8];
+    for (size_t l = 0; l < 4; l++) s[l] = s[l] + s[l + 4];
+    for (size_t l = 0; l < 2; l++) s[l] = s[l] + s[l + 2];
+    return s[0] + s[1];
+}
+
 /// Σ src[0 ..< n] in a fixed order on every path: lane j adds src[j], src[j + 64], …, then the
 /// tail src[64·m + j]; the lanes are combined by halving (lane j += lane j + w, w = 32 … 1).
 static inline __attribute__((always_inline)) float slkd_sum_body(const float *src, size_t n) {

@@ -105,10 +105,10 @@ enum UformerAttentionKernel {
                         if T.self == Float.self {
                             // The whole block in the C target: products in registers, no BLAS calls.
                             slkd_window_attention_forward_f32(
-                                floats(pq.value + geo.tile(t, imageStride: sq)), floats(pk.value + geo.tile(t, imageStride: sk)),
-                                floats(pv.value + geo.tile(t, imageStride: sv)), l, d, n, floats(pb.value + (t % geo.heads) * nn),
-                                pm.map { floats($0.value + window * nn) }, mutableFloats(p),
-                                mutableFloats(po.value + geo.tile(t, imageStride: geo.channels * l)), mutableFloats(scratch + nn))
+                                floatPointer(pq.value + geo.tile(t, imageStride: sq)), floatPointer(pk.value + geo.tile(t, imageStride: sk)),
+                                floatPointer(pv.value + geo.tile(t, imageStride: sv)), l, d, n, floatPointer(pb.value + (t % geo.heads) * nn),
+                                pm.map { floatPointer($0.value + window * nn) }, mutableFloatPointer(p),
+                                mutableFloatPointer(po.value + geo.tile(t, imageStride: geo.channels * l)), mutableFloatPointer(scratch + nn))
                             continue
                         }
                         // Sᵀ = kᵀ·q: [N_k, d]·[d, N_q].
@@ -191,9 +191,9 @@ enum UformerAttentionKernel {
                         let out = geo.tile(t, imageStride: cl)
                         if T.self == Float.self {
                             slkd_window_attention_backward_f32(
-                                floats(qTile), floats(kTile), floats(vTile), floats(gTile), l, d, n, floats(p),
-                                mutableFloats(pdq.value + out), mutableFloats(pdk.value + out), mutableFloats(pdv.value + out),
-                                mutableFloats(local + (t % geo.heads) * nn), needLogits ? 1 : 0, mutableFloats(ds))
+                                floatPointer(qTile), floatPointer(kTile), floatPointer(vTile), floatPointer(gTile), l, d, n, floatPointer(p),
+                                mutableFloatPointer(pdq.value + out), mutableFloatPointer(pdk.value + out), mutableFloatPointer(pdv.value + out),
+                                mutableFloatPointer(local + (t % geo.heads) * nn), needLogits ? 1 : 0, mutableFloatPointer(ds))
                             continue
                         }
                         // dv = gO·Pᵀ: [d, N_q]·[N_q, N_k].
@@ -232,20 +232,4 @@ enum UformerAttentionKernel {
         }
         return withExtendedLifetime((g, q, k, v, probabilities)) { [dq, dk, dv, dBias] }
     }
-}
-
-/// The Float view of a pointer the caller has just checked to be Float.
-@inline(__always)
-private func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-@inline(__always)
-private func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-@inline(__always)
-private func mutableFloats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

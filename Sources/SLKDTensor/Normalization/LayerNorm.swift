@@ -78,8 +78,8 @@ enum NormKernels {
                     if T.self == Float.self && inner > 1 {
                         // Channel LayerNorm in the C target: the same operations, vectorised on every path.
                         let lane = (base / (n * inner)) * inner + base % (n * inner)
-                        slkd_channel_norm_forward_f32(Self.floats(px + base), Self.mutableFloats(py + base), n, inner, m,
-                                                      pw.map(Self.floats), pb.map(Self.floats), centred ? 1 : 0,
+                        slkd_channel_norm_forward_f32(floatPointer(px + base), mutableFloatPointer(py + base), n, inner, m,
+                                                      pw.map(floatPointer), pb.map(floatPointer), centred ? 1 : 0,
                                                       Float(eps), ps + 2 * lane)
                         return
                     }
@@ -158,8 +158,8 @@ enum NormKernels {
                 lanes.forEachBlock(T.self, scratchPerLane: 4) { base, m, scratch in
                     if T.self == Float.self && inner > 1 {
                         let lane = (base / (n * inner)) * inner + base % (n * inner)
-                        slkd_channel_norm_backward_f32(Self.floats(pg + base), Self.floats(px + base),
-                                                       Self.mutableFloats(pgx + base), n, inner, m, pw.map(Self.floats),
+                        slkd_channel_norm_backward_f32(floatPointer(pg + base), floatPointer(px + base),
+                                                       mutableFloatPointer(pgx + base), n, inner, m, pw.map(floatPointer),
                                                        centred ? 1 : 0, ps + 2 * lane)
                         return
                     }
@@ -212,7 +212,7 @@ enum NormKernels {
         }
         guard needParams else { return (gx, nil, nil) }
         if T.self == Float.self {
-            let (gw, gb) = floatParameterGradients(Self.floats(pg), Self.floats(px), stats, lanes, centred)
+            let (gw, gb) = floatParameterGradients(floatPointer(pg), floatPointer(px), stats, lanes, centred)
             return (gx, gw, gb)
         }
         // Parameter gradients: per channel c, sums over all lanes; parallel over channels.
@@ -275,13 +275,5 @@ enum NormKernels {
             }
         }
         return (Tensor(shape: [n], scalars: weightGradient), Tensor(shape: [n], scalars: biasGradient))
-    }
-
-    private static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
-        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-
-    private static func mutableFloats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 }

@@ -76,6 +76,20 @@ struct ShapeOpsTests {
 
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 47) }
 
+    /// Channel slices of one image are one contiguous run each: fewer runs than threads, so the
+    /// copy cuts every run into pieces (82 560 elements, not a multiple of the piece size). The
+    /// result must equal the element-by-element concatenation, in both dtypes.
+    @Test(arguments: [DType.float32, .float64])
+    func concatenationOfLongRunsInPieces(_ dtype: DType) {
+        let (channels, height, width) = (8, 128, 129), plane = height * width
+        let a = Tensor(shape: [1, channels, height, width], scalars: (0..<(channels * plane)).map { Double($0) }).cast(to: dtype)
+        let b = Tensor(shape: [1, channels, height, width], scalars: (0..<(channels * plane)).map { -Double($0) - 0.5 }).cast(to: dtype)
+        let joined = Tensor.concatenated([a.narrowed(axis: 1, start: 0, length: 5), b.narrowed(axis: 1, start: 3, length: 5)], axis: 1)
+        #expect(joined.shape == [1, 10, height, width])
+        let expected = (0..<(5 * plane)).map { Double($0) } + (0..<(5 * plane)).map { -Double($0 + 3 * plane) - 0.5 }
+        #expect(joined.cast(to: .float64).doubles == expected)
+    }
+
     @Test("pairs and F.pad order agree")
     func padArgumentOrders() {
         let x = Tensor(shape: [1, 3, 4], scalars: (0..<12).map(Double.init))

@@ -73,6 +73,37 @@ struct VisionConvTests {
         expectClose(g1[1], g2[1], rtol: 1e-11, atol: 1e-10, "depthwise weight grad")
     }
 
+    /// `conv2dReLU` is `conv2d(…).relu()` in one op: the same values and gradients on the
+    /// depthwise 3×3 kernel, the direct kernel (two channels per group, 5×5) and the GEMM path
+    /// (dense 3×3), in Float and Float64, with a NaN input (ReLU's rule: NaN becomes 0).
+    @Test(arguments: [DType.float32, .float64])
+    func convolutionWithReLUEqualsTwoOps(_ dtype: DType) {
+        struct Case { let cin, cout, kernel, groups: Int }
+        var rng = RandomGenerator(seed: 43)
+        for c in [Case(cin: 6, cout: 6, kernel: 3, groups: 6), Case(cin: 8, cout: 4, kernel: 5, groups: 4),
+                  Case(cin: 5, cout: 7, kernel: 3, groups: 1)] {
+            var values = Tensor.uniform([2, c.cin, 11, 37], low: -1, high: 1, dtype: .float64, using: &rng).doubles
+            values[17] = .nan
+            let x = Tensor(shape: [2, c.cin, 11, 37], scalars: values).cast(to: dtype)
+            let w = Tensor.uniform([c.cout, c.cin / c.groups, c.kernel, c.kernel], low: -1, high: 1, dtype: dtype, using: &rng)
+            let b = Tensor.uniform([c.cout], low: -0.5, high: 0.5, dtype: dtype, using: &rng)
+            let upstream = Tensor.uniform([2, c.cout, 11, 37], low: -1, high: 1, dtype: dtype, using: &rng)
+            func run(_ fused: Bool) -> [Tensor] {
+                let (xv, wv, bv) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+                let y = fused ? Tensor.conv2dReLU(xv, weight: wv, bias: bv, padding: c.kernel / 2, groups: c.groups)
+                    : Tensor.conv2d(xv, weight: wv, bias: bv, padding: c.kernel / 2, groups: c.groups).relu()
+                return [y.detached()] + (y * upstream).sum().gradients(wrt: [xv, wv, bv])
+            }
+            let (fused, separate) = (run(true), run(false))
+            for (k, (f, s)) in zip(fused, separate).enumerated() {
+                let (fv, sv) = (f.cast(to: .float64).doubles, s.cast(to: .float64).doubles)
+                #expect(fv.count == sv.count)
+                let same = zip(fv, sv).allSatisfy { $0.isNaN ? $1.isNaN : $0 == $1 }
+                #expect(same, "output \(k), \(c), \(dtype)")
+            }
+        }
+    }
+
     /// A dense conv large enough to be unfolded in several row bands equals the sum of its
     /// single-input-channel convolutions (which run on the direct kernel), values and gradients.
     @Test func bandedIm2colEqualsChannelSplitDirect() {

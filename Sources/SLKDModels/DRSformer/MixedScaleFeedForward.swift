@@ -37,12 +37,12 @@ public final class MixedScaleFeedForward: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let hid = hiddenFeatures
         let y = projectIn(x)
-        let s3 = depthwise3(y).relu(), s5 = depthwise5(y).relu()
+        let s3 = depthwise3.withReLU(y), s5 = depthwise5.withReLU(y)
         let first = Tensor.concatenated([s3.narrowed(axis: 1, start: 0, length: hid),
                                          s5.narrowed(axis: 1, start: 0, length: hid)], axis: 1)
         let second = Tensor.concatenated([s3.narrowed(axis: 1, start: hid, length: hid),
                                           s5.narrowed(axis: 1, start: hid, length: hid)], axis: 1)
-        let x1 = grouped3(first).relu(), x2 = grouped5(second).relu()
+        let x1 = grouped3.withReLU(first), x2 = grouped5.withReLU(second)
         return projectOut(Tensor.concatenated([x1, x2], axis: 1))
     }
 }

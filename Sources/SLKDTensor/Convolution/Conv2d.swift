@@ -53,7 +53,23 @@ extension Tensor {
     /// 2-D convolution with separate vertical and horizontal stride, padding and dilation.
     public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int),
                               padding: (Int, Int), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
-        _ = visionFloatType("conv2d", input, weight, bias)
+        convolution(input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                    relu: false)
+    }
+
+    /// `conv2d(…).relu()` in one pass: the direct kernels apply the ReLU to each output plane while
+    /// it is in cache, the GEMM paths in place on their own output, instead of a second tensor.
+    /// The backward masks the gradient by the output's sign (y > 0 exactly where the convolution's
+    /// value is), then runs the convolution's. The same values as the two calls.
+    public static func conv2dReLU(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+                                  dilation: Int = 1, groups: Int = 1) -> Tensor {
+        convolution(input, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+                    dilation: (dilation, dilation), groups: groups, relu: true)
+    }
+
+    private static func convolution(_ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
+                                    padding: (Int, Int), dilation: (Int, Int), groups: Int, relu: Bool) -> Tensor {
+        _ = visionFloatType(relu ? "conv2dReLU" : "conv2d", input, weight, bias)
         precondition(input.rank == 4 && weight.rank == 4, "conv2d needs NCHW input and 4-D weight, got \(input.shape) and \(weight.shape)")
         precondition(groups >= 1 && input.shape[1] % groups == 0 && weight.shape[0] % groups == 0,
                      "conv2d: \(input.shape[1]) input and \(weight.shape[0]) output channels do not split into \(groups) groups")
@@ -73,13 +89,14 @@ extension Tensor {
                                       outHeight: ho, outWidth: wo)
         MACCounter.record(.conv, weight: weight, geometry.batch * weight.count * ho * wo)
         let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
-        let y = ConvKernels.forward(x, k, b, geometry)
+        let y = ConvKernels.forward(x, k, b, geometry, relu: relu)
         var inputs = [x, k]
         if let b { inputs.append(b) }
         let (sx, sk) = (x.detached(), k.detached())
         let needX = x.requiresGrad, needK = k.requiresGrad, needB = b?.requiresGrad ?? false
+        let output: Tensor? = relu ? y.detached() : nil
         return Autograd.record(y, inputs: inputs) { g0 in
-            let g = g0.contiguous()
+            let g = output.map { Tensor.zip(g0, $0, ReLUBackwardFunction.self) } ?? g0.contiguous()
             var grads: [Tensor?] = [needX ? ConvKernels.inputGradient(g, sk, geometry) : nil,
                                     needK ? ConvKernels.weightGradient(sx, g, geometry) : nil]
             if b != nil { grads.append(needB ? ConvKernels.biasGradient(g) : nil) }
@@ -92,17 +109,18 @@ extension Tensor {
 enum ConvKernels {
     // MARK: Forward
 
-    static func forward(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry) -> Tensor {
-        x.dtype.withFloatType { forward(x, k, b, geo, $0) }
+    static func forward(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, relu: Bool = false) -> Tensor {
+        x.dtype.withFloatType { forward(x, k, b, geo, relu: relu, $0) }
     }
 
-    static func forward<T: TensorScalar>(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, _: T.Type) -> Tensor {
+    static func forward<T: TensorScalar>(_ x: Tensor, _ k: Tensor, _ b: Tensor?, _ geo: Conv2dGeometry, relu: Bool,
+                                         _: T.Type) -> Tensor {
         let px = UnsafePointer(x.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
         let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
         let y = compute(geo.outputShape, geo, T.self) { py in
-            directForward(px, pk, pb, py, geo)
+            directForward(px, pk, pb, py, geo, relu: relu)
         } pointwise: { py, n, g in
             ParallelGEMM.run(transA: false, transB: false, m: coutG, n: ohw, k: rows,
                              a: pk + g * coutG * rows, lda: rows,
@@ -117,7 +135,38 @@ enum ConvKernels {
         }
         // The direct kernel adds the bias itself; the GEMMs leave it to one pass here.
         if let pb, !geo.usesDirectKernel { addBias(y.basePointer(T.self), pb, geo.batch, geo.outChannels, ohw) }
+        if relu && !geo.usesDirectKernel {
+            let py = UncheckedSendable(y.basePointer(T.self))
+            Parallel.forChunks(geo.batch * geo.outChannels, grain: Swift.max(1, 16_384 / Swift.max(ohw, 1))) { planes in
+                for p in planes { reluInPlace(py.value + p * ohw, count: ohw) }
+            }
+        }
         return y
+    }
+
+    /// x ← ReLU(x) with `ReLUFunction`'s rule (x > 0 ? x : 0, so NaN becomes 0 as there).
+    static func reluInPlace<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self {
+            reluInPlace(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count: count)
+            return
+        }
+        for i in 0..<count { x[i] = x[i] > 0 ? x[i] : 0 }
+    }
+
+    /// The Float form in explicit vectors: the scalar loop was not vectorised, and took longer
+    /// than the separate ReLU pass it replaces.
+    static func reluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let raw = UnsafeMutableRawPointer(x), zero = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: zero.replacing(with: v, where: v .> zero), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            x[i] = x[i] > 0 ? x[i] : 0
+            i += 1
+        }
     }
 
     /// A new tensor of `shape` filled by the path the geometry takes (see the file comment): the
@@ -242,7 +291,7 @@ enum ConvKernels {
     /// Direct convolution, one output plane per task; each output row accumulates every
     /// (input channel, tap) contribution while it stays in L1.
     static func directForward<T: TensorScalar>(_ x: UnsafePointer<T>, _ k: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                               _ y: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
+                                               _ y: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry, relu: Bool = false) {
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
         let ranges = (0..<geo.kernelW).map {
@@ -252,13 +301,13 @@ enum ConvKernels {
             && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.width >= 2 {
             depthwise3x3Float(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
                               b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                              UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo)
+                              UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo, relu: relu)
             return
         }
         if T.self == Float.self && directFloatApplies(geo) {
             directForwardFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
                                b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                               UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo)
+                               UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo, relu: relu)
             return
         }
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
@@ -300,6 +349,7 @@ enum ConvKernels {
                             }
                         }
                     }
+                    if relu { reluInPlace(yp, count: ohw) }
                 }
             }
         }
@@ -308,7 +358,7 @@ enum ConvKernels {
     /// Restormer's `qkv_dwconv` / GDFN depthwise 3×3 ("same" padding) in Float: each output row
     /// is written once from its three input rows, eight outputs at a time in SIMD registers.
     static func depthwise3x3Float(_ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                                  _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry) {
+                                  _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false) {
         let hw = geo.height * geo.width
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
             // A zero row stands in for the padding above the first and below the last row.
@@ -320,6 +370,7 @@ enum ConvKernels {
                 // Output channel co reads input channel co / (channel multiplier).
                 let src = x + (n * geo.inChannels + co / geo.outPerGroup) * hw
                 depthwise3x3Plane(src, k + co * 9, b?[co] ?? 0, y + p * hw, height: geo.height, width: geo.width, zero: zero)
+                if relu { reluInPlace(y + p * hw, count: hw) }
             }
         }
     }

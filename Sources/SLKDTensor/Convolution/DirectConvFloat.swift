@@ -20,7 +20,7 @@ extension ConvKernels {
     /// SIMD loop (no scalar borders: at DRSformer's 16- and 32-wide levels most columns are border);
     /// kernel rows that fall in the vertical padding are skipped.
     static func directForwardFloat(_ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                                   _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry) {
+                                   _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false) {
         let h = geo.height, w = geo.width, hw = h * w, oh = geo.outHeight, ow = geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, kH = geo.kernelH, kW = geo.kernelW
         let dh = geo.dilationH, dw = geo.dilationW, ph = geo.padH, pw = geo.padW
@@ -57,6 +57,7 @@ extension ConvKernels {
                         }
                         if target == outRow { (yp + ho * ow).update(from: outRow, count: ow) }
                     }
+                    if relu { reluInPlace(yp, count: oh * ow) }
                 }
             }
         }

@@ -42,6 +42,11 @@ public final class Conv2d: Module, UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
+
+    /// The layer followed by a ReLU, as one op (``Tensor/conv2dReLU(_:weight:bias:stride:padding:dilation:groups:)``).
+    public func withReLU(_ x: Tensor) -> Tensor {
+        Tensor.conv2dReLU(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
 }
 
 /// A transposed 2-D convolution layer, PyTorch's `nn.ConvTranspose2d`: weight

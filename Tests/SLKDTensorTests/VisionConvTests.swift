@@ -104,6 +104,21 @@ struct VisionConvTests {
         }
     }
 
+    /// Float64 central differences of `conv2dReLU` on the three paths (its backward masks by the
+    /// output's sign before the convolution's rule).
+    @Test func convolutionWithReLUPassesGradientChecks() {
+        var rng = RandomGenerator(seed: 47)
+        for (cin, cout, kernel, groups) in [(4, 4, 3, 4), (6, 3, 5, 3), (3, 5, 3, 1)] {
+            let x = Tensor.uniform([1, cin, 6, 7], low: -1, high: 1, dtype: .float64, using: &rng)
+            let w = Tensor.uniform([cout, cin / groups, kernel, kernel], low: -1, high: 1, dtype: .float64, using: &rng)
+            let b = Tensor.uniform([cout], low: -0.5, high: 0.5, dtype: .float64, using: &rng)
+            let report = gradCheck([x, w, b]) { t in
+                Tensor.conv2dReLU(t[0], weight: t[1], bias: t[2], padding: kernel / 2, groups: groups)
+            }
+            #expect(report.passed, "\(cin)→\(cout), \(kernel)×\(kernel), \(groups) groups: \(report)")
+        }
+    }
+
     /// A dense conv large enough to be unfolded in several row bands equals the sum of its
     /// single-input-channel convolutions (which run on the direct kernel), values and gradients.
     @Test func bandedIm2colEqualsChannelSplitDirect() {

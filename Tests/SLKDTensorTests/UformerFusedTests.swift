@@ -81,4 +81,30 @@ struct UformerFusedTests {
         #expect(slicedGrad[0].doubles == copiedGrad[0].doubles)
         #expect(slicedGrad[0].doubles.contains { $0 != 0 })
     }
+
+    /// The packed form (one [B, 3C, L] projection, one gradient written in place) gives the
+    /// values and gradients of q, k, v as three separate tensors, in Float64 and in Float32 (the C
+    /// kernel), with a mask, and a gradient for the bias.
+    @Test(arguments: [DType.float64, .float32])
+    func packedProjectionEqualsThreeTensors(_ dtype: DType) {
+        var generator = RandomGenerator(seed: 17)
+        let (b, c, n, windows, heads) = (2, 8, 16, 3, 2)
+        let qkv = Tensor.uniform([b, 3 * c, windows * n], low: -1, high: 1, dtype: dtype, using: &generator)
+        let bias = Tensor.uniform([heads, n, n], low: -1, high: 1, dtype: dtype, using: &generator)
+        let mask = Tensor(shape: [windows, n, n], scalars: (0..<(windows * n * n)).map { ($0 / 7) % 3 == 0 ? -100.0 : 0 }).cast(to: dtype)
+        let upstream = Tensor.uniform([b, c, windows * n], low: -1, high: 1, dtype: dtype, using: &generator)
+        let (packedLeaf, packedBias) = (qkv.requiringGrad(), bias.requiringGrad())
+        let packed = Tensor.uformerWindowAttention(qkv: packedLeaf, heads: heads, windowTokens: n, bias: packedBias, mask: mask)
+        let packedGrads = (packed * upstream).sum().gradients(wrt: [packedLeaf, packedBias])
+        let parts = (0..<3).map { qkv.narrowed(axis: 1, start: $0 * c, length: c).contiguous().requiringGrad() }
+        let separateBias = bias.requiringGrad()
+        let separate = Tensor.uformerWindowAttention(q: parts[0], k: parts[1], v: parts[2], heads: heads, windowTokens: n,
+                                                     bias: separateBias, mask: mask)
+        let separateGrads = (separate * upstream).sum().gradients(wrt: parts + [separateBias])
+        #expect(packed.cast(to: .float64).doubles == separate.cast(to: .float64).doubles)
+        let joined = Tensor.concatenated(Array(separateGrads[0..<3]), axis: 1)
+        #expect(packedGrads[0].cast(to: .float64).doubles == joined.cast(to: .float64).doubles)
+        #expect(packedGrads[1].cast(to: .float64).doubles == separateGrads[3].cast(to: .float64).doubles)
+        #expect(packedGrads[0].cast(to: .float64).doubles.contains { $0 != 0 })
+    }
 }

@@ -45,23 +45,22 @@ public final class WindowAttention: Module {
     ///
     /// The projections are W·X GEMMs on all windows at once with the bias folded in
     /// (``Tensor/uformerChannelLinear(_:weight:bias:gelu:)``); q·kᵀ, bias, mask, softmax and ·v
-    /// run as one kernel per window and head (``Tensor/uformerWindowAttention(q:k:v:heads:windowTokens:bias:mask:)``),
+    /// run as one kernel per window and head (``Tensor/uformerWindowAttention(qkv:heads:windowTokens:bias:mask:)``),
     /// which writes the heads already merged channel-major.
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (b, c, nw, n) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let tokens = x.reshaped([b, c, nw * n])
-        // q·scale is folded into to_q's weight and bias (C² instead of L·C multiplies); k and v use
-        // to_kv's two row halves, so each lands in its own contiguous tensor.
+        // One projection for q, k and v, [B, 3C, L]: to_q's rows with q·scale folded in (C² instead
+        // of L·C multiplies), then to_kv's (k, then v). One GEMM packs the tokens once, and the
+        // attention writes the three gradients into one tensor.
         let toQ = qkv.toQ, toKV = qkv.toKV
-        func project(_ weight: Tensor, _ bias: Tensor?) -> Tensor {
-            Tensor.uformerChannelLinear(tokens, weight: weight, bias: bias)
-        }
-        let q = project(toQ.weight * scale, toQ.bias.map { $0 * scale })
-        let k = project(toKV.weight.narrowed(axis: 0, start: 0, length: c), toKV.bias?.narrowed(axis: 0, start: 0, length: c))
-        let v = project(toKV.weight.narrowed(axis: 0, start: c, length: c), toKV.bias?.narrowed(axis: 0, start: c, length: c))
+        let weight = Tensor.concatenated([toQ.weight * scale, toKV.weight], axis: 0)
+        precondition((toQ.bias == nil) == (toKV.bias == nil), "WindowAttention: to_q and to_kv must both have a bias or neither")
+        let projectionBias = toQ.bias.flatMap { qBias in toKV.bias.map { Tensor.concatenated([qBias * scale, $0], axis: 0) } }
+        let projected = Tensor.uformerChannelLinear(tokens, weight: weight, bias: projectionBias)
         // The official bias [h, query, key], transposed to the kernel's key-major logits.
         let bias = Tensor.relativePositionBias(table: relativePositionBiasTable, index: relativePositionIndex.transposed())
-        let merged = Tensor.uformerWindowAttention(q: q, k: k, v: v, heads: numHeads, windowTokens: n, bias: bias,
+        let merged = Tensor.uformerWindowAttention(qkv: projected, heads: numHeads, windowTokens: n, bias: bias,
                                                    mask: mask)                             // symmetric: its own transpose
         return Tensor.uformerChannelLinear(merged, weight: proj.weight, bias: proj.bias).reshaped([b, c, nw, n])
     }

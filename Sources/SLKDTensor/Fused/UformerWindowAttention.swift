@@ -33,6 +33,27 @@ extension Tensor {
     /// - Returns: [B, C, nW·N], the heads merged channel-major, with gradients for q, k, v and bias.
     public static func uformerWindowAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, windowTokens n: Int,
                                               bias: Tensor, mask: Tensor?) -> Tensor {
+        windowAttention(q: q, k: k, v: v, packed: nil, heads: heads, windowTokens: n, bias: bias, mask: mask)
+    }
+
+    /// ``uformerWindowAttention(q:k:v:heads:windowTokens:bias:mask:)`` on one projection `qkv`
+    /// [B, 3C, nW·N] whose channels are q (already scaled), k and v in that order. Its gradient is
+    /// one tensor of the same shape, the three parts written in place: as three channel slices,
+    /// each part's gradient would be padded to the whole projection and the three added.
+    public static func uformerWindowAttention(qkv: Tensor, heads: Int, windowTokens n: Int, bias: Tensor,
+                                              mask: Tensor?) -> Tensor {
+        precondition(qkv.rank == 3 && qkv.shape[1] % 3 == 0,
+                     "uformerWindowAttention needs qkv [B, 3C, nW·N], got \(qkv.shape)")
+        let c = qkv.shape[1] / 3
+        let (q, k, v) = (qkv.narrowed(axis: 1, start: 0, length: c), qkv.narrowed(axis: 1, start: c, length: c),
+                         qkv.narrowed(axis: 1, start: 2 * c, length: c))
+        return windowAttention(q: q, k: k, v: v, packed: qkv, heads: heads, windowTokens: n, bias: bias, mask: mask)
+    }
+
+    /// The shared body: q, k, v as tensors or as the three channel slices of `packed` (then the
+    /// graph's inputs are `packed` and the bias, and the backward returns one gradient for it).
+    private static func windowAttention(q: Tensor, k: Tensor, v: Tensor, packed: Tensor?, heads: Int, windowTokens n: Int,
+                                        bias: Tensor, mask: Tensor?) -> Tensor {
         precondition(q.rank == 3 && k.shape == q.shape && v.shape == q.shape && heads > 0 && q.shape[1] % heads == 0
                      && n > 0 && q.shape[2] % n == 0 && bias.shape == [heads, n, n]
                      && [k.dtype, v.dtype, bias.dtype].allSatisfy { $0 == q.dtype },
@@ -48,15 +69,19 @@ extension Tensor {
         let geometry = UformerAttentionKernel.Geometry(batch: b, channels: c, tokens: l, windowTokens: n, heads: heads)
         let (qs, ks, vs) = (rowContiguous(q), rowContiguous(k), rowContiguous(v))
         let bs = bias.contiguous().detached()
-        let recording = GradMode.isEnabled && [q, k, v, bias].contains { $0.requiresGrad }
+        let inputs = packed.map { [$0, bias] } ?? [q, k, v, bias]
+        let recording = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let (y, probabilities) = q.dtype.withFloatType("uformerWindowAttention") {
             UformerAttentionKernel.forward($0, geometry, qs, ks, vs, bs, maskBlocks, keepProbabilities: recording)
         }
-        let need = [q.requiresGrad, k.requiresGrad, v.requiresGrad, bias.requiresGrad]
-        return Autograd.record(y, inputs: [q, k, v, bias]) { g in
+        let need = packed.map { p in [p.requiresGrad, p.requiresGrad, p.requiresGrad, bias.requiresGrad] }
+            ?? [q.requiresGrad, k.requiresGrad, v.requiresGrad, bias.requiresGrad]
+        return Autograd.record(y, inputs: inputs) { g in
             let grads = g.dtype.withFloatType("uformerWindowAttention backward") {
-                UformerAttentionKernel.backward($0, geometry, g.contiguous(), qs, ks, vs, probabilities!, need: need)
+                UformerAttentionKernel.backward($0, geometry, g.contiguous(), qs, ks, vs, probabilities!, need: need,
+                                                packed: packed != nil)
             }
+            if packed != nil { return [need[0] ? grads[0] : nil, need[3] ? grads[1] : nil] }
             return Swift.zip(grads, need).map { $1 ? $0 : nil }
         }
     }
@@ -159,18 +184,20 @@ enum UformerAttentionKernel {
     /// Gradients of q, k, v and bias (each computed only when `need` says so, except that q's and
     /// k's share the softmax backward).
     static func backward<T: TensorScalar>(_: T.Type, _ geo: Geometry, _ g: Tensor, _ q: Tensor, _ k: Tensor, _ v: Tensor,
-                                          _ probabilities: Tensor, need: [Bool]) -> [Tensor] {
+                                          _ probabilities: Tensor, need: [Bool], packed: Bool = false) -> [Tensor] {
         let n = geo.windowTokens, nn = n * n, d = geo.headDim, l = geo.tokens, cl = geo.channels * l
         let shape = [geo.batch, geo.channels, l]
+        // Packed: one [B, 3C, L] gradient, q's, k's and v's channels at offsets 0, C·L and 2C·L.
+        let gradientStride = packed ? 3 * cl : cl
         let pq = UncheckedSendable(UnsafePointer(q.basePointer(T.self))), pk = UncheckedSendable(UnsafePointer(k.basePointer(T.self)))
         let pv = UncheckedSendable(UnsafePointer(v.basePointer(T.self))), pg = UncheckedSendable(UnsafePointer(g.basePointer(T.self)))
         let pp = UncheckedSendable(UnsafePointer(probabilities.basePointer(T.self)))
         let (sq, sk, sv) = (q.strides[0], k.strides[0], v.strides[0])
         // Every tile of each gradient is written by exactly one block; the make closures are empty.
-        let dq = Tensor.make(shape, T.self) { _ in }, dk = Tensor.make(shape, T.self) { _ in }
-        let dv = Tensor.make(shape, T.self) { _ in }
-        let (pdq, pdk, pdv) = (UncheckedSendable(dq.basePointer(T.self)), UncheckedSendable(dk.basePointer(T.self)),
-                               UncheckedSendable(dv.basePointer(T.self)))
+        let gradients = packed ? [Tensor.make([geo.batch, 3 * geo.channels, l], T.self) { _ in }]
+            : (0..<3).map { _ in Tensor.make(shape, T.self) { _ in } }
+        let bases = packed ? (0..<3).map { gradients[0].basePointer(T.self) + $0 * cl } : gradients.map { $0.basePointer(T.self) }
+        let (pdq, pdk, pdv) = (UncheckedSendable(bases[0]), UncheckedSendable(bases[1]), UncheckedSendable(bases[2]))
         let needLogits = need[0] || need[1] || need[3]
         // The bias gradient sums every image and window: each chunk sums its own, then adds under a lock.
         let lock = NSLock()
@@ -188,7 +215,7 @@ enum UformerAttentionKernel {
                         let p = pp.value + t * nn
                         let gTile = pg.value + geo.tile(t, imageStride: cl), qTile = pq.value + geo.tile(t, imageStride: sq)
                         let kTile = pk.value + geo.tile(t, imageStride: sk), vTile = pv.value + geo.tile(t, imageStride: sv)
-                        let out = geo.tile(t, imageStride: cl)
+                        let out = geo.tile(t, imageStride: gradientStride)
                         if T.self == Float.self {
                             slkd_window_attention_backward_f32(
                                 floatPointer(qTile), floatPointer(kTile), floatPointer(vTile), floatPointer(gTile), l, d, n, floatPointer(p),
@@ -230,6 +257,6 @@ enum UformerAttentionKernel {
                 }
             }
         }
-        return withExtendedLifetime((g, q, k, v, probabilities)) { [dq, dk, dv, dBias] }
+        return withExtendedLifetime((g, q, k, v, probabilities)) { gradients + [dBias] }
     }
 }

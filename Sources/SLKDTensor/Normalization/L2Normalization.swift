@@ -33,10 +33,10 @@ extension NormKernels {
                     } else {
                         for c in 0..<n { let r = px + base + c * inner; for j in 0..<m { s[j] += r[j] * r[j] } }
                     }
-                    let o = base / (n * inner), i = base % (n * inner)
+                    let first = lanes.firstLane(ofBlockAt: base)
                     for j in 0..<m {
                         let norm = Swift.max(s[j].squareRoot(), T(eps))
-                        pn[o * inner + i + j] = Double(norm)
+                        pn[first + j] = Double(norm)
                         s[j] = 1 / norm
                     }
                     if inner == 1 {
@@ -70,21 +70,21 @@ extension NormKernels {
                 let pgx = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
                     let dotGY = scratch, inv = scratch + m
-                    let o = base / (n * inner), i = base % (n * inner)
+                    let first = lanes.firstLane(ofBlockAt: base)
                     for j in 0..<m {
-                        let norm = pn[o * inner + i + j]
+                        let norm = pn[first + j]
                         inv[j] = T(1 / norm)
                         dotGY[j] = 0
                         if norm <= eps { inv[j] = T(1 / eps) }
                     }
                     if inner == 1 {
-                        dotGY[0] = pn[o] > eps ? VisionMath.dot(pg + base, py + base, n) : 0
+                        dotGY[0] = pn[first] > eps ? VisionMath.dot(pg + base, py + base, n) : 0
                     } else {
                         for c in 0..<n {
                             let gr = pg + base + c * inner, yr = py + base + c * inner
                             for j in 0..<m { dotGY[j] += gr[j] * yr[j] }
                         }
-                        for j in 0..<m where pn[o * inner + i + j] <= eps { dotGY[j] = 0 }
+                        for j in 0..<m where pn[first + j] <= eps { dotGY[j] = 0 }
                     }
                     if inner == 1 {
                         let gr = pg + base, yr = py + base, d = pgx + base, dot = dotGY[0], scale = inv[0]

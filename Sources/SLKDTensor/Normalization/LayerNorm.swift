@@ -77,7 +77,7 @@ enum NormKernels {
                 lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
                     if T.self == Float.self && inner > 1 {
                         // Channel LayerNorm in the C target: the same operations, vectorised on every path.
-                        let lane = (base / (n * inner)) * inner + base % (n * inner)
+                        let lane = lanes.firstLane(ofBlockAt: base)
                         slkd_channel_norm_forward_f32(floatPointer(px + base), mutableFloatPointer(py + base), n, inner, m,
                                                       pw.map(floatPointer), pb.map(floatPointer), centred ? 1 : 0,
                                                       Float(eps), ps + 2 * lane)
@@ -124,10 +124,9 @@ enum NormKernels {
                             for j in 0..<m { dst[j] = row[j] * rstd[j] * wc + bc }
                         }
                     }
-                    // Lane index of (outer o, inner i) is o·inner + i; base = o·n·inner + i.
-                    let o = base / (n * inner), i = base % (n * inner)
+                    let first = lanes.firstLane(ofBlockAt: base)
                     for j in 0..<m {
-                        let lane = o * inner + i + j
+                        let lane = first + j
                         ps[2 * lane] = Double(mean[j]); ps[2 * lane + 1] = Double(rstd[j])
                     }
                 }
@@ -157,7 +156,7 @@ enum NormKernels {
                 let pgx = out.baseAddress!
                 lanes.forEachBlock(T.self, scratchPerLane: 4) { base, m, scratch in
                     if T.self == Float.self && inner > 1 {
-                        let lane = (base / (n * inner)) * inner + base % (n * inner)
+                        let lane = lanes.firstLane(ofBlockAt: base)
                         slkd_channel_norm_backward_f32(floatPointer(pg + base), floatPointer(px + base),
                                                        mutableFloatPointer(pgx + base), n, inner, m, pw.map(floatPointer),
                                                        centred ? 1 : 0, ps + 2 * lane)
@@ -178,9 +177,9 @@ enum NormKernels {
                         return
                     }
                     let mean = scratch, rstd = scratch + m, s1 = scratch + 2 * m, s2 = scratch + 3 * m
-                    let o = base / (n * inner), i = base % (n * inner)
+                    let first = lanes.firstLane(ofBlockAt: base)
                     for j in 0..<m {
-                        let lane = o * inner + i + j
+                        let lane = first + j
                         mean[j] = T(ps[2 * lane]); rstd[j] = T(ps[2 * lane + 1]); s1[j] = 0; s2[j] = 0
                     }
                     for c in 0..<n {

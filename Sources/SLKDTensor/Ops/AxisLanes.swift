@@ -19,6 +19,12 @@ struct AxisLanes {
     /// The widest block of lanes handled together.
     static let blockWidth = 256
 
+    /// The index of the first lane of the block at `base` (lanes numbered o·inner + i): a block
+    /// starts at base = o·size·inner + i, and its lane j is this index + j.
+    func firstLane(ofBlockAt base: Int) -> Int {
+        (base / (size * inner)) * inner + base % (size * inner)
+    }
+
     /// Runs `body(base, lanes)` for every block, in parallel: element `c` of lane `j` of a block
     /// lies at `base + c·inner + j`. `scratch` gives the body `scratchPerLane·lanes` temporaries.
     func forEachBlock<T: TensorScalar>(_: T.Type, scratchPerLane: Int,

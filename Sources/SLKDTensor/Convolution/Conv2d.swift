@@ -144,13 +144,13 @@ enum ConvKernels {
         return y
     }
 
-    /// x ← ReLU(x) with `ReLUFunction`'s rule (x > 0 ? x : 0, so NaN becomes 0 as there).
+    /// x ← `ReLUFunction`(x) (NaN becomes 0, as there).
     static func reluInPlace<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, count: Int) {
         if T.self == Float.self {
-            reluInPlace(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count: count)
+            reluInPlace(mutableFloatPointer(x), count: count)
             return
         }
-        for i in 0..<count { x[i] = x[i] > 0 ? x[i] : 0 }
+        for i in 0..<count { x[i] = ReLUFunction.apply(x[i]) }
     }
 
     /// The Float form in explicit vectors: the scalar loop was not vectorised, and took longer
@@ -164,7 +164,7 @@ enum ConvKernels {
             i += 8
         }
         while i < count {
-            x[i] = x[i] > 0 ? x[i] : 0
+            x[i] = ReLUFunction.apply(x[i])
             i += 1
         }
     }

@@ -113,9 +113,9 @@ SLKD_CONV_INLINE void slkd_depthwise3x3_plane_body(const float *src, const float
     }
 }
 
-/// Lanes of the depthwise weight-gradient accumulators. Fixed, not the path's vector width, so
-/// that every path adds the same products in the same order.
-#define SLKD_DW_GRAD_LANES 16
+/// Lanes of the depthwise weight-gradient accumulators (those slkd_sum_fold16 folds). Fixed,
+/// not the path's vector width, so that every path adds the same products in the same order.
+#define SLKD_DW_GRAD_LANES SLKD_FOLD16_LANES
 
 /// One block of 16 output columns [j, j + 16) of one output row against one input row:
 /// `gs[l]` is g[j + l] and `xs[l + kw]` is x[j + l − 1 + kw]. With `edge` (the block touches

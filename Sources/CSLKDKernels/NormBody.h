@@ -14,7 +14,8 @@
 #include "SumBody.h"
 
 #define SLKD_NORM_INLINE static inline __attribute__((always_inline))
-#define SLKD_NORM_LANES 16
+/// Partial sums of the parameter gradients (those slkd_sum_fold16 folds).
+#define SLKD_NORM_LANES SLKD_FOLD16_LANES
 /// Lanes per pass of the forward and input-gradient kernels: each channel's row of a block is
 /// read as one contiguous 1 KiB run (16-lane blocks would read 64-byte pieces at the channel
 /// stride, which for 128² maps every channel's piece onto the same L1 set).

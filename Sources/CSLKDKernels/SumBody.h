@@ -16,9 +16,12 @@ static inline __attribute__((always_inline)) float slkd_sum_fold(float acc[SLKD_
     return acc[0];
 }
 
-/// Sixteen lanes combined by halving (lane j + 8, then + 4, + 2, + 1), without changing `lanes`:
-/// the fixed tree of the kernels that keep 16 partial sums (3×3 weight gradient, LayerNorm
-/// parameter gradients).
+/// Partial sums kept by the kernels that fold them with slkd_sum_fold16 (3×3 weight gradient,
+/// LayerNorm parameter gradients): fixed, not the path's vector width.
+#define SLKD_FOLD16_LANES 16
+
+/// SLKD_FOLD16_LANES lanes combined by halving (lane j + 8, then + 4, + 2, + 1), without
+/// changing `lanes`.
 static inline __attribute__((always_inline)) float slkd_sum_fold16(const float *lanes) {
     float s[8];
     for (size_t l = 0; l < 8; l++) s[l] = lanes[l] + lanes[l + 8];

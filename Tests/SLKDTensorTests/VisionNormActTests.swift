@@ -68,5 +68,32 @@ struct VisionNormActTests {
         #expect(x.softmax(axis: -1).doubles == [0.5, 0, 0.5])
     }
 
+    /// LeakyReLU on a tensor large enough to split across threads, read through a permutation,
+    /// with zeros and NaN: every value and gradient is the rule's, element by element.
+    @Test(arguments: [DType.float32, .float64])
+    func leakyReLUAppliesTheRuleOnEveryChunk(dtype: DType) {
+        var rng = RandomGenerator(seed: 9)
+        var values = Tensor.uniform([3, 64, 1024], low: -2, high: 2, dtype: .float64, using: &rng).doubles
+        values[0] = 0
+        values[1] = .nan
+        values[values.count - 1] = -0.0
+        let base = Tensor(shape: [3, 64, 1024], scalars: values).cast(to: dtype)
+        let x = base.permuted([2, 0, 1]).requiringGrad()
+        let g = Tensor.uniform(x.shape, low: -1, high: 1, dtype: dtype, using: &rng)
+        let y = x.leakyReLU(slope: 0.2)
+        let dx = (y * g).sum().gradients(wrt: [x])[0]
+        let (xs, ys, gs, dxs) = (x.doubles, y.doubles, g.doubles, dx.doubles)
+        let slope = dtype == .float32 ? Double(Float(0.2)) : 0.2
+        func rounded(_ v: Double) -> Double { dtype == .float32 ? Double(Float(v)) : v }
+        var mismatches = 0
+        for i in xs.indices {
+            let expectedY = xs[i] > 0 ? xs[i] : rounded(xs[i] * slope)
+            let expectedDx = xs[i] > 0 ? gs[i] : rounded(gs[i] * slope)
+            if !(expectedY.bitPattern == ys[i].bitPattern || (expectedY.isNaN && ys[i].isNaN)) { mismatches += 1 }
+            if expectedDx.bitPattern != dxs[i].bitPattern { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 17) }
 }

@@ -88,12 +88,30 @@ extension Tensor {
     }
 
     /// x for x > 0, slope·x otherwise, as `F.leaky_relu(x, slope)` (default 0.01 as `nn.LeakyReLU`).
+    ///
+    /// One pass each way, split across threads: x > 0 ? x : x·slope, and for the gradient
+    /// x > 0 ? g : g·slope (PyTorch's rule: slope at 0 and for NaN inputs). Before, a mask, a
+    /// `where` over a broadcast scalar (one run, so one thread) and a product took five passes.
     public func leakyReLU(slope: Double = 0.01) -> Tensor {
-        let x = detached()
-        let positive = x > 0
-        let scale = Tensor.where(positive, x.onesLike(), x.scalarLike(slope))
-        let y = x * scale
-        return Autograd.record(y, inputs: [self]) { g in [g * scale] }
+        let x = detached().contiguous()
+        let y = Tensor.leakyReLUPass(x, x, slope: slope)
+        return Autograd.record(y, inputs: [self]) { g in [Tensor.leakyReLUPass(g.contiguous(), x, slope: slope)] }
+    }
+
+    /// values[i] where sign[i] > 0, values[i]·slope elsewhere (both contiguous, same shape).
+    private static func leakyReLUPass(_ values: Tensor, _ sign: Tensor, slope: Double) -> Tensor {
+        precondition(values.shape == sign.shape && values.dtype == sign.dtype,
+                     "leakyReLU: gradient \(values.shape) does not match the input \(sign.shape)")
+        func run<T: TensorScalar>(_: T.Type) -> Tensor {
+            let pv = values.basePointer(T.self), ps = sign.basePointer(T.self), s = T(slope)
+            return Tensor.make(values.shape, T.self) { out in
+                let dst = out.baseAddress!
+                Parallel.forChunks(out.count, grain: elementwiseGrain) { range in
+                    for i in range { dst[i] = ps[i] > 0 ? pv[i] : pv[i] * s }
+                }
+            }
+        }
+        return values.dtype.withFloatType("leakyReLU") { run($0) }
     }
 
     /// gelu(x₁)·x₂ in one pass, Restormer's GDFN gate (`F.gelu(x1) * x2`), with broadcasting.

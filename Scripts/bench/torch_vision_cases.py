@@ -113,6 +113,7 @@ def vision_groups():
         lambda: memory_op("l2norm_48x16384", [rand(1, 1, 48, hw)], 48 * hw, lambda x: F.normalize(x, dim=-1)),
         lambda: memory_op("gelu_254_128", [rand(1, 254, s, s)], 254 * hw, F.gelu),
         lambda: memory_op("leakyReLU_32_128", [rand(1, 32, s, s)], 32 * hw, lambda x: F.leaky_relu(x, 0.01)),
+        lambda: memory_op("mulScalar_254_128", [rand(1, 254, s, s)], 254 * hw, lambda x: x * 0.5),
         lambda: memory_op("geluGate_254_128", [rand(1, 254, s, s)], 127 * hw,
                           lambda x: (lambda a, b: F.gelu(a) * b)(*x.chunk(2, dim=1))),
         lambda: memory_op("softmax_1x1x48x48", [rand(1, 1, 48, 48)], 48 * 48, lambda x: torch.softmax(x, -1)),

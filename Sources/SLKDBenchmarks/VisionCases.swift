@@ -189,6 +189,9 @@ func visionGroups() -> [CaseGroup] {
     g.append(group("leakyReLU_32_128") { _ in   // Uformer-B's input projection
         memoryOp("leakyReLU_32_128", [random([1, 32, s, s])], outCount: 32 * hw) { $0[0].leakyReLU(slope: 0.01) }
     })
+    g.append(group("mulScalar_254_128") { _ in   // a broadcast against a scalar: one long run
+        memoryOp("mulScalar_254_128", [random([1, 254, s, s])], outCount: 254 * hw) { $0[0] * 0.5 }
+    })
     g.append(group("geluGate_254_128") { _ in
         memoryOp("geluGate_254_128", [random([1, 254, s, s])], outCount: 127 * hw) { $0[0].geluGateOverChannels() }
     })

@@ -56,4 +56,22 @@ struct ElementwiseTests {
     }
 
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 25) }
+
+    /// A broadcast against a scalar merges into one run, which the kernels cut into pieces for
+    /// the threads (200 003 elements: not a multiple of the piece). Every element must be the
+    /// scalar rule's: x·0.5, 2 − x (the scalar first), x + y with y read through a stride, and
+    /// `where` against a scalar, in both dtypes.
+    @Test(arguments: [DType.float32, .float64])
+    func broadcastsOverOneLongRunInPieces(_ dtype: DType) {
+        let n = 200_003
+        let xs = (0..<n).map { Double($0 % 1000) / 64 - 7 }
+        let x = Tensor(shape: [1, n], scalars: xs).cast(to: dtype)
+        let wide = Tensor(shape: [n, 2], scalars: xs.flatMap { [$0 * 3, -1] }).cast(to: dtype)
+        let strided = wide.transposed().narrowed(axis: 0, start: 0, length: 1)          // [1, n], stride 2
+        #expect((x * 0.5).cast(to: .float64).doubles == xs.map { $0 * 0.5 })
+        #expect((2.0 - x).cast(to: .float64).doubles == xs.map { 2 - $0 })
+        #expect((x + strided).cast(to: .float64).doubles == xs.map { $0 + $0 * 3 })
+        let chosen = Tensor.where(x > 0, x, Tensor(scalar: -1, dtype: dtype))
+        #expect(chosen.cast(to: .float64).doubles == xs.map { $0 > 0 ? $0 : -1 })
+    }
 }

@@ -16,22 +16,8 @@ extension Tensor {
 
     @inlinable
     func materialize<T>(_: T.Type) -> Tensor {
-        let source = basePointer(T.self)
-        let loop = StridedLoop(shape: shape, strides: [Shape.contiguousStrides(shape), strides])
-        return Tensor.make(shape, T.self, dtype: dtype) { out in
-            let dst = out.baseAddress!
-            let n = loop.inner
-            let ds = loop.innerStrides[0], ss = loop.innerStrides[1]
-            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, 32_768 / Swift.max(n, 1))) { runs in
-                loop.forEachRun(in: runs) { offsets in
-                    let d = dst + offsets[0], s = source + offsets[1]
-                    if ds == 1 && ss == 1 {
-                        d.update(from: s, count: n)
-                    } else {
-                        for i in 0..<n { d[i * ds] = s[i * ss] }
-                    }
-                }
-            }
+        Tensor.make(shape, T.self, dtype: dtype) { out in
+            copyElements(into: out.baseAddress!, strides: Shape.contiguousStrides(shape), T.self)
         }
     }
 }

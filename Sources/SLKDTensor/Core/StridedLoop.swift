@@ -74,4 +74,31 @@ struct StridedLoop {
             }
         }
     }
+
+    /// Calls `body(offsets, elements)` for every run across ``Parallel``'s threads, `elements` a
+    /// range of positions inside the run (operand k's element i at `offsets[k] + i·innerStrides[k]`).
+    ///
+    /// Whole runs are split between threads, `grain` elements' worth per thread at least. When
+    /// there are fewer runs than threads and they are long, the runs are cut into pieces instead:
+    /// a broadcast against a scalar (`x * 0.5`) or a channel slice of one image merges into a
+    /// single run, which would otherwise run on one thread.
+    @inlinable
+    func forEachPieceInParallel(grain: Int, _ body: (UnsafeMutablePointer<Int>, Range<Int>) -> Void) {
+        let n = inner
+        if outerCount < Parallel.threadCount && n >= 2 * grain {
+            let pieces = Swift.min((n + grain - 1) / grain, 4 * Parallel.threadCount)
+            let piece = (n + pieces - 1) / pieces
+            Parallel.forChunks(outerCount * pieces) { tasks in
+                for task in tasks {
+                    let start = (task % pieces) * piece, end = Swift.min(n, start + piece)
+                    guard start < end else { continue }
+                    forEachRun(in: (task / pieces)..<(task / pieces + 1)) { offsets in body(offsets, start..<end) }
+                }
+            }
+            return
+        }
+        Parallel.forChunks(outerCount, grain: Swift.max(1, grain / Swift.max(n, 1))) { runs in
+            forEachRun(in: runs) { offsets in body(offsets, 0..<n) }
+        }
+    }
 }

@@ -60,22 +60,20 @@ extension Tensor {
         ])
         return Tensor.make(shape, T.self) { out in
             let dst = out.baseAddress!
-            let n = loop.inner
             let sa = loop.innerStrides[1], sb = loop.innerStrides[2]
-            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
-                loop.forEachRun(in: runs) { offsets in
-                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
-                    if sa == 1 && sb == 1 {
-                        F.apply(x, y, to: d, count: n)
-                    } else if sa == 1 && sb == 0 {
-                        let v = y[0]
-                        for i in 0..<n { d[i] = F.apply(x[i], v) }
-                    } else if sa == 0 && sb == 1 {
-                        let u = x[0]
-                        for i in 0..<n { d[i] = F.apply(u, y[i]) }
-                    } else {
-                        for i in 0..<n { d[i] = F.apply(x[i * sa], y[i * sb]) }
-                    }
+            loop.forEachPieceInParallel(grain: elementwiseGrain) { offsets, piece in
+                let start = piece.lowerBound, n = piece.count
+                let d = dst + offsets[0] + start, x = pa + offsets[1] + start * sa, y = pb + offsets[2] + start * sb
+                if sa == 1 && sb == 1 {
+                    F.apply(x, y, to: d, count: n)
+                } else if sa == 1 && sb == 0 {
+                    let v = y[0]
+                    for i in 0..<n { d[i] = F.apply(x[i], v) }
+                } else if sa == 0 && sb == 1 {
+                    let u = x[0]
+                    for i in 0..<n { d[i] = F.apply(u, y[i]) }
+                } else {
+                    for i in 0..<n { d[i] = F.apply(x[i * sa], y[i * sb]) }
                 }
             }
         }
@@ -95,13 +93,12 @@ extension Tensor {
         ])
         return Tensor.make(shape, T.self) { out in
             let dst = out.baseAddress!
-            let n = loop.inner
             let sa = loop.innerStrides[1], sb = loop.innerStrides[2], sc = loop.innerStrides[3]
-            Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
-                loop.forEachRun(in: runs) { offsets in
-                    let d = dst + offsets[0], x = pa + offsets[1], y = pb + offsets[2], z = pc + offsets[3]
-                    for i in 0..<n { d[i] = f(x[i * sa], y[i * sb], z[i * sc]) }
-                }
+            loop.forEachPieceInParallel(grain: elementwiseGrain) { offsets, piece in
+                let start = piece.lowerBound
+                let d = dst + offsets[0] + start, x = pa + offsets[1] + start * sa
+                let y = pb + offsets[2] + start * sb, z = pc + offsets[3] + start * sc
+                for i in 0..<piece.count { d[i] = f(x[i * sa], y[i * sb], z[i * sc]) }
             }
         }
     }

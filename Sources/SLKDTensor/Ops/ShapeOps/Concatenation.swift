@@ -39,36 +39,20 @@ extension Tensor {
 
     /// Writes this tensor's elements through `strides` from `destination`, in parallel for
     /// large tensors. Runs that are contiguous on both sides copy as blocks.
+    @usableFromInline
     func copyElements<T>(into destination: UnsafeMutablePointer<T>, strides dstStrides: [Int], _: T.Type) {
         let loop = StridedLoop(shape: shape, strides: [dstStrides, strides])
         let source = basePointer(T.self)
-        let n = loop.inner, ds = loop.innerStrides[0], ss = loop.innerStrides[1]
-        if ds == 1 && ss == 1 && loop.outerCount < Parallel.threadCount && n >= 2 * elementwiseGrain {
-            // Fewer contiguous runs than threads (a channel slice of one image is a single run):
-            // the runs are cut into pieces so that every thread copies (DRSformer's MSFN
-            // concatenations ran on one thread, 5 % of its forward's samples).
-            let pieces = Swift.min((n + elementwiseGrain - 1) / elementwiseGrain, 4 * Parallel.threadCount)
-            let piece = (n + pieces - 1) / pieces
-            let (d0, s0) = (UncheckedSendable(destination), UncheckedSendable(source))
-            Parallel.forChunks(loop.outerCount * pieces) { tasks in
-                for task in tasks {
-                    let start = (task % pieces) * piece, count = Swift.min(piece, n - start)
-                    guard count > 0 else { continue }
-                    loop.forEachRun(in: (task / pieces)..<(task / pieces + 1)) { offsets in
-                        (d0.value + offsets[0] + start).update(from: s0.value + offsets[1] + start, count: count)
-                    }
-                }
-            }
-            return
-        }
-        Parallel.forChunks(loop.outerCount, grain: Swift.max(1, elementwiseGrain / Swift.max(n, 1))) { runs in
-            loop.forEachRun(in: runs) { offsets in
-                let d = destination + offsets[0], s = source + offsets[1]
-                if ds == 1 && ss == 1 {
-                    d.update(from: s, count: n)
-                } else {
-                    for i in 0..<n { d[i * ds] = s[i * ss] }
-                }
+        let ds = loop.innerStrides[0], ss = loop.innerStrides[1]
+        // A channel slice of one image is a single run: it is cut into pieces so that every
+        // thread copies (DRSformer's MSFN concatenations ran on one thread, 5 % of its forward).
+        loop.forEachPieceInParallel(grain: elementwiseGrain) { offsets, piece in
+            let start = piece.lowerBound
+            let d = destination + offsets[0] + start * ds, s = source + offsets[1] + start * ss
+            if ds == 1 && ss == 1 {
+                d.update(from: s, count: piece.count)
+            } else {
+                for i in 0..<piece.count { d[i * ds] = s[i * ss] }
             }
         }
     }

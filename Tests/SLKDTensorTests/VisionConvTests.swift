@@ -119,6 +119,33 @@ struct VisionConvTests {
         }
     }
 
+    /// Dense stride-1 convolutions to at most four planes (a network's last layer) run forward on
+    /// the direct row kernel in Float: they must match the same convolution in Float64 (the GEMM
+    /// path) to Float rounding, with and without ReLU, for 3×3, 5×5 dilated and 1×7 kernels, and
+    /// their gradients must still match too.
+    @Test func fewOutputPlanesOnTheDirectKernel() {
+        var rng = RandomGenerator(seed: 61)
+        for (cin, cout, kh, kw, pad, dilation) in [(40, 3, 3, 3, 1, 1), (24, 4, 5, 5, 4, 2), (12, 1, 1, 7, 0, 1)] {
+            let x = Tensor.uniform([2, cin, 19, 33], low: -1, high: 1, dtype: .float64, using: &rng)
+            let w = Tensor.uniform([cout, cin, kh, kw], low: -0.3, high: 0.3, dtype: .float64, using: &rng)
+            let b = Tensor.uniform([cout], low: -0.5, high: 0.5, dtype: .float64, using: &rng)
+            for relu in [false, true] {
+                func run(_ dtype: DType) -> [Tensor] {
+                    let (xv, wv, bv) = (x.cast(to: dtype).requiringGrad(), w.cast(to: dtype).requiringGrad(),
+                                        b.cast(to: dtype).requiringGrad())
+                    let y = relu ? Tensor.conv2dReLU(xv, weight: wv, bias: bv, padding: pad, dilation: dilation)
+                        : Tensor.conv2d(xv, weight: wv, bias: bv, stride: (1, 1), padding: (pad, pad), dilation: (dilation, dilation))
+                    return [y] + y.sum().gradients(wrt: [xv, wv, bv])
+                }
+                let (single, double) = (run(.float32), run(.float64))
+                for (k, name) in ["output", "input grad", "weight grad", "bias grad"].enumerated() {
+                    expectClose(single[k].cast(to: .float64), double[k], rtol: 1e-5, atol: 2e-5,
+                                "\(cin)→\(cout) \(kh)×\(kw) relu \(relu): \(name)")
+                }
+            }
+        }
+    }
+
     /// A dense conv large enough to be unfolded in several row bands equals the sum of its
     /// single-input-channel convolutions (which run on the direct kernel), values and gradients.
     @Test func bandedIm2colEqualsChannelSplitDirect() {

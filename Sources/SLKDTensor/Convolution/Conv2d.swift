@@ -25,6 +25,19 @@ struct Conv2dGeometry {
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
     /// Direct kernels win when each output sees few input channels (no GEMM to amortise).
     var usesDirectKernel: Bool { !isPointwise && inPerGroup <= 8 && (groups > 1 || inPerGroup == 1) }
+    /// A dense stride-1 convolution to at most four output planes from more than eight inputs
+    /// (a restoration network's last layer): the forward runs on the direct row kernel, whose
+    /// work per plane is the same however many planes there are, while a GEMM with four or
+    /// fewer rows wastes most of each register tile. The backward stays on the GEMM paths. Each
+    /// task of the direct kernel copies all input channels into padded rows, so larger maps (more
+    /// than 8 MiB of Float rows, 96 channels at 128²) keep the banded GEMM and its bounded buffer.
+    var fewOutputsOfManyInputs: Bool {
+        guard !isPointwise && !usesDirectKernel && groups == 1 && outChannels <= 4 && strideH == 1 && strideW == 1 else {
+            return false
+        }
+        let paddedRow = (outWidth + 7) / 8 * 8 + (kernelW - 1) * dilationW
+        return inPerGroup * height * paddedRow <= (8 << 20) / MemoryLayout<Float>.size
+    }
     /// Rows convolved by a 3-wide, stride-1, undilated kernel with one column of padding: the
     /// "same" case the direct kernels serve three taps per pass over each row pair.
     var rowsAreThreeWideSame: Bool { strideW == 1 && kernelW == 3 && dilationW == 1 && padW == 1 && width >= 2 }
@@ -119,6 +132,17 @@ enum ConvKernels {
         let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+        if T.self == Float.self && geo.fewOutputsOfManyInputs {
+            // An image's last convolution (48–96 channels to 3): the unfolded GEMM has three rows,
+            // which OpenBLAS runs at a twentieth of its rate, after writing a column matrix
+            // taps × larger than the input. The direct row kernel reads the input rows in place.
+            return Tensor.make(geo.outputShape, T.self) { out in
+                directForwardFloat(UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
+                                   UnsafeRawPointer(pk).assumingMemoryBound(to: Float.self),
+                                   pb.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                   UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self), geo, relu: relu)
+            }
+        }
         let y = compute(geo.outputShape, geo, T.self) { py in
             directForward(px, pk, pb, py, geo, relu: relu)
         } pointwise: { py, n, g in

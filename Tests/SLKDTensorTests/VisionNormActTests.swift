@@ -93,6 +93,9 @@ struct VisionNormActTests {
             if expectedDx.bitPattern != dxs[i].bitPattern { mismatches += 1 }
         }
         #expect(mismatches == 0)
+        let empty = Tensor.zeros([0, 3], dtype: dtype).requiringGrad()
+        #expect(empty.leakyReLU().shape == [0, 3])
+        #expect(empty.leakyReLU().sum().gradients(wrt: [empty])[0].shape == [0, 3])
     }
 
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 17) }

@@ -137,10 +137,8 @@ enum ConvKernels {
             // which OpenBLAS runs at a twentieth of its rate, after writing a column matrix
             // taps × larger than the input. The direct row kernel reads the input rows in place.
             return Tensor.make(geo.outputShape, T.self) { out in
-                directForwardFloat(UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
-                                   UnsafeRawPointer(pk).assumingMemoryBound(to: Float.self),
-                                   pb.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                   UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self), geo, relu: relu)
+                directForwardFloat(floatPointer(px), floatPointer(pk), pb.map { floatPointer($0) },
+                                   mutableFloatPointer(out.baseAddress!), geo, relu: relu)
             }
         }
         let y = compute(geo.outputShape, geo, T.self) { py in
@@ -323,15 +321,11 @@ enum ConvKernels {
         }
         if T.self == Float.self && cinG == 1 && geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1
             && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.width >= 2 {
-            depthwise3x3Float(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
-                              b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                              UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo, relu: relu)
+            depthwise3x3Float(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu)
             return
         }
         if T.self == Float.self && directFloatApplies(geo) {
-            directForwardFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
-                               b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                               UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), geo, relu: relu)
+            directForwardFloat(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu)
             return
         }
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
@@ -449,15 +443,13 @@ enum ConvKernels {
             // gradient with the kernel rotated by 180°.
             let flipped = UnsafeMutablePointer<Float>.allocate(capacity: geo.outChannels * 9)
             defer { flipped.deallocate() }
-            let kf = UnsafeRawPointer(k).assumingMemoryBound(to: Float.self)
+            let kf = floatPointer(k)
             for c in 0..<geo.outChannels { for t in 0..<9 { flipped[c * 9 + t] = kf[c * 9 + 8 - t] } }
-            depthwise3x3Float(UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), flipped, nil,
-                              UnsafeMutableRawPointer(gx).assumingMemoryBound(to: Float.self), geo)
+            depthwise3x3Float(floatPointer(g), flipped, nil, mutableFloatPointer(gx), geo)
             return
         }
         if T.self == Float.self,
-           directInputGradientFloat(UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
-                                    UnsafeMutableRawPointer(gx).assumingMemoryBound(to: Float.self), geo) {
+           directInputGradientFloat(floatPointer(g), floatPointer(k), mutableFloatPointer(gx), geo) {
             return
         }
         let ranges = (0..<geo.kernelW).map {
@@ -541,14 +533,11 @@ enum ConvKernels {
     static func directWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
                                                       _ gw: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry) {
         if T.self == Float.self && geo.isThreeByThreeSame {
-            threeByThreeSameWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
-                                                UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
-                                                UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
+            threeByThreeSameWeightGradientFloat(floatPointer(x), floatPointer(g), mutableFloatPointer(gw), geo)
             return
         }
         if T.self == Float.self && directFloatApplies(geo) && !geo.rowsAreThreeWideSame {
-            directWeightGradientFloat(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
-                                      UnsafeMutableRawPointer(gw).assumingMemoryBound(to: Float.self), geo)
+            directWeightGradientFloat(floatPointer(x), floatPointer(g), mutableFloatPointer(gw), geo)
             return
         }
         let ranges = (0..<geo.kernelW).map {

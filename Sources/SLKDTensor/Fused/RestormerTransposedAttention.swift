@@ -136,68 +136,71 @@ enum MDTAKernel {
         let pt = UnsafePointer(temperature.basePointer(T.self))
         // Per block: M (c²), then the row factors of ∂q (c) and ∂k (c), then ∂temperature (1).
         let work = 2 * c + cc + 1
-        let scratch = UnsafeMutablePointer<T>.allocate(capacity: geo.blocks * work + Swift.max(1, geo.blocks) * cc)
-        defer { scratch.deallocate() }
-        let pw = UncheckedSendable(scratch)
-        let dx = Tensor.make(x.shape, T.self) { out in
-            let pd = UncheckedSendable(out.baseAddress!)
-            // 1. ∂v = Aᵀ·∂out; ∂A = ∂out·vᵀ → ∂logits → G, M and the row factors.
-            forEachBlock(geo.blocks) { t in
-                let s = ps.value + t * geo.stateSize
-                let a = s, normalized = s + cc, nq = s + 2 * cc, nk = nq + c
-                let m = pw.value + t * work, fq = m + cc, fk = fq + c, dTemperature = fk + c
-                let dA = pw.value + geo.blocks * work + t * cc
-                let gOut = pg.value + geo.out(t)
-                ParallelGEMM.run(transA: true, transB: false, m: c, n: hw, k: c, a: a, lda: c, b: gOut, ldb: hw, beta: 0,
-                                 c: pd.value + geo.v(t), ldc: hw)
-                ParallelGEMM.run(transA: false, transB: true, m: c, n: c, k: hw, a: gOut, lda: hw, b: px.value + geo.v(t),
-                                 ldb: hw, beta: 0, c: dA, ldc: c)
-                let scale = pt[t % geo.heads]
-                var temperatureSum: T = 0
-                fk.update(repeating: 0, count: c)
-                for i in 0..<c {
-                    let ar = a + i * c, dr = dA + i * c, sr = normalized + i * c, mr = m + i * c
-                    var dot: T = 0
-                    for j in 0..<c { dot += ar[j] * dr[j] }
-                    var rowFactor: T = 0
-                    for j in 0..<c {
-                        let dLogit = ar[j] * (dr[j] - dot)          // softmax backward
-                        temperatureSum += dLogit * sr[j]
-                        let gS = dLogit * scale                     // ∂L/∂Ŝ
-                        rowFactor += gS * sr[j]
-                        fk[j] += gS * sr[j]
-                        mr[j] = gS / (nq[i] * nk[j])
+        // From the tensor memory cache: at 48 channels a head it exceeds 128 KiB from 8 blocks (one image at
+        // Restormer's deepest level, every level at batch 8), which malloc would map and fault in afresh on
+        // every call.
+        return TensorMemoryCache.withScratch(T.self, count: geo.blocks * work + Swift.max(1, geo.blocks) * cc) { scratch in
+            let pw = UncheckedSendable(scratch)
+            let dx = Tensor.make(x.shape, T.self) { out in
+                let pd = UncheckedSendable(out.baseAddress!)
+                // 1. ∂v = Aᵀ·∂out; ∂A = ∂out·vᵀ → ∂logits → G, M and the row factors.
+                forEachBlock(geo.blocks) { t in
+                    let s = ps.value + t * geo.stateSize
+                    let a = s, normalized = s + cc, nq = s + 2 * cc, nk = nq + c
+                    let m = pw.value + t * work, fq = m + cc, fk = fq + c, dTemperature = fk + c
+                    let dA = pw.value + geo.blocks * work + t * cc
+                    let gOut = pg.value + geo.out(t)
+                    ParallelGEMM.run(transA: true, transB: false, m: c, n: hw, k: c, a: a, lda: c, b: gOut, ldb: hw, beta: 0,
+                                     c: pd.value + geo.v(t), ldc: hw)
+                    ParallelGEMM.run(transA: false, transB: true, m: c, n: c, k: hw, a: gOut, lda: hw, b: px.value + geo.v(t),
+                                     ldb: hw, beta: 0, c: dA, ldc: c)
+                    let scale = pt[t % geo.heads]
+                    var temperatureSum: T = 0
+                    fk.update(repeating: 0, count: c)
+                    for i in 0..<c {
+                        let ar = a + i * c, dr = dA + i * c, sr = normalized + i * c, mr = m + i * c
+                        var dot: T = 0
+                        for j in 0..<c { dot += ar[j] * dr[j] }
+                        var rowFactor: T = 0
+                        for j in 0..<c {
+                            let dLogit = ar[j] * (dr[j] - dot)          // softmax backward
+                            temperatureSum += dLogit * sr[j]
+                            let gS = dLogit * scale                     // ∂L/∂Ŝ
+                            rowFactor += gS * sr[j]
+                            fk[j] += gS * sr[j]
+                            mr[j] = gS / (nq[i] * nk[j])
+                        }
+                        fq[i] = nq[i] > T(eps) ? -rowFactor / (nq[i] * nq[i]) : 0
                     }
-                    fq[i] = nq[i] > T(eps) ? -rowFactor / (nq[i] * nq[i]) : 0
+                    for j in 0..<c { fk[j] = nk[j] > T(eps) ? -fk[j] / (nk[j] * nk[j]) : 0 }
+                    dTemperature.pointee = temperatureSum
                 }
-                for j in 0..<c { fk[j] = nk[j] > T(eps) ? -fk[j] / (nk[j] * nk[j]) : 0 }
-                dTemperature.pointee = temperatureSum
-            }
-            // 2. ∂q = fq·q, ∂k = fk·k row by row, for every block at once.
-            forRows(geo.batch * 2 * geo.channels) { rows in
-                for r in rows {
-                    let image = r / (2 * geo.channels), channel = r % (2 * geo.channels)
-                    let head = (channel % geo.channels) / c, index = channel % c
-                    let m = pw.value + (image * geo.heads + head) * work
-                    let factor = (channel < geo.channels ? m + cc : m + cc + c)[index]
-                    let offset = (image * 3 * geo.channels + channel) * hw
-                    let source = px.value + offset, destination = pd.value + offset
-                    for i in 0..<hw { destination[i] = factor * source[i] }
+                // 2. ∂q = fq·q, ∂k = fk·k row by row, for every block at once.
+                forRows(geo.batch * 2 * geo.channels) { rows in
+                    for r in rows {
+                        let image = r / (2 * geo.channels), channel = r % (2 * geo.channels)
+                        let head = (channel % geo.channels) / c, index = channel % c
+                        let m = pw.value + (image * geo.heads + head) * work
+                        let factor = (channel < geo.channels ? m + cc : m + cc + c)[index]
+                        let offset = (image * 3 * geo.channels + channel) * hw
+                        let source = px.value + offset, destination = pd.value + offset
+                        for i in 0..<hw { destination[i] = factor * source[i] }
+                    }
+                }
+                // 3. ∂q += M·k, ∂k += Mᵀ·q.
+                forEachBlock(geo.blocks) { t in
+                    let m = UnsafePointer(pw.value + t * work)
+                    ParallelGEMM.run(transA: false, transB: false, m: c, n: hw, k: c, a: m, lda: c, b: px.value + geo.k(t),
+                                     ldb: hw, beta: 1, c: pd.value + geo.q(t), ldc: hw)
+                    ParallelGEMM.run(transA: true, transB: false, m: c, n: hw, k: c, a: m, lda: c, b: px.value + geo.q(t),
+                                     ldb: hw, beta: 1, c: pd.value + geo.k(t), ldc: hw)
                 }
             }
-            // 3. ∂q += M·k, ∂k += Mᵀ·q.
-            forEachBlock(geo.blocks) { t in
-                let m = UnsafePointer(pw.value + t * work)
-                ParallelGEMM.run(transA: false, transB: false, m: c, n: hw, k: c, a: m, lda: c, b: px.value + geo.k(t),
-                                 ldb: hw, beta: 1, c: pd.value + geo.q(t), ldc: hw)
-                ParallelGEMM.run(transA: true, transB: false, m: c, n: hw, k: c, a: m, lda: c, b: px.value + geo.q(t),
-                                 ldb: hw, beta: 1, c: pd.value + geo.k(t), ldc: hw)
+            let dTemperature = Tensor.make([geo.heads, 1, 1], T.self) { out in
+                out.update(repeating: 0)
+                for t in 0..<geo.blocks { out[t % geo.heads] += scratch[t * work + cc + 2 * c] }
             }
+            return withExtendedLifetime((g, x, state)) { (dx, dTemperature) }
         }
-        let dTemperature = Tensor.make([geo.heads, 1, 1], T.self) { out in
-            out.update(repeating: 0)
-            for t in 0..<geo.blocks { out[t % geo.heads] += scratch[t * work + cc + 2 * c] }
-        }
-        return withExtendedLifetime((g, x, state)) { (dx, dTemperature) }
     }
 }

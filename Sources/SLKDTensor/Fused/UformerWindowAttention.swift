@@ -206,53 +206,55 @@ enum UformerAttentionKernel {
             let pt = UncheckedSendable(total.baseAddress!)
             BLASThreads.withSingleThread {
                 Parallel.forChunks(geo.blocks) { range in
-                    // This chunk's bias gradient, then the work of one block (2N² + N for the C kernel).
-                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: geo.heads * nn + 2 * nn + n)
-                    defer { scratch.deallocate() }
-                    let local = scratch, ds = scratch + geo.heads * nn, columnSums = ds + nn
-                    local.update(repeating: 0, count: geo.heads * nn)
-                    for t in range {
-                        let p = pp.value + t * nn
-                        let gTile = pg.value + geo.tile(t, imageStride: cl), qTile = pq.value + geo.tile(t, imageStride: sq)
-                        let kTile = pk.value + geo.tile(t, imageStride: sk), vTile = pv.value + geo.tile(t, imageStride: sv)
-                        let out = geo.tile(t, imageStride: gradientStride)
-                        if T.self == Float.self {
-                            slkd_window_attention_backward_f32(
-                                floatPointer(qTile), floatPointer(kTile), floatPointer(vTile), floatPointer(gTile), l, d, n, floatPointer(p),
-                                mutableFloatPointer(pdq.value + out), mutableFloatPointer(pdk.value + out), mutableFloatPointer(pdv.value + out),
-                                mutableFloatPointer(local + (t % geo.heads) * nn), needLogits ? 1 : 0, mutableFloatPointer(ds))
-                            continue
-                        }
-                        // dv = gO·Pᵀ: [d, N_q]·[N_q, N_k].
-                        ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: gTile, lda: l, b: p, ldb: n,
-                                         beta: 0, c: pdv.value + out, ldc: l)
-                        guard needLogits else { continue }
-                        // dP = vᵀ·gO: [N_k, d]·[d, N_q].
-                        ParallelGEMM.run(transA: true, transB: false, m: n, n: n, k: d, a: vTile, lda: l, b: gTile, ldb: l,
-                                         beta: 0, c: ds, ldc: n)
-                        // Softmax over keys: dS = P ⊙ (dP − Σ_keys P ⊙ dP), per query column.
-                        columnSums.update(repeating: 0, count: n)
-                        for key in 0..<n {
-                            let pr = p + key * n, dr = ds + key * n
-                            for i in 0..<n { columnSums[i] += pr[i] * dr[i] }
-                        }
-                        let biasTile = local + (t % geo.heads) * nn
-                        for key in 0..<n {
-                            let pr = p + key * n, dr = ds + key * n, br = biasTile + key * n
-                            for i in 0..<n {
-                                let s = pr[i] * (dr[i] - columnSums[i])
-                                dr[i] = s
-                                br[i] += s
+                    // This chunk's bias gradient, then the work of one block (2N² + N for the C kernel). From
+                    // the tensor memory cache: with 8 or more heads it is ≥ 128 KiB, which malloc would map
+                    // and fault in afresh on every call (the most page faults of a Ufor-SL training step).
+                    TensorMemoryCache.withScratch(T.self, count: geo.heads * nn + 2 * nn + n) { scratch in
+                        let local = scratch, ds = scratch + geo.heads * nn, columnSums = ds + nn
+                        local.update(repeating: 0, count: geo.heads * nn)
+                        for t in range {
+                            let p = pp.value + t * nn
+                            let gTile = pg.value + geo.tile(t, imageStride: cl), qTile = pq.value + geo.tile(t, imageStride: sq)
+                            let kTile = pk.value + geo.tile(t, imageStride: sk), vTile = pv.value + geo.tile(t, imageStride: sv)
+                            let out = geo.tile(t, imageStride: gradientStride)
+                            if T.self == Float.self {
+                                slkd_window_attention_backward_f32(
+                                    floatPointer(qTile), floatPointer(kTile), floatPointer(vTile), floatPointer(gTile), l, d, n, floatPointer(p),
+                                    mutableFloatPointer(pdq.value + out), mutableFloatPointer(pdk.value + out), mutableFloatPointer(pdv.value + out),
+                                    mutableFloatPointer(local + (t % geo.heads) * nn), needLogits ? 1 : 0, mutableFloatPointer(ds))
+                                continue
                             }
+                            // dv = gO·Pᵀ: [d, N_q]·[N_q, N_k].
+                            ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: gTile, lda: l, b: p, ldb: n,
+                                             beta: 0, c: pdv.value + out, ldc: l)
+                            guard needLogits else { continue }
+                            // dP = vᵀ·gO: [N_k, d]·[d, N_q].
+                            ParallelGEMM.run(transA: true, transB: false, m: n, n: n, k: d, a: vTile, lda: l, b: gTile, ldb: l,
+                                             beta: 0, c: ds, ldc: n)
+                            // Softmax over keys: dS = P ⊙ (dP − Σ_keys P ⊙ dP), per query column.
+                            columnSums.update(repeating: 0, count: n)
+                            for key in 0..<n {
+                                let pr = p + key * n, dr = ds + key * n
+                                for i in 0..<n { columnSums[i] += pr[i] * dr[i] }
+                            }
+                            let biasTile = local + (t % geo.heads) * nn
+                            for key in 0..<n {
+                                let pr = p + key * n, dr = ds + key * n, br = biasTile + key * n
+                                for i in 0..<n {
+                                    let s = pr[i] * (dr[i] - columnSums[i])
+                                    dr[i] = s
+                                    br[i] += s
+                                }
+                            }
+                            // dq = k·dS: [d, N_k]·[N_k, N_q]; dk = q·dSᵀ: [d, N_q]·[N_q, N_k].
+                            ParallelGEMM.run(transA: false, transB: false, m: d, n: n, k: n, a: kTile, lda: l, b: ds, ldb: n,
+                                             beta: 0, c: pdq.value + out, ldc: l)
+                            ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: qTile, lda: l, b: ds, ldb: n,
+                                             beta: 0, c: pdk.value + out, ldc: l)
                         }
-                        // dq = k·dS: [d, N_k]·[N_k, N_q]; dk = q·dSᵀ: [d, N_q]·[N_q, N_k].
-                        ParallelGEMM.run(transA: false, transB: false, m: d, n: n, k: n, a: kTile, lda: l, b: ds, ldb: n,
-                                         beta: 0, c: pdq.value + out, ldc: l)
-                        ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: qTile, lda: l, b: ds, ldb: n,
-                                         beta: 0, c: pdk.value + out, ldc: l)
-                    }
-                    lock.withLock {
-                        for i in 0..<(geo.heads * nn) { pt.value[i] += local[i] }
+                        lock.withLock {
+                            for i in 0..<(geo.heads * nn) { pt.value[i] += local[i] }
+                        }
                     }
                 }
             }

@@ -128,6 +128,12 @@ def vision_groups():
         lambda: memory_op("winReverseShift_128x128x32", [rand(256, 8, 8, 32)], hw * 32,
                           lambda x: torch.roll(window_reverse(x, 8, s, s), (4, 4), (1, 2))),
     ]
+    # Uformer's shifted-window partition as SLKD's models run it: a gather along the token axis of
+    # channel-major tokens [B, C, H*W] (the same permutation as roll(-4) + window_partition).
+    grid = torch.arange(s * s).view(1, s, s, 1)
+    partition = window_partition(torch.roll(grid, (-4, -4), (1, 2)), 8).reshape(-1)
+    g.append(lambda: memory_op("permuteTokens_32x128x128", [rand(1, 32, hw)], 32 * hw,
+                               lambda x: x.index_select(2, partition)))
     index = relative_position_index(8)
     g.append(lambda: memory_op("relPosBias_225x1_64", [rand(225, 1)], 64 * 64,
                                lambda t: t[index.view(-1)].view(64, 64, -1).permute(2, 0, 1).contiguous()))

@@ -89,6 +89,21 @@ func relativePositionIndex(_ w: Int) -> Tensor {
     return Tensor(shape: [w * w, w * w], indices: idx)
 }
 
+/// The token permutation of `torch.roll(x, (−shift, −shift))` then `window_partition` on a side×side
+/// map (window-order position p ← image token partition[p]), and its inverse.
+func shiftedWindowPermutation(side: Int, window w: Int, shift: Int) -> (partition: Tensor, reverse: Tensor) {
+    let windows = side / w
+    var partition = [Int](repeating: 0, count: side * side), reverse = partition
+    for p in 0..<(side * side) {
+        let windowIndex = p / (w * w), inWindow = p % (w * w)
+        let y = ((windowIndex / windows) * w + inWindow / w + shift) % side
+        let x = ((windowIndex % windows) * w + inWindow % w + shift) % side
+        partition[p] = y * side + x
+        reverse[y * side + x] = p
+    }
+    return (Tensor(shape: [side * side], indices: partition), Tensor(shape: [side * side], indices: reverse))
+}
+
 typealias CaseGroup = (names: [String], build: () -> [Case])
 
 /// A group of one operator (its `.fwd` and `.fb` cases), optionally led by its sgemm baseline.
@@ -215,6 +230,14 @@ func visionGroups() -> [CaseGroup] {
     g.append(group("winReverseShift_128x128x32") { _ in
         memoryOp("winReverseShift_128x128x32", [random([256, 8, 8, 32])], outCount: hw * 32) {
             $0[0].windowReverse(8, height: s, width: s).cyclicShifted([4, 4], axes: [1, 2]).contiguous()
+        }
+    })
+    // Uformer's shifted-window partition as the models run it: one gather along the token axis of
+    // channel-major tokens [B, C, H·W] (`uformerPermutedTokens`), its gradient the inverse gather.
+    g.append(group("permuteTokens_32x128x128") { _ in
+        let (partition, reverse) = shiftedWindowPermutation(side: s, window: 8, shift: 4)
+        return memoryOp("permuteTokens_32x128x128", [random([1, 32, hw])], outCount: 32 * hw) {
+            $0[0].uformerPermutedTokens(partition, inverse: reverse)
         }
     })
     g.append(group("relPosBias_225x1_64") { _ in

@@ -135,8 +135,9 @@ def vision_groups():
     g.append(lambda: memory_op("permuteTokens_32x128x128", [rand(1, 32, hw)], 32 * hw,
                                lambda x: x.index_select(2, partition)))
     index = relative_position_index(8)
-    g.append(lambda: memory_op("relPosBias_225x1_64", [rand(225, 1)], 64 * 64,
-                               lambda t: t[index.view(-1)].view(64, 64, -1).permute(2, 0, 1).contiguous()))
+    for heads in (1, 16):  # Uformer's first and bottleneck levels
+        g.append(lambda heads=heads: memory_op(f"relPosBias_225x{heads}_64", [rand(225, heads)], heads * 64 * 64,
+                                               lambda t: t[index.view(-1)].view(64, 64, -1).permute(2, 0, 1).contiguous()))
     for fin, fout in ((32, 128), (128, 32)):
         macs = hw * fin * fout
         g.append(lambda fin=fin, fout=fout, macs=macs: [sgemm(hw, fout, fin, trans_b=True)] + op_cases(

@@ -240,12 +240,15 @@ func visionGroups() -> [CaseGroup] {
             $0[0].uformerPermutedTokens(partition, inverse: reverse)
         }
     })
-    g.append(group("relPosBias_225x1_64") { _ in
-        let index = relativePositionIndex(8)
-        return memoryOp("relPosBias_225x1_64", [random([225, 1])], outCount: 64 * 64) {
-            Tensor.relativePositionBias(table: $0[0], index: index)
-        }
-    })
+    for heads in [1, 16] {   // Uformer's first and bottleneck levels
+        let name = "relPosBias_225x\(heads)_64"
+        g.append(group(name) { _ in
+            let index = relativePositionIndex(8)
+            return memoryOp(name, [random([225, heads])], outCount: heads * 64 * 64) {
+                Tensor.relativePositionBias(table: $0[0], index: index)
+            }
+        })
+    }
     // Linear on tokens (Uformer LeFF linear1 / linear2), with the raw sgemm of the product.
     for (fin, fout) in [(32, 128), (128, 32)] {
         let name = "linear_\(hw)x\(fin)to\(fout)"

@@ -1,8 +1,9 @@
 import Testing
 import SLKDTensor
 
-/// Large products are split into column or row blocks over threads; each block must land where
-/// the unsplit product puts it, for every transpose, leading dimension and ragged last block.
+/// Large products are split into column or row blocks over threads, or into slices of a long
+/// reduction summed afterwards; each part must land where the unsplit product puts it, for every
+/// transpose, leading dimension and ragged last part.
 @Suite("Parallel GEMM")
 struct ParallelGEMMTests {
     /// C = α·op(A)·op(B) + β·C by the definition, in Float64.
@@ -24,8 +25,9 @@ struct ParallelGEMMTests {
     }
 
     // Shapes above the split threshold (2^21 multiply–adds): wide C (columns split), tall C (rows
-    // split), sides that are not multiples of 16, and padded leading dimensions.
-    @Test(arguments: [(37, 70001, 2), (3001, 45, 17), (129, 1025, 33)],
+    // split), a reduction far longer than C's sides (k split, an odd k for a ragged slice), sides
+    // that are not multiples of 16, and padded leading dimensions.
+    @Test(arguments: [(37, 70001, 2), (3001, 45, 17), (129, 1025, 33), (17, 33, 40001), (40, 9, 70003)],
           [(false, false), (true, false), (false, true), (true, true)])
     func splitMatchesDefinition(shape: (Int, Int, Int), transposes: (Bool, Bool)) {
         let (m, n, k) = shape, (transA, transB) = transposes

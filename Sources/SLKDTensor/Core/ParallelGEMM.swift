@@ -28,6 +28,11 @@ package enum ParallelGEMM {
                  beta: beta, c: c, ldc: ldc)
             return
         }
+        if k >= reductionSplitRatio * Swift.max(m, n) {
+            splitReduction(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                           ldb: ldb, beta: beta, c: c, ldc: ldc, parts: threads)
+            return
+        }
         // Split the longer side of C in blocks that are multiples of 16 (whole SIMD tiles).
         let splitColumns = n >= m
         let side = splitColumns ? n : m
@@ -47,6 +52,55 @@ package enum ParallelGEMM {
                         call(transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
                              a: pa.value + (transA ? start : start * lda), lda: lda, b: pb.value, ldb: ldb, beta: beta,
                              c: pc.value + start * ldc, ldc: ldc)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Products whose reduction is at least this many times longer than C's longer side are split
+    /// along it (see ``splitReduction``).
+    @usableFromInline package static let reductionSplitRatio = 8
+
+    /// C = α·op(A)·op(B) + β·C with the reduction (k) cut into one slice per thread, the slices'
+    /// products summed into C afterwards.
+    ///
+    /// Why: a weight gradient Σ_tokens g·xᵀ has a small C and a reduction over every token. Split
+    /// by C's rows or columns, each thread packs all of one operand (all tokens of x, say), so the
+    /// two threads pack it twice; split along k, each packs half of both. The extra pass over the
+    /// small C costs far less. The slices are fixed by the thread count, so a run is reproducible.
+    @usableFromInline
+    static func splitReduction<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                                                a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                                beta: T, c: UnsafeMutablePointer<T>, ldc: Int, parts: Int) {
+        let slice = (k + parts - 1) / parts
+        let (pa, pb, pc) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        // Slice 0 goes into C with the caller's β; slice p > 0 into its own m×n partial.
+        TensorMemoryCache.withScratch(T.self, count: (parts - 1) * m * n) { scratch in
+            let partials = UncheckedSendable(scratch)
+            BLASThreads.withSingleThread {
+                Parallel.forChunks(parts) { range in
+                    for part in range {
+                        let start = part * slice, count = Swift.min(slice, k - start)
+                        let (destination, ldd) = part == 0 ? (pc.value, ldc) : (partials.value + (part - 1) * m * n, n)
+                        guard count > 0 else {
+                            if part > 0 { destination.update(repeating: 0, count: m * n) }
+                            continue
+                        }
+                        // A's columns start… (rows when transposed); B's rows start… (columns when transposed).
+                        call(transA: transA, transB: transB, m: m, n: n, k: count, alpha: alpha,
+                             a: pa.value + (transA ? start * lda : start), lda: lda,
+                             b: pb.value + (transB ? start : start * ldb), ldb: ldb,
+                             beta: part == 0 ? beta : 0, c: destination, ldc: ldd)
+                    }
+                }
+                Parallel.forChunks(m, grain: Swift.max(1, 4096 / n)) { rows in
+                    for row in rows {
+                        let target = pc.value + row * ldc
+                        for part in 1..<parts {
+                            let partial = partials.value + (part - 1) * m * n + row * n
+                            for j in 0..<n { target[j] += partial[j] }
+                        }
                     }
                 }
             }

@@ -226,6 +226,12 @@ SLKD_INLINE float slkd_gelu_derivative_scalar(float x) {
 }
 
 SLKD_INLINE void slkd_gelu_body(const float *src, float *dst, size_t n) {
+    // In place, the loop runs over one pointer: with two equal ones the vectoriser's runtime
+    // overlap check fails and the whole call would run scalar. Same operations, same bits.
+    if (dst == src) {
+        for (size_t i = 0; i < n; i++) dst[i] = slkd_gelu_scalar(dst[i]);
+        return;
+    }
     for (size_t i = 0; i < n; i++) dst[i] = slkd_gelu_scalar(src[i]);
 }
 

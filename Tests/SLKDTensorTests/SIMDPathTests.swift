@@ -150,6 +150,28 @@ struct SIMDPathTests {
         }
     }
 
+    /// Without a graph the fused forward runs GELU in place on the product's buffer; the C kernel
+    /// takes its own loop for that (the vectorised two-pointer loop rejects equal pointers). With
+    /// W = I and a zero bias, z = x exactly, so the result must be gelu(x) bit for bit, ∞ and NaN
+    /// included, and the odd token count reaches the scalar tail.
+    @Test("the fused Linear + GELU forward without a graph equals gelu(x) bit for bit", arguments: SIMDPath.supported)
+    func channelLinearGELUInPlace(_ path: SIMDPath) {
+        let tokens = Self.inputs.count
+        let (fused, reference) = SIMDPath.withPath(path) {
+            withoutGradients {
+                let x = Tensor(shape: [1, 1, tokens], scalars: Self.inputs)
+                let y = Tensor.uformerChannelLinear(x, weight: Tensor(shape: [1, 1], scalars: [Float(1)]),
+                                                    bias: Tensor(shape: [1], scalars: [Float(0)]), gelu: true)
+                return (y.floats, Tensor(Self.inputs.map { $0 + 0 }).gelu().floats)
+            }
+        }
+        var bad = 0
+        for i in fused.indices where fused[i].bitPattern != reference[i].bitPattern && !(fused[i].isNaN && reference[i].isNaN) {
+            bad += 1
+        }
+        #expect(bad == 0, "in-place GELU mismatches on \(path): \(bad) of \(fused.count)")
+    }
+
     /// The fused op's PyTorch vectors (uformer_fused.json, UformerFusedTests' tolerances) and its
     /// Float64 gradient checks, on every path.
     @Test("the fused Linear + GELU's PyTorch vectors and Float64 gradient checks pass on every path", arguments: SIMDPath.supported)

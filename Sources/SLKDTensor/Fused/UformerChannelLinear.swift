@@ -65,23 +65,12 @@ enum UformerLinearKernel {
         guard gelu else { return (z, nil) }
         let source = UncheckedSendable(UnsafePointer(z.basePointer(T.self)))
         let total = z.count
-        // In place, GELU runs through an L1-sized scratch block: the vectorised loop's runtime
-        // overlap check rejects a destination equal to its source and falls back to scalar code.
+        // In place too: the C kernel (and the scalar loop) read element i before writing it.
         func geluInto(_ destination: UnsafeMutablePointer<T>) {
             let d = UncheckedSendable(destination), block = 1024
-            let inPlace = UnsafePointer(destination) == source.value
             Parallel.forChunks((total + block - 1) / block, grain: 16) { blocks in
-                let scratch = UnsafeMutablePointer<T>.allocate(capacity: block)
-                defer { scratch.deallocate() }
-                for index in blocks {
-                    let start = index * block, count = Swift.min(block, total - start)
-                    guard inPlace else {
-                        GELUFunction.apply(source.value + start, to: d.value + start, count: count)
-                        continue
-                    }
-                    GELUFunction.apply(source.value + start, to: scratch, count: count)
-                    (d.value + start).update(from: scratch, count: count)
-                }
+                let start = blocks.lowerBound * block, end = Swift.min(blocks.upperBound * block, total)
+                GELUFunction.apply(source.value + start, to: d.value + start, count: end - start)
             }
         }
         guard keepPreActivation else {

@@ -65,4 +65,22 @@ cases = [
                "mask": shiftlike_mask(3, 4)},
               {"heads": 3, "n": 4}, differentiable=["q", "k", "v", "bias"]),
 ]
+# Appended after the cases above, so that their random draws (and vectors) stay as they were.
+cases += [
+    # LeFF's linear2 with the block's residual connection: x + mlp(...) as the official block adds it.
+    make_case("channel_linear_residual", "channel_linear_residual",
+              lambda x, w, b, r: r + channel_linear(x, w, b),
+              {"x": rnd(2, 5, 7), "weight": rnd(3, 5), "bias": rnd(3), "residual": rnd(2, 3, 7)}),
+    # The window partition then the decoder's modulator: with_pos_embed(x_windows, modulator.weight),
+    # the weight [N, C] added to every window's N tokens (here 3 windows of N = 2).
+    make_case("permuted_tokens_modulator", "permuted_tokens_modulator",
+              lambda x, perm, m: x[:, :, perm.long()] + m.t().repeat(1, 3).unsqueeze(0),
+              {"x": rnd(2, 3, 6), "perm": torch.tensor([3, 0, 5, 1, 4, 2]).double(), "modulator": rnd(2, 3)},
+              differentiable=["x", "modulator"]),
+    # window_reverse and roll back, then the residual connection: shortcut + x.
+    make_case("adding_permuted_tokens", "adding_permuted_tokens",
+              lambda shortcut, y, perm: shortcut + y[:, :, perm.long()],
+              {"shortcut": rnd(2, 3, 6), "y": rnd(2, 3, 6), "perm": torch.tensor([1, 4, 0, 5, 2, 3]).double()},
+              differentiable=["shortcut", "y"]),
+]
 write_cases("SLKDTensorTests", "uformer_fused", cases)

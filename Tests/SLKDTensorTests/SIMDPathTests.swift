@@ -182,7 +182,8 @@ struct SIMDPathTests {
             for c in cases {
                 let gelu = c.op == "channel_linear_gelu"
                 let op: ([Tensor]) -> Tensor = { t in
-                    Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, gelu: gelu)
+                    Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, gelu: gelu,
+                                                residual: t.count > 3 ? t[3] : nil)
                 }
                 checkAgainstReference(c, dtype: .float32, rtol: 1e-5, atol: 1e-5, op)
                 checkAgainstReference(c, rtol: 1e-10, atol: 1e-12, op)

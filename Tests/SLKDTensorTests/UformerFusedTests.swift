@@ -10,10 +10,20 @@ private func fusedOp(_ c: ReferenceCase) -> ([Tensor]) -> Tensor {
         return { t in Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, gelu: gelu) }
     case "permuted_tokens":
         return { t in
-            let permutation = t[1].cast(to: .int64)
-            var inverse = [Int](repeating: 0, count: permutation.count)
-            for (i, p) in permutation.integers.enumerated() { inverse[p] = i }
-            return t[0].uformerPermutedTokens(permutation, inverse: Tensor(shape: [inverse.count], indices: inverse))
+            let (permutation, inverse) = permutationAndInverse(t[1])
+            return t[0].uformerPermutedTokens(permutation, inverse: inverse)
+        }
+    case "channel_linear_residual":
+        return { t in Tensor.uformerChannelLinear(t[0], weight: t[1], bias: t[2], residual: t[3]) }
+    case "permuted_tokens_modulator":
+        return { t in
+            let (permutation, inverse) = permutationAndInverse(t[1])
+            return t[0].uformerPermutedTokens(permutation, inverse: inverse, adding: t[2].transposed())
+        }
+    case "adding_permuted_tokens":
+        return { t in
+            let (permutation, inverse) = permutationAndInverse(t[2])
+            return t[0].addingUformerPermutedTokens(t[1], permutation: permutation, inverse: inverse)
         }
     case "window_attention":
         return { t in
@@ -24,11 +34,19 @@ private func fusedOp(_ c: ReferenceCase) -> ([Tensor]) -> Tensor {
     }
 }
 
+/// A permutation stored as float64 values, as int64 indices, and its inverse.
+private func permutationAndInverse(_ values: Tensor) -> (Tensor, Tensor) {
+    let permutation = values.cast(to: .int64)
+    var inverse = [Int](repeating: 0, count: permutation.count)
+    for (i, p) in permutation.integers.enumerated() { inverse[p] = i }
+    return (permutation, Tensor(shape: [inverse.count], indices: inverse))
+}
+
 @Suite("Uformer fused ops: channel-major Linear (+GELU), token permutation, window attention")
 struct UformerFusedTests {
     static let cases = (try? loadReferenceCases("uformer_fused")) ?? []
 
-    @Test func vectorsLoad() { #expect(Self.cases.count == 6) }
+    @Test func vectorsLoad() { #expect(Self.cases.count == 9) }
 
     @Test("match PyTorch in float64", arguments: cases.map(\.name))
     func matchesPyTorch64(name: String) throws {

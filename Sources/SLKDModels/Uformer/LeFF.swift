@@ -19,6 +19,16 @@ public final class LeFF: Module {
 
     /// `x` [B, D, H, W] (the official token tensor, channel-major) → [B, D, H, W].
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        forward(x, residual: nil)
+    }
+
+    /// `residual + self(x)`, the LeWin block's `x + mlp(norm2(x))`, with the sum folded into
+    /// `linear2` (its product accumulates onto residual + bias). `residual` is [B, D, H, W].
+    public func callAsFunction(_ x: Tensor, adding residual: Tensor) -> Tensor {
+        forward(x, residual: residual)
+    }
+
+    private func forward(_ x: Tensor, residual: Tensor?) -> Tensor {
         let fc1 = linear1[0] as! Linear, conv = dwconv[0] as! Conv2d, fc2 = linear2[0] as! Linear
         let (b, dim, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let hidden = fc1.outFeatures
@@ -28,7 +38,8 @@ public final class LeFF: Module {
                                             gelu: true)
         t = Tensor.conv2d(t.reshaped([b, hidden, height, width]), weight: conv.weight, bias: conv.bias, padding: 1,
                           groups: hidden).gelu()
-        let y = Tensor.uformerChannelLinear(t.reshaped([b, hidden, height * width]), weight: fc2.weight, bias: fc2.bias)
+        let y = Tensor.uformerChannelLinear(t.reshaped([b, hidden, height * width]), weight: fc2.weight, bias: fc2.bias,
+                                            residual: residual?.reshaped([b, dim, height * width]))
         return y.reshaped([b, dim, height, width])
     }
 }

@@ -59,23 +59,31 @@ public final class LeWinTransformerBlock: Module {
         let layout = UformerWindowCache.shared.layout(height: height, width: width, window: window, shift: shift)
         // nn.LayerNorm over C at every token, on the channel axis (a vectorised lane kernel).
         var windows = norm1(x).reshaped([b, c, height * width])
-        // roll(−s) + window_partition as one token gather (the norm is per token, so it commutes);
-        // its gradient is the gather back, not a scatter-add.
-        if let partition = layout.partition, let reverse = layout.reverse {
-            windows = windows.uformerPermutedTokens(partition, inverse: reverse)
-        }
-        windows = windows.reshaped([b, c, layout.windowCount, window * window])
         if let modulator {
             precondition(modulator.weight.shape[0] == window * window,
                          "LeWinTransformerBlock: modulator has \(modulator.weight.shape[0]) entries for \(window * window)-token windows")
-            windows = windows + modulator.weight.transposed().unsqueezed(axis: 1)   // [C, 1, N], broadcast over windows
         }
-        var y = attn(windows, mask: layout.mask(for: x.dtype)).reshaped([b, c, height * width])
+        // roll(−s) + window_partition as one token gather (the norm is per token, so it commutes);
+        // its gradient is the gather back, not a scatter-add. The decoder's modulator [N, C] is
+        // added to every window in the same pass.
         if let partition = layout.partition, let reverse = layout.reverse {
-            y = y.uformerPermutedTokens(reverse, inverse: partition)                      // window_reverse + roll(+s)
+            windows = modulator.map { windows.uformerPermutedTokens(partition, inverse: reverse, adding: $0.weight.transposed()) }
+                ?? windows.uformerPermutedTokens(partition, inverse: reverse)
+            windows = windows.reshaped([b, c, layout.windowCount, window * window])
+        } else {
+            windows = windows.reshaped([b, c, layout.windowCount, window * window])
+            if let modulator { windows = windows + modulator.weight.transposed().unsqueezed(axis: 1) }   // [C, 1, N]
         }
-        let h = x + y.reshaped([b, c, height, width])
-        return h + mlp(norm2(h))
+        let y = attn(windows, mask: layout.mask(for: x.dtype)).reshaped([b, c, height * width])
+        // window_reverse + roll(+s), and the residual connection, in one pass.
+        let h: Tensor
+        if let partition = layout.partition, let reverse = layout.reverse {
+            h = x.reshaped([b, c, height * width]).addingUformerPermutedTokens(y, permutation: reverse, inverse: partition)
+                .reshaped([b, c, height, width])
+        } else {
+            h = x + y.reshaped([b, c, height, width])
+        }
+        return mlp(norm2(h), adding: h)
     }
 }
 

@@ -6,7 +6,8 @@ import RealModule
 // second full pass that adds the broadcast bias into a fresh buffer (and, in LeFF, a third for
 // GELU). Here the bias is written into the output first and the GEMM accumulates onto it (β = 1),
 // GELU runs on that buffer in place, and the backward pass forms gelu′(z)·g and the bias
-// gradient's row sums in one sweep.
+// gradient's row sums in one sweep. When a residual connection follows (LeFF's `linear2`), the
+// output starts as residual + bias, so the add's own pass over memory goes too.
 
 extension Tensor {
     /// `nn.Linear` over the channel axis of channel-major tokens, optionally followed by exact
@@ -17,40 +18,61 @@ extension Tensor {
     ///   - weight: `nn.Linear.weight` [out, in].
     ///   - bias: `nn.Linear.bias` [out], or nil.
     ///   - gelu: whether exact GELU (`F.gelu`, approximate = "none") follows, as in LeFF's `linear1`.
-    /// - Returns: [B, out, L], with gradients for `x`, `weight` and `bias`.
-    public static func uformerChannelLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, gelu: Bool = false) -> Tensor {
+    ///   - residual: [B, out, L] added to the product, or nil: `residual + (weight · x[b] + bias)`,
+    ///     a block's residual connection after LeFF's `linear2`. The product accumulates onto
+    ///     `residual + bias` instead of onto the bias, so the unfused add's pass over memory goes
+    ///     (and the sums are rounded in that order). Not with `gelu`.
+    /// - Returns: [B, out, L], with gradients for `x`, `weight`, `bias` and `residual`.
+    public static func uformerChannelLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, gelu: Bool = false,
+                                            residual: Tensor? = nil) -> Tensor {
         precondition(x.rank == 3 && weight.rank == 2 && weight.shape[1] == x.shape[1]
                      && (bias.map { $0.shape == [weight.shape[0]] } ?? true)
                      && x.dtype == weight.dtype && (bias.map { $0.dtype == x.dtype } ?? true),
                      "uformerChannelLinear needs x [B, in, L], weight [out, in] and bias [out] of one float dtype, got \(x.dtype)\(x.shape), \(weight.dtype)\(weight.shape), \(bias.map { "\($0.dtype)\($0.shape)" } ?? "no bias")")
+        precondition(residual.map { $0.shape == [x.shape[0], weight.shape[0], x.shape[2]] && $0.dtype == x.dtype && !gelu } ?? true,
+                     "uformerChannelLinear: the residual must be [B, out, L] = \([x.shape[0], weight.shape[0], x.shape[2]]) in \(x.dtype) and comes without GELU, got \(residual.map { "\($0.dtype)\($0.shape)" } ?? "")\(gelu ? " with GELU" : "")")
         // Counted as the GEMM W·X it replaces (fvcore's `matmul` count of the official layer).
         MACCounter.record(.matmul, MACCounter.matmulMACs(weight.shape, x.shape))
         let xs = x.contiguous().detached(), ws = weight.contiguous().detached(), bs = bias?.contiguous().detached()
+        let rs = residual?.contiguous().detached()
         let recording = GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
         // Without a graph GELU overwrites the GEMM output; with one the pre-activation is kept for gelu′.
         let (y, preActivation) = x.dtype.withFloatType("uformerChannelLinear") {
-            UformerLinearKernel.forward($0, xs, ws, bs, gelu: gelu, keepPreActivation: recording && gelu)
+            UformerLinearKernel.forward($0, xs, ws, bs, residual: rs, gelu: gelu, keepPreActivation: recording && gelu)
         }
         let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
-        return Autograd.record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g in
+        let inputs = [x, weight] + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+        return Autograd.record(y, inputs: inputs) { g in
             let grads = g.dtype.withFloatType("uformerChannelLinear backward") {
                 UformerLinearKernel.backward($0, g.contiguous(), xs, ws, preActivation: preActivation,
                                              needX: needX, needWeight: needW, needBias: needB)
             }
-            return [grads.x, grads.weight] + (bias == nil ? [] : [grads.bias])
+            return [grads.x, grads.weight] + (bias == nil ? [] : [grads.bias]) + (residual == nil ? [] : [g])
         }
     }
 }
 
 enum UformerLinearKernel {
-    static func forward<T: TensorScalar>(_: T.Type, _ x: Tensor, _ w: Tensor, _ b: Tensor?, gelu: Bool,
-                                         keepPreActivation: Bool) -> (Tensor, Tensor?) {
+    static func forward<T: TensorScalar>(_: T.Type, _ x: Tensor, _ w: Tensor, _ b: Tensor?, residual: Tensor? = nil,
+                                         gelu: Bool, keepPreActivation: Bool) -> (Tensor, Tensor?) {
         let (batch, inF, len) = (x.shape[0], x.shape[1], x.shape[2]), outF = w.shape[0]
         let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
         let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
+        let pr = residual.map { UncheckedSendable(UnsafePointer($0.basePointer(T.self))) }
         let z = Tensor.make([batch, outF, len], T.self) { out in
             let pz = UncheckedSendable(out.baseAddress!)
-            if let pb {
+            if let pr {
+                // residual + bias, row by row; the GEMM accumulates onto it.
+                let bias = pb.map { UncheckedSendable($0) }
+                Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
+                    for r in rows {
+                        let source = pr.value + r * len, row = pz.value + r * len
+                        guard let bias else { row.update(from: source, count: len); continue }
+                        let value = bias.value[r % outF]
+                        for i in 0..<len { row[i] = source[i] + value }
+                    }
+                }
+            } else if let pb {
                 let bias = UncheckedSendable(pb)
                 Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
                     for r in rows { (pz.value + r * len).update(repeating: bias.value[r % outF], count: len) }
@@ -58,7 +80,7 @@ enum UformerLinearKernel {
             }
             for i in 0..<batch {
                 ParallelGEMM.run(transA: false, transB: false, m: outF, n: len, k: inF, a: pw, lda: inF,
-                                 b: px + i * inF * len, ldb: len, beta: pb == nil ? 0 : 1,
+                                 b: px + i * inF * len, ldb: len, beta: pb == nil && pr == nil ? 0 : 1,
                                  c: pz.value + i * outF * len, ldc: len)
             }
         }

@@ -97,9 +97,51 @@ SLKD_ATTN_INLINE void slkd_attn_transpose(float *dst, const float *src, size_t n
     }
 }
 
-/// p ← softmax over keys (rows) of p + bias (+ mask), column by column (queries), with the
-/// operations of SLKDTensor's `softmaxOverKeys`. `work` holds 2n floats.
-SLKD_ATTN_INLINE void slkd_attn_softmax(float *p, size_t n, const float *bias, const float *mask, float *work) {
+/// e^x in float for the softmax: within 1.1 ulp of the exact value for −87 ≤ x ≤ 88.72; 0 below
+/// −87 (e^x < 1.7·10⁻³⁸, nothing beside the column maximum's e^0 = 1, and no lane computes a
+/// subnormal, which costs a microcode assist per operation); ∞ above 88.72; NaN for NaN.
+///
+/// Why not `slkd_exp_f32` (glibc's expf bit for bit, in double lanes): here it was about a third
+/// of the attention forward, called row by row through the kernel table, and the softmax's
+/// normalisation does not need its last bit. Cody–Waite reduction with ln 2 in two parts (n·hi is
+/// exact for |n| < 2^15), then Cephes' degree-6 polynomial on |r| ≤ ln2/2. Each multiply–add
+/// goes through slkd_attn_madd, so the two wide paths agree bit for bit, as for the products.
+SLKD_ATTN_INLINE float slkd_attn_exp(float x, const int fused) {
+    const float lo = -87.0f, hi = 88.72283f;
+    const float clamped = x >= lo ? (x <= hi ? x : hi) : lo;   // NaN → lo: no NaN reaches the int conversion
+    const float t = clamped * 1.44269504088896341f;
+    const float shifted = t + 12582912.0f;            // 1.5·2^23: rounds t to an integer
+    const float n = shifted - 12582912.0f;
+    float r = slkd_attn_madd(-n, 0.693359375f, clamped, fused);
+    r = slkd_attn_madd(-n, -2.12194440e-4f, r, fused);
+    float poly = 1.9875691500e-4f;
+    poly = slkd_attn_madd(poly, r, 1.3981999507e-3f, fused);
+    poly = slkd_attn_madd(poly, r, 8.3334519073e-3f, fused);
+    poly = slkd_attn_madd(poly, r, 4.1665795894e-2f, fused);
+    poly = slkd_attn_madd(poly, r, 1.6666665459e-1f, fused);
+    poly = slkd_attn_madd(poly, r, 5.0000001201e-1f, fused);
+    const float r2 = r * r;
+    poly = slkd_attn_madd(poly, r2, r, fused);
+    poly = poly + 1.0f;
+    // 2^n for n in [−126, 128): at n = 128 (x near 88.72) as 2·2^127.
+    const int exponent = (int)n;
+    const int half = exponent > 127 ? 1 : 0;
+    float scale;
+    const unsigned bits = (unsigned)(exponent - half + 127) << 23;
+    memcpy(&scale, &bits, sizeof scale);
+    float result = poly * scale;
+    if (half) result = result * 2.0f;
+    if (x < lo) result = 0.0f;
+    if (x > hi) result = __builtin_inff();
+    if (x != x) result = x;
+    return result;
+}
+
+/// p ← softmax over keys (rows) of p + bias (+ mask), column by column (queries), in the order
+/// of SLKDTensor's `softmaxOverKeys` (its Float64 form), with slkd_attn_exp for e^x. `work`
+/// holds 2n floats.
+SLKD_ATTN_INLINE void slkd_attn_softmax(float *p, size_t n, const float *bias, const float *mask, float *work,
+                                        const int fused) {
     float *maxima = work, *sums = work + n;
     for (size_t i = 0; i < n; i++) maxima[i] = -__builtin_inff(), sums[i] = 0.0f;
     for (size_t key = 0; key < n; key++) {
@@ -116,9 +158,11 @@ SLKD_ATTN_INLINE void slkd_attn_softmax(float *p, size_t n, const float *bias, c
     }
     for (size_t key = 0; key < n; key++) {
         float *row = p + key * n;
-        for (size_t i = 0; i < n; i++) row[i] = row[i] - maxima[i];
-        slkd_exp_f32(row, row, n);
-        for (size_t i = 0; i < n; i++) sums[i] = sums[i] + row[i];
+        for (size_t i = 0; i < n; i++) {
+            const float e = slkd_attn_exp(row[i] - maxima[i], fused);
+            row[i] = e;
+            sums[i] = sums[i] + e;
+        }
     }
     for (size_t i = 0; i < n; i++) sums[i] = 1.0f / sums[i];
     for (size_t key = 0; key < n; key++) {
@@ -134,7 +178,7 @@ SLKD_ATTN_INLINE void slkd_window_attention_forward_body(const float *q, const f
                                                          size_t d, size_t n, const float *bias, const float *mask,
                                                          float *p, float *out, float *work, const int fused) {
     slkd_attn_product(p, n, k, 1, ld, q, ld, n, d, n, fused);           // Sᵀ[key][query] = Σ_c k[c][key]·q[c][query]
-    slkd_attn_softmax(p, n, bias, mask, work);
+    slkd_attn_softmax(p, n, bias, mask, work, fused);
     slkd_attn_product(out, ld, v, ld, 1, p, n, d, n, n, fused);         // out[c][query] = Σ_key v[c][key]·p[key][query]
 }
 

@@ -157,6 +157,21 @@ void slkd_block_unmap(void *_Nonnull block, size_t bytes);
 /// NULL when the system refuses it, in which case `block` is unchanged.
 void *_Nullable slkd_block_resize(void *_Nonnull block, size_t bytes, size_t new_bytes);
 
+/// Floats of the packed weight that slkd_linear_pack_f32 writes for a rows×depth weight.
+size_t slkd_linear_packed_count_f32(size_t rows, size_t depth);
+/// Packs panels [first_panel, first_panel + panels) of 8 rows of the row-major rows×depth `weight`
+/// (rows past the last are zeros) for slkd_linear_columns_f32_avx512.
+void slkd_linear_pack_f32(const float *_Nonnull weight, size_t rows, size_t depth, size_t first_panel,
+                          size_t panels, float *_Nonnull packed);
+/// Columns [first_column, first_column + columns) of out = act(W·X + bias (+ residual)) for one
+/// image: W rows×depth packed by slkd_linear_pack_f32, X depth×L and out and residual rows×L, all
+/// with row stride `ldx` = L; bias [rows] or NULL; residual or NULL; act is exact GELU (the same
+/// bits as slkd_gelu_f32) when `gelu` is nonzero. AVX-512 only: call it only when the CPU has it.
+void slkd_linear_columns_f32_avx512(const float *_Nonnull packed, size_t rows, size_t depth,
+                                    const float *_Nonnull x, size_t ldx, const float *_Nullable bias,
+                                    const float *_Nullable residual, int gelu, float *_Nonnull out,
+                                    size_t first_column, size_t columns);
+
 /// Runs function(context, i) for every i in 0 ..< chunks on the calling thread and up to
 /// `workers − 1` pool threads (started on first use; they spin for a short while after each
 /// region, then sleep). Returns 0 when the region ran, −1 when the pool cannot take it (another

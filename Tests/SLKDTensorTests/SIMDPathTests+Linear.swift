@@ -1,0 +1,64 @@
+import Testing
+import SLKDTensor
+
+/// Uformer's channel-major Linear runs on SLKD's own AVX-512 kernel (`slkd_linear_columns_f32_avx512`)
+/// on that path for at least 64 tokens and at most 512 input channels, and on OpenBLAS otherwise.
+/// Part of the serialized "SIMD paths" suite.
+extension SIMDPathTests {
+    struct LinearShape: Sendable, CustomTestStringConvertible {
+        var batch, inputs, outputs, tokens: Int
+        var bias, residual, gelu: Bool
+        var testDescription: String {
+            "\(batch)×\(inputs)→\(outputs)×\(tokens)\(bias ? " bias" : "")\(residual ? " residual" : "")\(gelu ? " GELU" : "")"
+        }
+    }
+
+    /// Rows that are not a multiple of the tile's 8, tokens that are not a multiple of 32 (masked
+    /// tiles) and thread blocks that are, reductions of one, of a block (256) and past it.
+    static let linearShapes: [LinearShape] = [
+        LinearShape(batch: 2, inputs: 16, outputs: 20, tokens: 100, bias: true, residual: false, gelu: true),
+        LinearShape(batch: 1, inputs: 300, outputs: 13, tokens: 97, bias: true, residual: true, gelu: false),
+        LinearShape(batch: 3, inputs: 1, outputs: 8, tokens: 64, bias: false, residual: false, gelu: false),
+        LinearShape(batch: 1, inputs: 256, outputs: 40, tokens: 130, bias: false, residual: true, gelu: false),
+        LinearShape(batch: 2, inputs: 64, outputs: 33, tokens: 288, bias: true, residual: false, gelu: true),
+    ]
+
+    /// On every path, with and without a graph (without one GELU is applied as tiles are stored;
+    /// with one the pre-activation is kept): the Float result within 10⁻⁵ of the Float64 one,
+    /// relative to the largest |value|, and the input, weight, bias and residual gradients too.
+    @Test("the channel Linear on its own AVX-512 kernel and on OpenBLAS matches Float64", arguments: linearShapes)
+    func channelLinearOwnKernel(_ shape: LinearShape) {
+        var generator = RandomGenerator(seed: 77)
+        let (b, i, o, l) = (shape.batch, shape.inputs, shape.outputs, shape.tokens)
+        let x = Tensor.uniform([b, i, l], low: -1, high: 1, dtype: .float64, using: &generator)
+        let w = Tensor.uniform([o, i], low: -1, high: 1, dtype: .float64, using: &generator) * (1 / Double(i).squareRoot())
+        let bias = shape.bias ? Tensor.uniform([o], low: -1, high: 1, dtype: .float64, using: &generator) : nil
+        let residual = shape.residual ? Tensor.uniform([b, o, l], low: -1, high: 1, dtype: .float64, using: &generator) : nil
+        let upstream = Tensor.uniform([b, o, l], low: -1, high: 1, dtype: .float64, using: &generator)
+        func run(_ dtype: DType, graph: Bool) -> [Tensor] {
+            let leaves = ([x, w] + [bias, residual].compactMap { $0 }).map { $0.cast(to: dtype).requiringGrad() }
+            var k = 2
+            let pb = shape.bias ? leaves[k] : nil
+            if shape.bias { k += 1 }
+            let pr = shape.residual ? leaves[k] : nil
+            guard graph else {
+                return [withoutGradients {
+                    Tensor.uformerChannelLinear(leaves[0], weight: leaves[1], bias: pb, gelu: shape.gelu, residual: pr)
+                }]
+            }
+            let y = Tensor.uformerChannelLinear(leaves[0], weight: leaves[1], bias: pb, gelu: shape.gelu, residual: pr)
+            return [y.detached()] + (y * upstream.cast(to: dtype)).sum().gradients(wrt: leaves)
+        }
+        let exact = run(.float64, graph: true)
+        for path in SIMDPath.supported {
+            for graph in [false, true] {
+                let got = SIMDPath.withPath(path) { run(.float32, graph: graph) }
+                for (k, (g, e)) in zip(got, exact).enumerated() {
+                    let scale = Swift.max(1, e.doubles.map(Swift.abs).max() ?? 1)
+                    expectClose(g.cast(to: .float64), e, rtol: 1e-5, atol: 1e-5 * scale,
+                                "\(shape.testDescription) on \(path)\(graph ? " with a graph" : ""), tensor \(k)")
+                }
+            }
+        }
+    }
+}

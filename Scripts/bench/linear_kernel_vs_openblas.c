@@ -42,10 +42,10 @@ int main(void) {
             const double t1 = now();
             slkd_gelu_f32(c, c, m * n);
             const double t2 = now();
-            slkd_linear_pack_f32(a, m, k, 0, (m + 7) / 8, packed);
+            slkd_linear_pack_f32(a, m, k, 0, 0, (m + 7) / 8, packed);
             slkd_linear_columns_f32_avx512(packed, m, k, b, n, bias, NULL, 0, c, 0, n);
             const double t3 = now();
-            slkd_linear_pack_f32(a, m, k, 0, (m + 7) / 8, packed);
+            slkd_linear_pack_f32(a, m, k, 0, 0, (m + 7) / 8, packed);
             slkd_linear_columns_f32_avx512(packed, m, k, b, n, bias, NULL, 1, c, 0, n);
             const double t4 = now();
             const double times[4] = {t1 - t0, t2 - t0, t3 - t2, t4 - t3};

@@ -4,10 +4,10 @@
 //
 // Why not OpenBLAS here: its sgemm first makes a pass over C (the bias written into it, or zeros
 // for β = 0) and packs the tokens before its kernel reads them, and the GELU that follows LeFF's
-// first Linear is a third pass. For the models' short reductions (K ≤ 64 channels in, or K ≤ 256
-// with many outputs) those passes cost more than the arithmetic saves, and OpenBLAS's own kernel
-// runs such shapes at 45–70 GFLOP/s per core where this one runs them at 70–100 (Docs/Benchmarks.md,
-// "2026-12-07: Uformer's Linear on its own AVX-512 kernel"). Longer reductions stay on OpenBLAS.
+// first Linear is a third pass. For the models' reductions up to 512 channels those passes cost more
+// than its better packing saves: with them, OpenBLAS ran the shortest (K ≤ 64) at 55–77 GFLOP/s on
+// one core where this kernel runs them at 74–101 (Docs/Benchmarks.md, "2026-12-07: Uformer's Linear
+// on its own AVX-512 kernel"). Longer reductions stay on OpenBLAS.
 //
 // The tile is 8 rows of C (8 weights broadcast per reduction step) by 32 tokens (two vectors):
 // 16 accumulators. The reduction runs in blocks of 256 in order; each multiply–add is fused.
@@ -29,14 +29,16 @@ size_t slkd_linear_packed_count_f32(size_t rows, size_t depth) {
     return (rows + SLKD_LINEAR_ROWS - 1) / SLKD_LINEAR_ROWS * SLKD_LINEAR_ROWS * depth;
 }
 
-void slkd_linear_pack_f32(const float *weight, size_t rows, size_t depth, size_t first_panel, size_t panels,
-                          float *packed) {
+void slkd_linear_pack_f32(const float *weight, size_t rows, size_t depth, int transposed, size_t first_panel,
+                          size_t panels, float *packed) {
     for (size_t panel = first_panel; panel < first_panel + panels; panel++) {
         float *dst = packed + panel * depth * SLKD_LINEAR_ROWS;
         const size_t row0 = panel * SLKD_LINEAR_ROWS;
         for (size_t p = 0; p < depth; p++) {
-            for (size_t r = 0; r < SLKD_LINEAR_ROWS; r++)
-                dst[p * SLKD_LINEAR_ROWS + r] = row0 + r < rows ? weight[(row0 + r) * depth + p] : 0.0f;
+            for (size_t r = 0; r < SLKD_LINEAR_ROWS; r++) {
+                const size_t row = row0 + r;
+                dst[p * SLKD_LINEAR_ROWS + r] = row >= rows ? 0.0f : transposed ? weight[p * rows + row] : weight[row * depth + p];
+            }
         }
     }
 }

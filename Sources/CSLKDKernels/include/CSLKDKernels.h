@@ -159,10 +159,11 @@ void *_Nullable slkd_block_resize(void *_Nonnull block, size_t bytes, size_t new
 
 /// Floats of the packed weight that slkd_linear_pack_f32 writes for a rows×depth weight.
 size_t slkd_linear_packed_count_f32(size_t rows, size_t depth);
-/// Packs panels [first_panel, first_panel + panels) of 8 rows of the row-major rows×depth `weight`
-/// (rows past the last are zeros) for slkd_linear_columns_f32_avx512.
-void slkd_linear_pack_f32(const float *_Nonnull weight, size_t rows, size_t depth, size_t first_panel,
-                          size_t panels, float *_Nonnull packed);
+/// Packs panels [first_panel, first_panel + panels) of 8 rows of the rows×depth weight (rows past
+/// the last are zeros) for slkd_linear_columns_f32_avx512. `weight` is that matrix row-major, or
+/// when `transposed` its transpose (depth×rows) row-major, as for an input gradient Wᵀ·g.
+void slkd_linear_pack_f32(const float *_Nonnull weight, size_t rows, size_t depth, int transposed,
+                          size_t first_panel, size_t panels, float *_Nonnull packed);
 /// Columns [first_column, first_column + columns) of out = act(W·X + bias (+ residual)) for one
 /// image: W rows×depth packed by slkd_linear_pack_f32, X depth×L and out and residual rows×L, all
 /// with row stride `ldx` = L; bias [rows] or NULL; residual or NULL; act is exact GELU (the same

@@ -126,18 +126,20 @@ enum UformerLinearKernel {
         SIMDPath.active == .avx512 && tokens >= 64 && depth > 0 && depth <= 512
     }
 
-    /// y[b] = act(W·x[b] + bias (+ residual[b])) for every image on the own kernel: the weight is
-    /// packed once (panels split over threads), then each thread takes whole blocks of 32 tokens.
-    static func ownKernel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                          _ residual: UnsafePointer<Float>?, gelu: Bool, _ out: UnsafeMutablePointer<Float>,
-                          batch: Int, rows: Int, depth: Int, tokens: Int) {
+    /// y[b] = act(W·x[b] + bias (+ residual[b])) for every image on the own kernel, W rows×depth
+    /// (`w` holding Wᵀ when `transposedWeight`): the weight is packed once (panels split over
+    /// threads), then each thread takes whole blocks of 32 tokens.
+    static func ownKernel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, transposedWeight: Bool = false,
+                          _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, gelu: Bool,
+                          _ out: UnsafeMutablePointer<Float>, batch: Int, rows: Int, depth: Int, tokens: Int) {
         let (px, pw, po) = (UncheckedSendable(x), UncheckedSendable(w), UncheckedSendable(out))
         let (pb, pr) = (bias.map { UncheckedSendable($0) }, residual.map { UncheckedSendable($0) })
         TensorMemoryCache.withScratch(Float.self, count: slkd_linear_packed_count_f32(rows, depth)) { scratch in
             let packed = UncheckedSendable(scratch)
             let panels = (rows + 7) / 8
             Parallel.forChunks(panels, grain: Swift.max(1, 8192 / (8 * depth))) { range in
-                slkd_linear_pack_f32(pw.value, rows, depth, range.lowerBound, range.count, packed.value)
+                slkd_linear_pack_f32(pw.value, rows, depth, transposedWeight ? 1 : 0, range.lowerBound, range.count,
+                                     packed.value)
             }
             let threads = Parallel.threadCount
             let block = Swift.max(32, ((tokens + threads - 1) / threads + 31) / 32 * 32)
@@ -210,6 +212,11 @@ enum UformerLinearKernel {
         let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
         let dx: Tensor? = needX ? Tensor.make(x.shape, T.self) { out in
             // x[b]'s gradient = Wᵀ · gz[b].
+            if T.self == Float.self && ownKernelApplies(rows: inF, depth: outF, tokens: len) {
+                ownKernel(floatPointer(pgz), floatPointer(pw), transposedWeight: true, nil, nil, gelu: false,
+                          mutableFloatPointer(out.baseAddress!), batch: batch, rows: inF, depth: outF, tokens: len)
+                return
+            }
             for i in 0..<batch {
                 ParallelGEMM.run(transA: true, transB: false, m: inF, n: len, k: outF, a: pw, lda: inF,
                                  b: pgz + i * outF * len, ldb: len, beta: 0, c: out.baseAddress! + i * inF * len, ldc: len)

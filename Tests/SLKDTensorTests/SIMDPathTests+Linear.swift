@@ -1,9 +1,9 @@
 import Testing
 import SLKDTensor
 
-/// Uformer's channel-major Linear runs on SLKD's own AVX-512 kernel (`slkd_linear_columns_f32_avx512`)
-/// on that path for at least 64 tokens and at most 512 input channels, and on OpenBLAS otherwise.
-/// Part of the serialized "SIMD paths" suite.
+/// Uformer's channel-major Linear and 1×1 convolutions run on SLKD's own AVX-512 kernel
+/// (`slkd_linear_columns_f32_avx512`) on that path for at least 64 tokens and at most 512 input
+/// channels, and on OpenBLAS otherwise. Part of the serialized "SIMD paths" suite.
 extension SIMDPathTests {
     struct LinearShape: Sendable, CustomTestStringConvertible {
         var batch, inputs, outputs, tokens: Int
@@ -58,6 +58,35 @@ extension SIMDPathTests {
                     expectClose(g.cast(to: .float64), e, rtol: 1e-5, atol: 1e-5 * scale,
                                 "\(shape.testDescription) on \(path)\(graph ? " with a graph" : ""), tensor \(k)")
                 }
+            }
+        }
+    }
+
+    /// 1×1 convolutions (Restormer's and DRSformer's projections) of 9×11 = 99 pixels, the two
+    /// gradient-carrying shapes of the forward and the input gradient, with and without bias and
+    /// a second image: on every path within 10⁻⁵ of Float64, outputs and all gradients.
+    @Test("1×1 convolutions on the own AVX-512 kernel and on OpenBLAS match Float64",
+          arguments: [(2, 20, 12, true), (1, 300, 17, false), (1, 8, 520, true)])
+    func pointwiseConvolutionOwnKernel(_ shape: (Int, Int, Int, Bool)) {
+        let (batch, inputs, outputs, withBias) = shape
+        var generator = RandomGenerator(seed: 78)
+        let x = Tensor.uniform([batch, inputs, 9, 11], low: -1, high: 1, dtype: .float64, using: &generator)
+        let w = Tensor.uniform([outputs, inputs, 1, 1], low: -1, high: 1, dtype: .float64, using: &generator)
+            * (1 / Double(inputs).squareRoot())
+        let bias = withBias ? Tensor.uniform([outputs], low: -1, high: 1, dtype: .float64, using: &generator) : nil
+        let upstream = Tensor.uniform([batch, outputs, 9, 11], low: -1, high: 1, dtype: .float64, using: &generator)
+        func run(_ dtype: DType) -> [Tensor] {
+            let leaves = ([x, w] + [bias].compactMap { $0 }).map { $0.cast(to: dtype).requiringGrad() }
+            let y = Tensor.conv2d(leaves[0], weight: leaves[1], bias: withBias ? leaves[2] : nil)
+            return [y.detached()] + (y * upstream.cast(to: dtype)).sum().gradients(wrt: leaves)
+        }
+        let exact = run(.float64)
+        for path in SIMDPath.supported {
+            let got = SIMDPath.withPath(path) { run(.float32) }
+            for (k, (g, e)) in zip(got, exact).enumerated() {
+                let scale = Swift.max(1, e.doubles.map(Swift.abs).max() ?? 1)
+                expectClose(g.cast(to: .float64), e, rtol: 1e-5, atol: 1e-5 * scale,
+                            "1×1 conv \(shape) on \(path), tensor \(k)")
             }
         }
     }

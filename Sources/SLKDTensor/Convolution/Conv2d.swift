@@ -4,7 +4,8 @@ import CSLKDKernels
 // weights [Cout, Cin/groups, kH, kW]), and its two gradients. Three kernels cover the shapes the
 // restoration transformers use:
 //  • pointwise (1×1, stride 1, no padding) — one GEMM [Cout,Cin]·[Cin,H·W] per image and group,
-//    straight on the tensors' memory, no copy;
+//    straight on the tensors' memory, no copy (on the AVX-512 path, with one group and ≤ 512
+//    input channels, `ChannelMajorProduct`'s kernel, which adds the bias as it stores);
 //  • direct — depthwise and few-channels-per-group convolutions (Restormer's 3×3 depthwise,
 //    DRSformer's 2-channel groups): row-by-row multiply–adds, one thread per output plane;
 //  • im2col + GEMM for everything else (dense k×k).
@@ -139,6 +140,15 @@ enum ConvKernels {
             return Tensor.make(geo.outputShape, T.self) { out in
                 directForwardFloat(floatPointer(px), floatPointer(pk), pb.map { floatPointer($0) },
                                    mutableFloatPointer(out.baseAddress!), geo, relu: relu)
+            }
+        }
+        if T.self == Float.self && geo.isPointwise && geo.groups == 1 && !relu
+            && ChannelMajorProduct.applies(rows: geo.outChannels, depth: geo.inChannels, tokens: ohw) {
+            // W·x with the bias added as the tiles are stored: no zeroing pass, no bias pass.
+            return Tensor.make(geo.outputShape, T.self) { out in
+                ChannelMajorProduct.run(floatPointer(px), floatPointer(pk), pb.map { floatPointer($0) }, nil, gelu: false,
+                                        mutableFloatPointer(out.baseAddress!), batch: geo.batch, rows: geo.outChannels,
+                                        depth: geo.inChannels, tokens: ohw)
             }
         }
         let y = compute(geo.outputShape, geo, T.self) { py in
@@ -413,6 +423,15 @@ enum ConvKernels {
         let pg = UnsafePointer(g.basePointer(T.self)), pk = UnsafePointer(k.basePointer(T.self))
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
+        if T.self == Float.self && geo.isPointwise && geo.groups == 1
+            && ChannelMajorProduct.applies(rows: geo.inChannels, depth: geo.outChannels, tokens: ohw) {
+            // Wᵀ·g without OpenBLAS's zeroing pass.
+            return Tensor.make(geo.inputShape, T.self) { out in
+                ChannelMajorProduct.run(floatPointer(pg), floatPointer(pk), transposedWeight: true, nil, nil, gelu: false,
+                                        mutableFloatPointer(out.baseAddress!), batch: geo.batch, rows: geo.inChannels,
+                                        depth: geo.outChannels, tokens: ohw)
+            }
+        }
         return compute(geo.inputShape, geo, T.self, zeroingLowered: true) { gx in
             directInputGradient(pg, pk, gx, geo)
         } pointwise: { gx, n, grp in

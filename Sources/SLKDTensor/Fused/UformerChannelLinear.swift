@@ -59,10 +59,10 @@ enum UformerLinearKernel {
         let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
         let pb = b.map { UnsafePointer($0.basePointer(T.self)) }
         let pr = residual.map { UncheckedSendable(UnsafePointer($0.basePointer(T.self))) }
-        if T.self == Float.self && ownKernelApplies(rows: outF, depth: inF, tokens: len) {
+        if T.self == Float.self && ChannelMajorProduct.applies(rows: outF, depth: inF, tokens: len) {
             let fused = gelu && !keepPreActivation
             let z = Tensor.make([batch, outF, len], T.self) { out in
-                ownKernel(floatPointer(px), floatPointer(pw), pb.map { floatPointer($0) }, pr.map { floatPointer($0.value) },
+                ChannelMajorProduct.run(floatPointer(px), floatPointer(pw), pb.map { floatPointer($0) }, pr.map { floatPointer($0.value) },
                           gelu: fused, mutableFloatPointer(out.baseAddress!), batch: batch, rows: outF, depth: inF, tokens: len)
             }
             guard gelu && !fused else { return (z, nil) }
@@ -114,44 +114,6 @@ enum UformerLinearKernel {
         Parallel.forChunks((total + block - 1) / block, grain: 16) { blocks in
             let start = blocks.lowerBound * block, end = Swift.min(blocks.upperBound * block, total)
             GELUFunction.apply(source.value + start, to: d.value + start, count: end - start)
-        }
-    }
-
-    /// Whether a product runs on SLKD's own AVX-512 kernel (`slkd_linear_columns_f32_avx512`)
-    /// instead of OpenBLAS: on the AVX-512 path, with at least 64 tokens and at most 512 input
-    /// channels. Alone, the kernel ran the models' shapes with K ≤ 256 at 0.6–0.9× the time of
-    /// OpenBLAS with its pass over C, K = 512 at 0.98–1.06×, and longer reductions at up to 1.1×
-    /// (Docs/Benchmarks.md); in the models the fused bias, residual and GELU tip K = 512 its way.
-    static func ownKernelApplies(rows: Int, depth: Int, tokens: Int) -> Bool {
-        SIMDPath.active == .avx512 && tokens >= 64 && depth > 0 && depth <= 512
-    }
-
-    /// y[b] = act(W·x[b] + bias (+ residual[b])) for every image on the own kernel, W rows×depth
-    /// (`w` holding Wᵀ when `transposedWeight`): the weight is packed once (panels split over
-    /// threads), then each thread takes whole blocks of 32 tokens.
-    static func ownKernel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, transposedWeight: Bool = false,
-                          _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, gelu: Bool,
-                          _ out: UnsafeMutablePointer<Float>, batch: Int, rows: Int, depth: Int, tokens: Int) {
-        let (px, pw, po) = (UncheckedSendable(x), UncheckedSendable(w), UncheckedSendable(out))
-        let (pb, pr) = (bias.map { UncheckedSendable($0) }, residual.map { UncheckedSendable($0) })
-        TensorMemoryCache.withScratch(Float.self, count: slkd_linear_packed_count_f32(rows, depth)) { scratch in
-            let packed = UncheckedSendable(scratch)
-            let panels = (rows + 7) / 8
-            Parallel.forChunks(panels, grain: Swift.max(1, 8192 / (8 * depth))) { range in
-                slkd_linear_pack_f32(pw.value, rows, depth, transposedWeight ? 1 : 0, range.lowerBound, range.count,
-                                     packed.value)
-            }
-            let threads = Parallel.threadCount
-            let block = Swift.max(32, ((tokens + threads - 1) / threads + 31) / 32 * 32)
-            let blocksPerImage = (tokens + block - 1) / block
-            Parallel.forChunks(batch * blocksPerImage) { range in
-                for task in range {
-                    let image = task / blocksPerImage, start = (task % blocksPerImage) * block
-                    slkd_linear_columns_f32_avx512(packed.value, rows, depth, px.value + image * depth * tokens, tokens,
-                                                   pb?.value, pr.map { $0.value + image * rows * tokens }, gelu ? 1 : 0,
-                                                   po.value + image * rows * tokens, start, Swift.min(block, tokens - start))
-                }
-            }
         }
     }
 
@@ -212,8 +174,8 @@ enum UformerLinearKernel {
         let px = UnsafePointer(x.basePointer(T.self)), pw = UnsafePointer(w.basePointer(T.self))
         let dx: Tensor? = needX ? Tensor.make(x.shape, T.self) { out in
             // x[b]'s gradient = Wᵀ · gz[b].
-            if T.self == Float.self && ownKernelApplies(rows: inF, depth: outF, tokens: len) {
-                ownKernel(floatPointer(pgz), floatPointer(pw), transposedWeight: true, nil, nil, gelu: false,
+            if T.self == Float.self && ChannelMajorProduct.applies(rows: inF, depth: outF, tokens: len) {
+                ChannelMajorProduct.run(floatPointer(pgz), floatPointer(pw), transposedWeight: true, nil, nil, gelu: false,
                           mutableFloatPointer(out.baseAddress!), batch: batch, rows: inF, depth: outF, tokens: len)
                 return
             }

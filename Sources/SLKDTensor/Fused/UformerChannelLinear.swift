@@ -7,7 +7,9 @@ import RealModule
 // GELU). Here the bias is written into the output first and the GEMM accumulates onto it (β = 1),
 // GELU runs on that buffer in place, and the backward pass forms gelu′(z)·g and the bias
 // gradient's row sums in one sweep. When a residual connection follows (LeFF's `linear2`), the
-// output starts as residual + bias, so the add's own pass over memory goes too.
+// output starts as residual + bias, so the add's own pass over memory goes too. On the AVX-512
+// path most of these products (and the input gradients) skip OpenBLAS for `ChannelMajorProduct`,
+// which adds bias and residual and applies GELU as it stores each tile.
 
 extension Tensor {
     /// `nn.Linear` over the channel axis of channel-major tokens, optionally followed by exact
@@ -62,8 +64,9 @@ enum UformerLinearKernel {
         if T.self == Float.self && ChannelMajorProduct.applies(rows: outF, depth: inF, tokens: len) {
             let fused = gelu && !keepPreActivation
             let z = Tensor.make([batch, outF, len], T.self) { out in
-                ChannelMajorProduct.run(floatPointer(px), floatPointer(pw), pb.map { floatPointer($0) }, pr.map { floatPointer($0.value) },
-                          gelu: fused, mutableFloatPointer(out.baseAddress!), batch: batch, rows: outF, depth: inF, tokens: len)
+                ChannelMajorProduct.run(floatPointer(px), floatPointer(pw), pb.map { floatPointer($0) },
+                                        pr.map { floatPointer($0.value) }, gelu: fused, mutableFloatPointer(out.baseAddress!),
+                                        batch: batch, rows: outF, depth: inF, tokens: len)
             }
             guard gelu && !fused else { return (z, nil) }
             return (applyingGELU(T.self, z), z)
@@ -176,7 +179,7 @@ enum UformerLinearKernel {
             // x[b]'s gradient = Wᵀ · gz[b].
             if T.self == Float.self && ChannelMajorProduct.applies(rows: inF, depth: outF, tokens: len) {
                 ChannelMajorProduct.run(floatPointer(pgz), floatPointer(pw), transposedWeight: true, nil, nil, gelu: false,
-                          mutableFloatPointer(out.baseAddress!), batch: batch, rows: inF, depth: outF, tokens: len)
+                                        mutableFloatPointer(out.baseAddress!), batch: batch, rows: inF, depth: outF, tokens: len)
                 return
             }
             for i in 0..<batch {

@@ -18,6 +18,7 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <string.h>
 
 #define SLKD_LINEAR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define SLKD_LINEAR_ROWS 8
@@ -29,12 +30,43 @@ size_t slkd_linear_packed_count_f32(size_t rows, size_t depth) {
     return (rows + SLKD_LINEAR_ROWS - 1) / SLKD_LINEAR_ROWS * SLKD_LINEAR_ROWS * depth;
 }
 
-void slkd_linear_pack_f32(const float *weight, size_t rows, size_t depth, int transposed, size_t first_panel,
-                          size_t panels, float *packed) {
+/// dst[p][r] = src[r·ld + p] for an 8×8 block: eight rows in, eight columns out, in registers.
+static inline SLKD_LINEAR_TARGET __attribute__((always_inline)) void slkd_linear_transpose8(const float *src, size_t ld,
+                                                                                            float *dst) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ld);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * 8, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * 8, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+    }
+}
+
+SLKD_LINEAR_TARGET void slkd_linear_pack_f32(const float *weight, size_t rows, size_t depth, int transposed,
+                                             size_t first_panel, size_t panels, float *packed) {
     for (size_t panel = first_panel; panel < first_panel + panels; panel++) {
         float *dst = packed + panel * depth * SLKD_LINEAR_ROWS;
         const size_t row0 = panel * SLKD_LINEAR_ROWS;
-        for (size_t p = 0; p < depth; p++) {
+        size_t p = 0;
+        if (row0 + SLKD_LINEAR_ROWS <= rows) {
+            // A whole panel: each step's 8 weights are a row of Wᵀ (one copy), or 8×8 blocks of W
+            // transposed in registers; the scalar loop below takes the remaining columns.
+            if (transposed) {
+                for (; p < depth; p++) memcpy(dst + p * SLKD_LINEAR_ROWS, weight + p * rows + row0, SLKD_LINEAR_ROWS * sizeof(float));
+            } else {
+                for (; p + 8 <= depth; p += 8) slkd_linear_transpose8(weight + row0 * depth + p, depth, dst + p * SLKD_LINEAR_ROWS);
+            }
+        }
+        for (; p < depth; p++) {
             for (size_t r = 0; r < SLKD_LINEAR_ROWS; r++) {
                 const size_t row = row0 + r;
                 dst[p * SLKD_LINEAR_ROWS + r] = row >= rows ? 0.0f : transposed ? weight[p * rows + row] : weight[row * depth + p];

@@ -162,6 +162,7 @@ size_t slkd_linear_packed_count_f32(size_t rows, size_t depth);
 /// Packs panels [first_panel, first_panel + panels) of 8 rows of the rows×depth weight (rows past
 /// the last are zeros) for slkd_linear_columns_f32_avx512. `weight` is that matrix row-major, or
 /// when `transposed` its transpose (depth×rows) row-major, as for an input gradient Wᵀ·g.
+/// AVX-512 only, like slkd_linear_columns_f32_avx512.
 void slkd_linear_pack_f32(const float *_Nonnull weight, size_t rows, size_t depth, int transposed,
                           size_t first_panel, size_t panels, float *_Nonnull packed);
 /// Columns [first_column, first_column + columns) of out = act(W·X + bias (+ residual)) for one

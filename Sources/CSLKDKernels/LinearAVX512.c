@@ -113,13 +113,6 @@ slkd_linear_tile(size_t depth, const float *a, const float *b, size_t ldb, float
     }
 }
 
-static SLKD_LINEAR_TARGET void slkd_linear_gelu_rows(float *c, size_t ldc, size_t rows, size_t columns) {
-    for (size_t r = 0; r < rows; r++) {
-        float *row = c + r * ldc;
-        for (size_t j = 0; j < columns; j++) row[j] = slkd_gelu_scalar(row[j]);
-    }
-}
-
 SLKD_LINEAR_TARGET void slkd_linear_columns_f32_avx512(const float *packed, size_t rows, size_t depth, const float *x,
                                                        size_t ldx, const float *bias, const float *residual,
                                                        int gelu, float *out, size_t first_column, size_t columns) {
@@ -140,9 +133,9 @@ SLKD_LINEAR_TARGET void slkd_linear_columns_f32_avx512(const float *packed, size
                 }
                 pc += SLKD_LINEAR_DEPTH;
             } while (pc < depth);
-            // GELU on the rows just finished, while they are in cache: the same scalar body as
-            // slkd_gelu_f32, so the same bits.
-            if (gelu) slkd_linear_gelu_rows(out + i * ldx + jc, ldx, tile_rows, width);
+            // GELU in place on the rows just finished, while they are in cache: slkd_gelu_f32's
+            // body, so the same bits.
+            for (size_t r = 0; gelu && r < tile_rows; r++) slkd_gelu_body(out + (i + r) * ldx + jc, out + (i + r) * ldx + jc, width);
         }
     }
 }

@@ -6,6 +6,7 @@
 // (1×1 convolution, Linear) bring the raw `cblas_sgemm` of the same product as their baseline.
 
 import CSLKDOpenBLAS
+import SLKDModels
 import SLKDTensor
 
 /// One operator at one shape.
@@ -87,21 +88,6 @@ func relativePositionIndex(_ w: Int) -> Tensor {
         }
     }
     return Tensor(shape: [w * w, w * w], indices: idx)
-}
-
-/// The token permutation of `torch.roll(x, (−shift, −shift))` then `window_partition` on a side×side
-/// map (window-order position p ← image token partition[p]), and its inverse.
-func shiftedWindowPermutation(side: Int, window w: Int, shift: Int) -> (partition: Tensor, reverse: Tensor) {
-    let windows = side / w
-    var partition = [Int](repeating: 0, count: side * side), reverse = partition
-    for p in 0..<(side * side) {
-        let windowIndex = p / (w * w), inWindow = p % (w * w)
-        let y = ((windowIndex / windows) * w + inWindow / w + shift) % side
-        let x = ((windowIndex % windows) * w + inWindow % w + shift) % side
-        partition[p] = y * side + x
-        reverse[y * side + x] = p
-    }
-    return (Tensor(shape: [side * side], indices: partition), Tensor(shape: [side * side], indices: reverse))
 }
 
 typealias CaseGroup = (names: [String], build: () -> [Case])
@@ -235,7 +221,8 @@ func visionGroups() -> [CaseGroup] {
     // Uformer's shifted-window partition as the models run it: one gather along the token axis of
     // channel-major tokens [B, C, H·W] (`uformerPermutedTokens`), its gradient the inverse gather.
     g.append(group("permuteTokens_32x128x128") { _ in
-        let (partition, reverse) = shiftedWindowPermutation(side: s, window: 8, shift: 4)
+        let layout = UformerWindowLayout(height: s, width: s, window: 8, shift: 4)
+        let (partition, reverse) = (layout.partition!, layout.reverse!)
         return memoryOp("permuteTokens_32x128x128", [random([1, 32, hw])], outCount: 32 * hw) {
             $0[0].uformerPermutedTokens(partition, inverse: reverse)
         }

@@ -9,12 +9,12 @@ import SLKDTensor
 //    regions, recomputed there from the actual H, W on every call).
 
 /// The token permutations and the attention mask of one window configuration at one map size.
-struct UformerWindowLayout: @unchecked Sendable {
+package struct UformerWindowLayout: @unchecked Sendable {
     /// Window-order position p ← image token `partition[p]` (int64 [H·W]); nil when the
     /// permutation is the identity (one unshifted window per map, the 8×8 bottleneck).
-    let partition: Tensor?
+    package let partition: Tensor?
     /// Image token q ← window-order position `reverse[q]`; nil when the identity.
-    let reverse: Tensor?
+    package let reverse: Tensor?
     /// Windows per image.
     let windowCount: Int
     /// The shift mask [nW, 1, N, N] as float32 and float64 (nil without shift).
@@ -23,7 +23,7 @@ struct UformerWindowLayout: @unchecked Sendable {
 
     func mask(for dtype: DType) -> Tensor? { dtype == .float64 ? mask64 : mask32 }
 
-    init(height: Int, width: Int, window w: Int, shift s: Int) {
+    package init(height: Int, width: Int, window w: Int, shift s: Int) {
         let nh = height / w, nw = width / w, n = w * w
         windowCount = nh * nw
         var partition = [Int](repeating: 0, count: height * width)

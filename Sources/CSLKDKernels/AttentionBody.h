@@ -4,7 +4,10 @@
 // time in call, packing and C-zeroing overhead than in arithmetic.
 //
 // Every product is one form: C[r][j] = Σ_p X(r, p)·Y[p][j], one element of X broadcast against a
-// row of Y, four rows of C by 64 columns held in registers. The sum runs over p in order; the
+// row of Y, four rows of C by `tile` columns held in registers: 64 on the AVX-512 path (16 of its
+// 32 registers), 16 on AVX2 and 8 on the baseline (8 of their 16), so that no sum is spilled; at 64
+// columns the AVX2 path spilled half its sums to the stack on every step. The sum runs over p in
+// order, whatever the tile; the
 // wide paths fuse each multiply–add (`fused`), the baseline rounds the product and the sum, so
 // the baseline's bits differ from theirs in the last places (AVX2 and AVX-512 agree).
 #ifndef CSLKD_ATTENTION_BODY_H
@@ -52,13 +55,14 @@ SLKD_ATTN_INLINE void slkd_attn_columns(float *c, size_t ldc, const float *x, si
     for (; r < rows; r++) slkd_attn_tile(c, ldc, x, x_row, x_depth, y, ldy, depth, r, j, 1, cols, fused);
 }
 
-/// C[r][j] = Σ_{p < depth} X(r, p)·Y[p][j] for r < rows, j < n (C overwritten).
+/// C[r][j] = Σ_{p < depth} X(r, p)·Y[p][j] for r < rows, j < n (C overwritten), in blocks of
+/// `tile` columns (64, 16 or 8), then of 8, then one by one.
 SLKD_ATTN_INLINE void slkd_attn_product(float *c, size_t ldc, const float *x, size_t x_row, size_t x_depth,
                                         const float *y, size_t ldy, size_t rows, size_t depth, size_t n,
-                                        const int fused) {
+                                        const int fused, const size_t tile) {
     size_t j = 0;
-    for (; j + 64 <= n; j += 64) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 64, fused);
-    for (; j + 16 <= n; j += 16) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 16, fused);
+    for (; j + tile <= n; j += tile) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, tile, fused);
+    for (; j + 8 <= n; j += 8) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 8, fused);
     for (; j < n; j++) slkd_attn_columns(c, ldc, x, x_row, x_depth, y, ldy, rows, depth, j, 1, fused);
 }
 
@@ -176,10 +180,11 @@ SLKD_ATTN_INLINE void slkd_attn_softmax(float *p, size_t n, const float *bias, c
 /// stride `ld`; bias, mask and p are n×n. `work` holds 2n floats.
 SLKD_ATTN_INLINE void slkd_window_attention_forward_body(const float *q, const float *k, const float *v, size_t ld,
                                                          size_t d, size_t n, const float *bias, const float *mask,
-                                                         float *p, float *out, float *work, const int fused) {
-    slkd_attn_product(p, n, k, 1, ld, q, ld, n, d, n, fused);           // Sᵀ[key][query] = Σ_c k[c][key]·q[c][query]
+                                                         float *p, float *out, float *work, const int fused,
+                                                         const size_t tile) {
+    slkd_attn_product(p, n, k, 1, ld, q, ld, n, d, n, fused, tile);          // Sᵀ[key][query] = Σ_c k[c][key]·q[c][query]
     slkd_attn_softmax(p, n, bias, mask, work, fused);
-    slkd_attn_product(out, ld, v, ld, 1, p, n, d, n, n, fused);         // out[c][query] = Σ_key v[c][key]·p[key][query]
+    slkd_attn_product(out, ld, v, ld, 1, p, n, d, n, n, fused, tile);        // out[c][query] = Σ_key v[c][key]·p[key][query]
 }
 
 /// One block backward from the saved probabilities p and the output gradient g (a d×n tile):
@@ -189,12 +194,12 @@ SLKD_ATTN_INLINE void slkd_window_attention_backward_body(const float *q, const 
                                                           const float *g, size_t ld, size_t d, size_t n,
                                                           const float *p, float *dq, float *dk, float *dv,
                                                           float *bias_gradient, int logits, float *work,
-                                                          const int fused) {
+                                                          const int fused, const size_t tile) {
     float *transposed = work, *ds = work + n * n, *column_sums = work + 2 * n * n;
     slkd_attn_transpose(transposed, p, n);                               // pᵀ[query][key]
-    slkd_attn_product(dv, ld, g, ld, 1, transposed, n, d, n, n, fused);  // dv[c][key] = Σ_query g[c][query]·p[key][query]
+    slkd_attn_product(dv, ld, g, ld, 1, transposed, n, d, n, n, fused, tile);  // dv[c][key] = Σ_query g[c][query]·p[key][query]
     if (!logits) return;
-    slkd_attn_product(ds, n, v, 1, ld, g, ld, n, d, n, fused);           // dP[key][query] = Σ_c v[c][key]·g[c][query]
+    slkd_attn_product(ds, n, v, 1, ld, g, ld, n, d, n, fused, tile);         // dP[key][query] = Σ_c v[c][key]·g[c][query]
     for (size_t i = 0; i < n; i++) column_sums[i] = 0.0f;
     for (size_t key = 0; key < n; key++) {
         const float *pr = p + key * n, *dr = ds + key * n;
@@ -209,9 +214,9 @@ SLKD_ATTN_INLINE void slkd_window_attention_backward_body(const float *q, const 
             br[i] = br[i] + s;
         }
     }
-    slkd_attn_product(dq, ld, k, ld, 1, ds, n, d, n, n, fused);          // dq[c][query] = Σ_key k[c][key]·dS[key][query]
+    slkd_attn_product(dq, ld, k, ld, 1, ds, n, d, n, n, fused, tile);        // dq[c][query] = Σ_key k[c][key]·dS[key][query]
     slkd_attn_transpose(transposed, ds, n);                              // dSᵀ[query][key]
-    slkd_attn_product(dk, ld, q, ld, 1, transposed, n, d, n, n, fused);  // dk[c][key] = Σ_query q[c][query]·dS[key][query]
+    slkd_attn_product(dk, ld, q, ld, 1, transposed, n, d, n, n, fused, tile);  // dk[c][key] = Σ_query q[c][query]·dS[key][query]
 }
 
 #endif

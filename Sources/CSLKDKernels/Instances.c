@@ -68,12 +68,14 @@
     target static void window_attention_forward_f32_##name(const float *q, const float *k, const float *v, \
                                                            size_t ld, size_t d, size_t n, const float *b, \
                                                            const float *m, float *p, float *o, float *w) { \
-        slkd_window_attention_forward_body(q, k, v, ld, d, n, b, m, p, o, w, SLKD_FUSED_##name);   \
+        slkd_window_attention_forward_body(q, k, v, ld, d, n, b, m, p, o, w, SLKD_FUSED_##name,    \
+                                           SLKD_ATTN_TILE_##name);                                 \
     }                                                                                              \
     target static void window_attention_backward_f32_##name(                                       \
         const float *q, const float *k, const float *v, const float *g, size_t ld, size_t d, size_t n, \
         const float *p, float *dq, float *dk, float *dv, float *db, int logits, float *w) {        \
-        slkd_window_attention_backward_body(q, k, v, g, ld, d, n, p, dq, dk, dv, db, logits, w, SLKD_FUSED_##name); \
+        slkd_window_attention_backward_body(q, k, v, g, ld, d, n, p, dq, dk, dv, db, logits, w, SLKD_FUSED_##name, \
+                                            SLKD_ATTN_TILE_##name);                                \
     }
 
 /// Columns per conv row block: enough independent accumulators to hide the add latency (8 SSE or
@@ -85,6 +87,11 @@
 #define SLKD_FUSED_baseline 0
 #define SLKD_FUSED_avx2 1
 #define SLKD_FUSED_avx512 1
+/// Columns per attention product tile (four rows): 8 of the 16 SSE or AVX2 registers, 16 of
+/// AVX-512's 32 (AttentionBody.h).
+#define SLKD_ATTN_TILE_baseline 8
+#define SLKD_ATTN_TILE_avx2 16
+#define SLKD_ATTN_TILE_avx512 64
 /// Columns per depthwise 3×3 block: two vectors.
 #define SLKD_DW_WIDE_baseline 8
 #define SLKD_DW_WIDE_avx2 16

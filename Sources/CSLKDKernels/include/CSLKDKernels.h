@@ -127,8 +127,8 @@ void slkd_channel_norm_parameter_gradients_f32(const float *_Nonnull gradient, c
 /// Uformer's attention for one (image, window, head) block of N tokens and d channels: q, k, v
 /// and `out` are d×N tiles with row stride `row_stride` (channels by tokens); `bias`, `mask` (or
 /// null) and `probabilities` are N×N as [key][query]. probabilities = softmax over keys of
-/// kᵀ·q + bias (+ mask), out = v·probabilities. `work` holds 2N floats. The products sum over
-/// their inner dimension in order, fused multiply–adds on the AVX2 and AVX-512 paths (the
+/// kᵀ·q + bias (+ mask), out = v·probabilities. `work` holds 2N + 3dN floats. The products sum
+/// over their inner dimension in order, fused multiply–adds on the AVX2 and AVX-512 paths (the
 /// baseline's bits differ from theirs in the last places).
 void slkd_window_attention_forward_f32(const float *_Nonnull q, const float *_Nonnull k, const float *_Nonnull v,
                                        size_t row_stride, size_t head_dim, size_t tokens, const float *_Nonnull bias,
@@ -137,7 +137,8 @@ void slkd_window_attention_forward_f32(const float *_Nonnull q, const float *_No
 
 /// The block's backward from its probabilities and output gradient (a d×N tile): dv = g·Pᵀ and,
 /// when `logits` is non-zero, dS = P ⊙ (vᵀ·g − Σ_keys P ⊙ vᵀ·g), bias_gradient += dS, dq = k·dS,
-/// dk = q·dSᵀ. dq, dk, dv are d×N tiles with row stride `row_stride`. `work` holds 2N² + N floats.
+/// dk = q·dSᵀ. dq, dk, dv are d×N tiles with row stride `row_stride`. `work` holds 2N² + N + 4dN
+/// floats.
 void slkd_window_attention_backward_f32(const float *_Nonnull q, const float *_Nonnull k, const float *_Nonnull v,
                                         const float *_Nonnull gradient, size_t row_stride, size_t head_dim,
                                         size_t tokens, const float *_Nonnull probabilities, float *_Nonnull dq,

@@ -122,7 +122,8 @@ enum UformerAttentionKernel {
             let po = UncheckedSendable(out.baseAddress!)
             BLASThreads.withSingleThread {
                 Parallel.forChunks(geo.blocks) { range in
-                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: nn + 2 * n)
+                    // The probabilities when not kept, then the C kernel's work (2N, and compact q, k, v tiles).
+                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: nn + 2 * n + 3 * d * n)
                     defer { scratch.deallocate() }
                     for t in range {
                         let p = ps.map { $0.value + t * nn } ?? scratch
@@ -206,10 +207,10 @@ enum UformerAttentionKernel {
             let pt = UncheckedSendable(total.baseAddress!)
             BLASThreads.withSingleThread {
                 Parallel.forChunks(geo.blocks) { range in
-                    // This chunk's bias gradient, then the work of one block (2N² + N for the C kernel). From
+                    // This chunk's bias gradient, then the work of one block (2N² + N + 4dN for the C kernel). From
                     // the tensor memory cache: with 8 or more heads it is ≥ 128 KiB, which malloc would map
                     // and fault in afresh on every call (the most page faults of a Ufor-SL training step).
-                    TensorMemoryCache.withScratch(T.self, count: geo.heads * nn + 2 * nn + n) { scratch in
+                    TensorMemoryCache.withScratch(T.self, count: geo.heads * nn + 2 * nn + n + 4 * geo.headDim * n) { scratch in
                         let local = scratch, ds = scratch + geo.heads * nn, columnSums = ds + nn
                         local.update(repeating: 0, count: geo.heads * nn)
                         for t in range {

@@ -1,7 +1,7 @@
 """Same-run comparison of the six models, ours against PyTorch, as one Markdown table.
 
     swift build -c release --product slkd-bench
-    /work/torchenv/bin/python Scripts/bench/compare_models.py [--runs 5] [--threads 2] [--cases a,b] [--json out.json]
+    /work/torchenv/bin/python Scripts/bench/compare_models.py [--runs 5] [--threads 2] [--rounds 1] [--cases a,b] [--json out.json]
 
 For each case (see torch_models_bench.py) it runs, back to back, `.build/release/slkd-bench --filter
 CASE` and `torch_models_bench.py --cases CASE`, each in a fresh process, so that the two timings
@@ -9,7 +9,11 @@ share the machine's state and each memory figure is its own. Before them, slkd-b
 case measures the machine's OpenBLAS sgemm rate at the same thread count: "% sgemm" is a model's
 multiply–add rate (fvcore MACs, ×2 flops; fwd+bwd counted as 3× forward) as a fraction of it.
 
-Columns: ours / torch median ms, ratio ours ÷ torch, peak MiB = rise of the process's max RSS from
+With `--rounds R` each case runs R times in alternation (ours, PyTorch, ours, PyTorch, ...), so that a
+burst of load on a shared machine falls on both sides; the medians are then the median over rounds
+of each process's median, the minima the minimum over all runs, and the peaks the largest.
+
+Columns: ours / torch median ms, ratio ours ÷ torch, the same ratio of the minimum times, peak MiB = rise of the process's max RSS from
 before the model is built to after the runs (weights, gradients, input and the runs' peak; the same
 span on both sides), ours' peak live tensor bytes (MemoryTracker), GMAC per call, our GMAC/s.
 The load average before and after is printed: on a shared machine, compare ratios, not ms.
@@ -45,12 +49,28 @@ def torch_bench(case, threads, runs):
         return json.load(open(f.name))["results"][0]
 
 
+def combine(results):
+    """One side's results over rounds: the median of the medians (the rate scaled to it), the
+    minimum of the minima, the largest peaks, the runs summed."""
+    medians = sorted(r["median_ms"] for r in results)
+    median = medians[len(medians) // 2]
+    middle = next(r for r in results if r["median_ms"] == median)
+    combined = dict(middle)
+    combined["min_ms"] = min(r["min_ms"] for r in results)
+    combined["runs"] = sum(r["runs"] for r in results)
+    for key in ("max_rss_delta_bytes", "peak_tensor_bytes"):
+        if key in middle:
+            combined[key] = max(r[key] for r in results)
+    return combined
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", default=os.path.join(ROOT, ".build", "release", "slkd-bench"))
     parser.add_argument("--cases", default=",".join(ALL_CASES))
     parser.add_argument("--runs", type=int, default=5, help="timed runs per case on each side (median reported)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds of both sides per case")
     parser.add_argument("--json", help="also write the joined rows here")
     args = parser.parse_args()
 
@@ -61,17 +81,23 @@ def main():
     sgemm = slkd_bench(args.bench, "sgemm_1024", args.threads, 1.0)
     rows = []
     for case in args.cases.split(","):
-        ours = slkd_bench(args.bench, case, args.threads, seconds)
-        theirs = torch_bench(case, args.threads, args.runs)
+        mine, theirs_runs = [], []
+        for _ in range(args.rounds):
+            mine.append(slkd_bench(args.bench, case, args.threads, seconds))
+            theirs_runs.append(torch_bench(case, args.threads, args.runs))
+        ours, theirs = combine(mine), combine(theirs_runs)
         gmac = ours["rate"] * ours["median_ms"] / 1e3  # GMAC per call (rate is GMAC/s)
         rows.append({
             "case": case, "ours_ms": ours["median_ms"], "torch_ms": theirs["median_ms"],
             "ratio": ours["median_ms"] / theirs["median_ms"],
+            "ours_min_ms": ours["min_ms"], "torch_min_ms": theirs["min_ms"],
+            "min_ratio": ours["min_ms"] / theirs["min_ms"],
             "ours_rss_mib": ours["max_rss_delta_bytes"] / MIB, "torch_rss_mib": theirs["max_rss_delta_bytes"] / MIB,
             "ours_tensor_mib": ours["peak_tensor_bytes"] / MIB, "gmac": gmac, "ours_gmacs": ours["rate"],
             "sgemm_fraction": 2 * ours["rate"] / sgemm["rate"],
             "torch_sgemm_fraction": 2 * gmac / (theirs["median_ms"] / 1e3) / sgemm["rate"],
-            "ours_runs": ours["runs"], "torch_runs": theirs["runs"], "torch_version": theirs["torch"],
+            "ours_runs": ours["runs"], "torch_runs": theirs["runs"], "rounds": args.rounds,
+            "torch_version": theirs["torch"],
         })
         print(f"  {case}: ours {ours['median_ms']:.0f} ms, torch {theirs['median_ms']:.0f} ms", file=sys.stderr)
     load_after = os.getloadavg()
@@ -79,11 +105,12 @@ def main():
     print(f"sgemm_1024 ({args.threads} threads): {sgemm['rate']:.1f} GFLOP/s; torch {rows[0]['torch_version'] if rows else '?'}; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print()
-    print("| case | ours ms | torch ms | ours/torch | ours peak MiB | torch peak MiB | ours tensor peak MiB "
+    print("| case | ours ms | torch ms | ours/torch | min ratio | ours peak MiB | torch peak MiB | ours tensor peak MiB "
           "| GMAC | ours GMAC/s | ours % sgemm | torch % sgemm |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['case']} | {r['ours_ms']:.0f} | {r['torch_ms']:.0f} | {r['ratio']:.2f} | {r['ours_rss_mib']:.0f} "
+        print(f"| {r['case']} | {r['ours_ms']:.0f} | {r['torch_ms']:.0f} | {r['ratio']:.2f} | {r['min_ratio']:.2f} "
+              f"| {r['ours_rss_mib']:.0f} "
               f"| {r['torch_rss_mib']:.0f} | {r['ours_tensor_mib']:.0f} | {r['gmac']:.2f} | {r['ours_gmacs']:.1f} "
               f"| {100 * r['sgemm_fraction']:.0f} % | {100 * r['torch_sgemm_fraction']:.0f} % |")
     if args.json:

@@ -6,6 +6,7 @@
 
 #include "AttentionBody.h"
 #include "ConvBody.h"
+#include "ExpAVX2.h"
 #include "ExpAVX512.h"
 #include "KernelTable.h"
 #include "MathBodies.h"
@@ -98,7 +99,6 @@
 #define SLKD_DW_WIDE_avx512 32
 
 SLKD_INSTANTIATE_EXP(baseline, SLKD_TARGET_BASELINE)
-SLKD_INSTANTIATE_EXP(avx2, SLKD_TARGET_AVX2)
 SLKD_INSTANTIATE(baseline, SLKD_TARGET_BASELINE)
 SLKD_INSTANTIATE(avx2, SLKD_TARGET_AVX2)
 SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
@@ -111,7 +111,8 @@ const SLKDKernelTable slkd_kernels_baseline = {
     window_attention_forward_f32_baseline, window_attention_backward_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
-    exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2, gelu_backward_sum_f32_avx2,
+    slkd_exp_f32_avx2_gather, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2,
+    gelu_backward_sum_f32_avx2,
     gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
     depthwise3x3_weight_gradient_f32_avx2,
     channel_norm_forward_f32_avx2, channel_norm_backward_f32_avx2, channel_norm_parameter_gradients_f32_avx2,

@@ -9,13 +9,14 @@ share the machine's state and each memory figure is its own. Before them, slkd-b
 case measures the machine's OpenBLAS sgemm rate at the same thread count: "% sgemm" is a model's
 multiply–add rate (fvcore MACs, ×2 flops; fwd+bwd counted as 3× forward) as a fraction of it.
 
-With `--rounds R` each case runs R times in alternation (ours, PyTorch, ours, PyTorch, ...), so that a
-burst of load on a shared machine falls on both sides; the medians are then the median over rounds
-of each process's median, the minima the minimum over all runs, and the peaks the largest.
+With `--rounds R` each case runs R times in alternation (ours, PyTorch, ours, PyTorch, ...), so
+that a burst of load on a shared machine falls on both sides; the medians are then the median over
+rounds of each process's median, the minima the minimum over all runs, and the peaks the largest.
 
-Columns: ours / torch median ms, ratio ours ÷ torch, the same ratio of the minimum times, peak MiB = rise of the process's max RSS from
-before the model is built to after the runs (weights, gradients, input and the runs' peak; the same
-span on both sides), ours' peak live tensor bytes (MemoryTracker), GMAC per call, our GMAC/s.
+Columns: ours / torch median ms, ratio ours ÷ torch, the same ratio of the minimum times, peak MiB =
+rise of the process's max RSS from before the model is built to after the runs (weights, gradients,
+input and the runs' peak; the same span on both sides), ours' peak live tensor bytes
+(MemoryTracker), GMAC per call, our GMAC/s.
 The load average before and after is printed: on a shared machine, compare ratios, not ms.
 """
 
@@ -50,8 +51,8 @@ def torch_bench(case, threads, runs):
 
 
 def combine(results):
-    """One side's results over rounds: the median of the medians (the rate scaled to it), the
-    minimum of the minima, the largest peaks, the runs summed."""
+    """One side's results over rounds: the round whose median is the median of the medians (its
+    rate with it), with the minimum of the minima, the largest peaks and the runs summed."""
     medians = sorted(r["median_ms"] for r in results)
     median = medians[len(medians) // 2]
     middle = next(r for r in results if r["median_ms"] == median)

@@ -425,7 +425,7 @@ enum ConvKernels {
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, rows = cinG * geo.taps
         if T.self == Float.self && geo.isPointwise && geo.groups == 1
             && ChannelMajorProduct.applies(rows: geo.inChannels, depth: geo.outChannels, tokens: ohw) {
-            // Wᵀ·g without OpenBLAS's zeroing pass.
+            // Wᵀ·g without a zeroing pass over the output.
             return Tensor.make(geo.inputShape, T.self) { out in
                 ChannelMajorProduct.run(floatPointer(pg), floatPointer(pk), transposedWeight: true, nil, nil, gelu: false,
                                         mutableFloatPointer(out.baseAddress!), batch: geo.batch, rows: geo.inChannels,

@@ -5,8 +5,8 @@ import CSLKDKernels
 /// gradients, and 1×1 convolutions — on SLKD's own AVX-512 kernel
 /// (`slkd_linear_columns_f32_avx512`, Sources/CSLKDKernels/LinearAVX512.c) where it beats OpenBLAS.
 ///
-/// Why: OpenBLAS's `sgemm` first makes a pass over C (a bias written into it, or its own zeroing
-/// for β = 0) and packs the tokens, and whatever follows the product (bias, residual, GELU) is one
+/// Why: an OpenBLAS product first needs a pass over C (a bias written into it, or zeros for β = 0,
+/// which `ParallelGEMM` writes) and packs the tokens, and whatever follows the product (bias, residual, GELU) is one
 /// more pass. This kernel reads the tokens in place and applies those as it stores each tile.
 enum ChannelMajorProduct {
     /// Whether a product runs here instead of on OpenBLAS: on the AVX-512 path, with at least 64

@@ -1,13 +1,11 @@
 // The bodies of MathBodies.h compiled three times: the baseline, AVX2 with FMA, and AVX-512.
-// Contraction stays off for all three so that FMA hardware does not change the bits (the exp
-// kernel equals glibc expf only with separately rounded products and sums, and every path must
-// return the same bits).
+// Contraction stays off for all three so that FMA hardware does not change the bits: every path
+// must return the same bits (the window attention's products, which fuse on the wide paths, are
+// the documented exception).
 #pragma clang fp contract(off)
 
 #include "AttentionBody.h"
 #include "ConvBody.h"
-#include "ExpAVX2.h"
-#include "ExpAVX512.h"
 #include "KernelTable.h"
 #include "MathBodies.h"
 #include "NormBody.h"
@@ -17,12 +15,9 @@
 #define SLKD_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #define SLKD_TARGET_BASELINE
 
-/// The exp wrapper (the AVX-512 path has its own, in ExpAVX512.c).
-#define SLKD_INSTANTIATE_EXP(name, target)                                                         \
-    target static void exp_f32_##name(const float *s, float *d, size_t n) { slkd_exp_body(s, d, n); }
-
-/// The other wrappers for one instruction set.
+/// The wrappers for one instruction set.
 #define SLKD_INSTANTIATE(name, target)                                                             \
+    target static void exp_f32_##name(const float *s, float *d, size_t n) { slkd_exp_body(s, d, n); } \
     target static void sigmoid_f32_##name(const float *s, float *d, size_t n) {                    \
         slkd_sigmoid_body(s, d, n);                                                                \
     }                                                                                              \
@@ -98,7 +93,6 @@
 #define SLKD_DW_WIDE_avx2 16
 #define SLKD_DW_WIDE_avx512 32
 
-SLKD_INSTANTIATE_EXP(baseline, SLKD_TARGET_BASELINE)
 SLKD_INSTANTIATE(baseline, SLKD_TARGET_BASELINE)
 SLKD_INSTANTIATE(avx2, SLKD_TARGET_AVX2)
 SLKD_INSTANTIATE(avx512, SLKD_TARGET_AVX512)
@@ -111,16 +105,15 @@ const SLKDKernelTable slkd_kernels_baseline = {
     window_attention_forward_f32_baseline, window_attention_backward_f32_baseline,
 };
 const SLKDKernelTable slkd_kernels_avx2 = {
-    slkd_exp_f32_avx2_gather, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2,
+    exp_f32_avx2, sigmoid_f32_avx2, tanh_f32_avx2, gelu_f32_avx2, gelu_backward_f32_avx2,
     gelu_backward_sum_f32_avx2,
     gelu_gate_backward_f32_avx2, sum_f32_avx2, conv_row_f32_avx2, depthwise3x3_plane_f32_avx2,
     depthwise3x3_weight_gradient_f32_avx2,
     channel_norm_forward_f32_avx2, channel_norm_backward_f32_avx2, channel_norm_parameter_gradients_f32_avx2,
     window_attention_forward_f32_avx2, window_attention_backward_f32_avx2,
 };
-// exp from ExpAVX512.c (table lookups by permute instead of gather).
 const SLKDKernelTable slkd_kernels_avx512 = {
-    slkd_exp_f32_avx512_permute, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
+    exp_f32_avx512, sigmoid_f32_avx512, tanh_f32_avx512, gelu_f32_avx512,
     gelu_backward_f32_avx512, gelu_backward_sum_f32_avx512, gelu_gate_backward_f32_avx512, sum_f32_avx512, conv_row_f32_avx512,
     depthwise3x3_plane_f32_avx512, depthwise3x3_weight_gradient_f32_avx512,
     channel_norm_forward_f32_avx512, channel_norm_backward_f32_avx512, channel_norm_parameter_gradients_f32_avx512,

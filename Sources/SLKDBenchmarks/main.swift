@@ -89,8 +89,16 @@ struct Result: Codable {
     }
 }
 
-/// One warm-up call, then enough calls to fill `seconds` (odd, 5…51); the median is reported.
+/// How long OpenBLAS's idle server threads keep spinning (sched_yield in a loop) before they
+/// sleep: 2^28 cycles by default, about 0.1 s, after the library loads and after every threaded
+/// call (an sgemm baseline). A case measured in that window shares the cores with them: the
+/// element-wise cases, 51 runs of about a millisecond, lost a fifth of a core to it.
+let blasSpinSettleMicroseconds: UInt32 = 300_000
+
+/// Waits out OpenBLAS's spin, then one warm-up call, then enough calls to fill `seconds` (odd,
+/// 5…51); the median is reported.
 func measure(_ c: Case, seconds: Double) -> (median: Double, min: Double, runs: Int, peak: Int) {
+    usleep(blasSpinSettleMicroseconds)
     c.body()  // warm-up: page faults, BLAS buffers, caches
     let t0 = now()
     c.body()

@@ -36,8 +36,8 @@ enum SoftmaxKernels {
             lanes.forEachBlock(T.self, scratchPerLane: 2) { base, m, scratch in
                 if T.self == Float.self && inner == 1 && !log {
                     // Last-axis softmax (attention scores): the row is contiguous, so exp runs
-                    // through the vectorised expf (bit-identical to the scalar one) over the
-                    // whole row; same operations and summation order as the general loop.
+                    // through the vectorised kernel (Tensor.exp's bits) over the whole row; same
+                    // operations and summation order as the general loop.
                     let r = UnsafeRawPointer(px + base).assumingMemoryBound(to: Float.self)
                     let d = UnsafeMutableRawPointer(py + base).assumingMemoryBound(to: Float.self)
                     var mx = -Float.infinity
@@ -60,7 +60,7 @@ enum SoftmaxKernels {
                     let r = px + base + c * inner, d = py + base + c * inner
                     if T.self == Float.self {
                         // Softmax over a non-last axis (Uformer's keys axis): the block's m lanes are
-                        // contiguous at each c, so exp runs vectorised (bit-identical to expf) on them.
+                        // contiguous at each c, so exp runs vectorised (Tensor.exp's bits) on them.
                         for j in 0..<m { d[j] = r[j] - mx[j] }
                         let df = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
                         ExpFunction.apply(UnsafePointer(df), to: df, count: m)

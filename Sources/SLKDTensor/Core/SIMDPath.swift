@@ -10,9 +10,9 @@ import CSLKDKernels
 /// standard error.
 ///
 /// Every path returns the same bits (the kernels use no fused multiply-adds and never reorder
-/// arithmetic), so the choice changes speed only. exp equals glibc's `expf` bit for bit, and GELU
-/// and its backward equal the Swift scalar forms; sigmoid is within 2.5 ulp and tanh within 1 ulp
-/// of the exact values. Float64 math stays in Swift.
+/// arithmetic), so the choice changes speed only. GELU and its backward equal the Swift scalar
+/// forms; exp and tanh are within 1 ulp and sigmoid within 2.5 ulp of the exact values (exp equals
+/// glibc's `expf` outside −87 ≤ x ≤ 88). Float64 math stays in Swift.
 public enum SIMDPath: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
     /// SSE2, which every x86-64 CPU has.
     case baseline = 0

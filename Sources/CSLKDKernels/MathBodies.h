@@ -133,21 +133,34 @@ SLKD_INLINE void slkd_exp_block_outside(const float *x, float *dst) {
     }
 }
 
-/// One pass per block: slkd_exp_float on every lane while noting lanes out of its range, then
-/// those lanes again (from a copy of the block, since src may equal dst).
+/// One block of SLKD_BLOCK lanes: slkd_exp_float on every lane while noting lanes out of its
+/// range, then those lanes again. x and y must not overlap, so the loop vectorises with no
+/// overlap check (with one, an in-place call ran scalar: 29 µs instead of 3 for 4096 floats).
+SLKD_INLINE void slkd_exp_block(const float *restrict x, float *restrict y) {
+    int outside = 0;
+    for (size_t j = 0; j < SLKD_BLOCK; j++) {
+        outside |= !slkd_exp_float_in_range(x[j]);
+        y[j] = slkd_exp_float(x[j]);
+    }
+    if (outside) slkd_exp_block_outside(x, y);
+}
+
+/// Block by block from a copy of each block, since src may equal dst (a softmax row). A partial
+/// last block is padded with zeros and goes through the same vector loop: the softmax rows of
+/// Restormer's attention are 48 long and would otherwise run entirely in a scalar tail.
 SLKD_INLINE void slkd_exp_body(const float *src, float *dst, size_t n) {
     size_t i = 0;
     for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
         float x[SLKD_BLOCK];
-        int outside = 0;
-        for (size_t j = 0; j < SLKD_BLOCK; j++) {
-            x[j] = src[i + j];
-            outside |= !slkd_exp_float_in_range(x[j]);
-            dst[i + j] = slkd_exp_float(x[j]);
-        }
-        if (outside) slkd_exp_block_outside(x, dst + i);
+        memcpy(x, src + i, sizeof x);
+        slkd_exp_block(x, dst + i);
     }
-    for (; i < n; i++) dst[i] = slkd_exp_float_in_range(src[i]) ? slkd_exp_float(src[i]) : slkd_exp_scalar(src[i]);
+    if (i < n) {
+        float x[SLKD_BLOCK] = {0}, y[SLKD_BLOCK];
+        memcpy(x, src + i, (n - i) * sizeof(float));
+        slkd_exp_block(x, y);
+        memcpy(dst + i, y, (n - i) * sizeof(float));
+    }
 }
 
 /// The sigmoid from e = exp(−|x|): 1 / (1 + e) for x ≥ 0, e / (1 + e) for x < 0 (no overflow).
@@ -173,14 +186,15 @@ SLKD_INLINE float slkd_sigmoid_fast(float x) {
 }
 
 /// One pass per block: the fast form on every lane while noting lanes out of its range, then
-/// those few lanes again with expf (from a copy of the block, since src may equal dst).
+/// those few lanes again with expf. From a copy of the block, as in slkd_exp_body: src may equal
+/// dst, and in place the loop over src ran scalar (25 µs instead of 3 for 4096 floats).
 SLKD_INLINE void slkd_sigmoid_body(const float *src, float *dst, size_t n) {
     size_t i = 0;
     for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
         float x[SLKD_BLOCK];
+        memcpy(x, src + i, sizeof x);
         int bad = 0;
         for (size_t j = 0; j < SLKD_BLOCK; j++) {
-            x[j] = src[i + j];
             bad |= !slkd_sigmoid_in_range(x[j]);
             dst[i + j] = slkd_sigmoid_fast(x[j]);
         }
@@ -216,6 +230,11 @@ SLKD_INLINE float slkd_tanh_scalar(float xf) {
 }
 
 SLKD_INLINE void slkd_tanh_body(const float *src, float *dst, size_t n) {
+    // In place over one pointer, as slkd_gelu_body: the overlap check fails for src == dst.
+    if (dst == src) {
+        for (size_t i = 0; i < n; i++) dst[i] = slkd_tanh_scalar(dst[i]);
+        return;
+    }
     for (size_t i = 0; i < n; i++) dst[i] = slkd_tanh_scalar(src[i]);
 }
 

@@ -323,6 +323,41 @@ struct SIMDPathTests {
         #expect(r.sigmoidWorstUlp <= 2.5, "sigmoid: \(r.sigmoidWorstUlp) ulp on \(path)")
     }
 
+    /// The kernel pads a last partial block and copies each block before it writes, so that rows
+    /// of any length, and rows exponentiated in place (a softmax), go through the vector loop:
+    /// every element must still get the bits it gets inside a long array.
+    @Test("exp gives the same bits for rows of every length and in place (softmax rows)", arguments: SIMDPath.supported)
+    func expRowsAndInPlace(_ path: SIMDPath) {
+        let xs = Self.inputs
+        SIMDPath.withPath(path) {
+            let whole = Tensor(xs).exp().floats
+            for n in 1...130 {
+                let start = (n * 37) % (xs.count - n)
+                let row = Tensor(Array(xs[start..<(start + n)])).exp().floats
+                let differ = (0..<n).filter { row[$0].bitPattern != whole[start + $0].bitPattern && !(row[$0].isNaN && whole[start + $0].isNaN) }
+                #expect(differ.isEmpty, "length \(n) on \(path): \(differ.count) differ")
+            }
+            // Softmax over rows of 48 (Restormer's attention) and 70 exponentiates each shifted
+            // row in place; the same steps with an out-of-place exp must give the same bits.
+            var generator = RandomGenerator(seed: 23)
+            for width in [48, 70] {
+                let values = (0..<(3 * width)).map { _ in Float(generator.nextUnit() * 40 - 20) }
+                let softmax = Tensor(shape: [3, width], scalars: values).softmax(axis: 1).floats
+                for r in 0..<3 {
+                    let row = Array(values[(r * width)..<((r + 1) * width)])
+                    let top = row.max()!
+                    let e = Tensor(row.map { $0 - top }).exp().floats
+                    var sum: Float = 0
+                    for v in e { sum += v }
+                    let scale = 1 / sum
+                    let expected = e.map { $0 * scale }
+                    let actual = Array(softmax[(r * width)..<((r + 1) * width)])
+                    #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "width \(width), row \(r) on \(path)")
+                }
+            }
+        }
+    }
+
     @Test("exp at the edges of the float range", arguments: SIMDPath.supported)
     func expEdges(_ path: SIMDPath) {
         // Around overflow (88.7228), the smallest normal result (−87.3365), the smallest denormal

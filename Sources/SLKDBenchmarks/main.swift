@@ -89,10 +89,11 @@ struct Result: Codable {
     }
 }
 
-/// How long OpenBLAS's idle server threads keep spinning (sched_yield in a loop) before they
-/// sleep: 2^28 cycles by default, about 0.1 s, after the library loads and after every threaded
-/// call (an sgemm baseline). A case measured in that window shares the cores with them: the
-/// element-wise cases, 51 runs of about a millisecond, lost a fifth of a core to it.
+/// How long to wait before each case for OpenBLAS's idle server threads to stop spinning
+/// (sched_yield in a loop, 2^28 cycles, about 0.1 s) after the library loads and after every
+/// threaded call (an sgemm baseline). A case measured in that window shares the cores with them:
+/// the element-wise cases are 51 runs of about a millisecond, and the first of them ran while it
+/// spun.
 let blasSpinSettleMicroseconds: UInt32 = 300_000
 
 /// Waits out OpenBLAS's spin, then one warm-up call, then enough calls to fill `seconds` (odd,

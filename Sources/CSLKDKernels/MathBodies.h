@@ -91,9 +91,11 @@ SLKD_INLINE int slkd_exp_float_in_range(float x) { return x >= -87.0f && x <= 88
 ///
 /// Why not expf's bits (slkd_exp_core in double lanes, which Tensor.exp returned up to now): that
 /// takes two double vectors and a table lookup per float vector, and its lookup has no fast form
-/// on AVX2 (a gather, or eight permutes); it ran at 1.2–1.9× PyTorch's time there, which is Sleef's
-/// 1-ulp float exp. Here: Cody–Waite reduction x = n·ln2 + r with ln 2 in two parts (n·0.693359375
-/// is exact), Cephes' degree-6 polynomial on |r| ≤ ln2/2, and 2^n built in the exponent field.
+/// on AVX2 (a gather, or eight permutes); it ran at 1.2–1.9× the time of PyTorch, which evaluates
+/// Sleef's 1-ulp float exp. Here: Cody–Waite reduction x = n·ln2 + r with ln 2 in two parts
+/// (n·0.693359375 is exact), Cephes' degree-6 polynomial on |r| ≤ ln2/2 (the coefficients of
+/// AttentionBody.h's slkd_attn_exp, which fuses its multiply–adds on the wide paths and so cannot
+/// share this code), and 2^n built in the exponent field.
 /// Every product and sum is rounded on its own (contraction is off), so every path gives the
 /// same bits. Lanes outside the range are clamped only to stay finite; the caller replaces them.
 SLKD_INLINE float slkd_exp_float(float x) {

@@ -35,6 +35,25 @@ struct ParallelPoolTests {
         #expect(slots.allSatisfy { $0 == expected }, "count \(count): \(slots.filter { $0 != expected }.count) wrong")
     }
 
+    /// Chunks per thread: `0..<count` is cut into min(count / grain, threads × chunks per thread)
+    /// equal chunks (the last one shorter), each run once, whatever the timing.
+    @Test(arguments: [(1_000, 1, nil), (1_000, 100, nil), (1_000, 1, 1), (1_000, 1, 3), (10, 4, 8), (100_003, 7, nil)] as [(Int, Int, Int?)])
+    func chunksFollowGrainAndChunksPerThread(count: Int, grain: Int, perThread: Int?) {
+        let lock = NSLock()
+        var ranges: [Range<Int>] = []
+        Parallel.forChunks(count, grain: grain, chunksPerThread: perThread) { range in
+            lock.withLock { ranges.append(range) }
+        }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        let workers = min(Parallel.threadCount, max(1, count / grain))
+        let expected = workers <= 1 ? 1 : min(max(1, count / grain), workers * (perThread ?? Parallel.chunksPerThread))
+        #expect(ranges.count == expected, "\(ranges.count) chunks, expected \(expected)")
+        #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == count)
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        let size = (count + expected - 1) / expected
+        #expect(ranges.dropLast().allSatisfy { $0.count == size })
+    }
+
     @Test func aSlowChunkIsFinishedBeforeTheCallReturns() {
         let slots = Self.runRegions(count: 64, regions: 20, slowChunk: true)
         #expect(slots.allSatisfy { $0 == 20 * 21 / 2 })

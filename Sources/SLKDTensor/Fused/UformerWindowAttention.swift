@@ -200,13 +200,17 @@ enum UformerAttentionKernel {
         let bases = packed ? (0..<3).map { gradients[0].basePointer(T.self) + $0 * cl } : gradients.map { $0.basePointer(T.self) }
         let (pdq, pdk, pdv) = (UncheckedSendable(bases[0]), UncheckedSendable(bases[1]), UncheckedSendable(bases[2]))
         let needLogits = need[0] || need[1] || need[3]
-        // The bias gradient sums every image and window: each chunk sums its own, then adds under a lock.
+        // The bias gradient sums every image and window: each chunk sums its own, and the chunks'
+        // sums are added in the order of their first block once all are done, so that the bits do
+        // not depend on which chunk finished first (with three or more chunks the order matters).
         let lock = NSLock()
+        var chunkSums: [(firstBlock: Int, values: [T])] = []
         let dBias = Tensor.make([geo.heads, n, n], T.self) { total in
             total.update(repeating: 0)
-            let pt = UncheckedSendable(total.baseAddress!)
             BLASThreads.withSingleThread {
-                Parallel.forChunks(geo.blocks) { range in
+                // One chunk per thread: each chunk zeroes, fills and then adds its own copy of the
+                // bias gradient (heads·N² floats), which more chunks would multiply.
+                Parallel.forChunks(geo.blocks, chunksPerThread: 1) { range in
                     // This chunk's bias gradient, then the work of one block (2N² + N + 4dN for the C kernel). From
                     // the tensor memory cache: with 8 or more heads it is ≥ 128 KiB, which malloc would map
                     // and fault in afresh on every call (the most page faults of a Ufor-SL training step).
@@ -253,11 +257,13 @@ enum UformerAttentionKernel {
                             ParallelGEMM.run(transA: false, transB: true, m: d, n: n, k: n, a: qTile, lda: l, b: ds, ldb: n,
                                              beta: 0, c: pdk.value + out, ldc: l)
                         }
-                        lock.withLock {
-                            for i in 0..<(geo.heads * nn) { pt.value[i] += local[i] }
-                        }
+                        let values = Array(UnsafeBufferPointer(start: local, count: geo.heads * nn))
+                        lock.withLock { chunkSums.append((range.lowerBound, values)) }
                     }
                 }
+            }
+            for chunk in chunkSums.sorted(by: { $0.firstBlock < $1.firstBlock }) {
+                for i in 0..<(geo.heads * nn) { total[i] += chunk.values[i] }
             }
         }
         return withExtendedLifetime((g, q, k, v, probabilities)) { gradients + [dBias] }

@@ -40,9 +40,10 @@ public enum Parallel {
     ///
     /// Why more than one: chunks are claimed as threads become free, so a thread that the host
     /// held up, or that got the slower part of a region, leaves its remaining chunks to the
-    /// others instead of making them wait. Four per thread ran Uformer-B's forward 5–15 % faster
-    /// on a 2-core Zen 3 (Docs/Benchmarks.md); each chunk is still at least `grain` iterations.
-    /// Set it before the work starts, from one thread.
+    /// others instead of making them wait. On a busy 2-core Zen 3 host, four per thread ran
+    /// Uformer-B's forward 5–15 % faster in five of six alternating rounds; on a quiet one the
+    /// difference was within the noise (Docs/Benchmarks.md). Each chunk is still at least `grain`
+    /// iterations. Set it before the work starts, from one thread.
     nonisolated(unsafe) public static var chunksPerThread: Int = 4
 
     /// Runs `body` on disjoint chunks of `0..<count`, in parallel when the work is large enough

@@ -82,6 +82,22 @@ SLKD_INLINE float slkd_exp_scalar(float x) {
     return slkd_exp_in_range(x) ? slkd_exp_fast(x) : expf(x);
 }
 
+/// 1.5·2^23: adding it to |t| < 2^22 rounds t to an integer n held in the low bits of the sum.
+#define SLKD_ROUND_MAGIC 12582912.0f
+
+/// 2^n as a float, for `shifted` = t + SLKD_ROUND_MAGIC with n the integer t rounded to and
+/// −126 ≤ n ≤ 127: n is written straight into the exponent field.
+SLKD_INLINE float slkd_pow2_of_rounded(float shifted) {
+    const float magic = SLKD_ROUND_MAGIC;
+    uint32_t shifted_bits, magic_bits;
+    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+    memcpy(&magic_bits, &magic, sizeof magic_bits);
+    const uint32_t scale_bits = (shifted_bits - magic_bits + 127u) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    return scale;
+}
+
 /// Where slkd_exp_float runs: every result there is a normal float (e^−87 > 2^−126) and 2^n
 /// fits the exponent field (n ≤ 127). False for NaN.
 SLKD_INLINE int slkd_exp_float_in_range(float x) { return x >= -87.0f && x <= 88.0f; }
@@ -100,9 +116,8 @@ SLKD_INLINE int slkd_exp_float_in_range(float x) { return x >= -87.0f && x <= 88
 /// same bits. Lanes outside the range are clamped only to stay finite; the caller replaces them.
 SLKD_INLINE float slkd_exp_float(float x) {
     const float clamped = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float magic = 12582912.0f;   // 1.5·2^23: adding it rounds to an integer in the low bits
-    const float shifted = clamped * 1.44269504088896341f + magic;
-    const float n = shifted - magic;
+    const float shifted = clamped * 1.44269504088896341f + SLKD_ROUND_MAGIC;
+    const float n = shifted - SLKD_ROUND_MAGIC;
     float r = clamped - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -113,13 +128,7 @@ SLKD_INLINE float slkd_exp_float(float x) {
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r;
     p = p + 1.0f;
-    uint32_t shifted_bits, magic_bits;
-    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
-    memcpy(&magic_bits, &magic, sizeof magic_bits);
-    const uint32_t scale_bits = (shifted_bits - magic_bits + 127u) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, sizeof scale);
-    return p * scale;
+    return p * slkd_pow2_of_rounded(shifted);
 }
 
 /// The lanes of a block outside slkd_exp_float's range get expf's bits: from exp_core in double
@@ -267,9 +276,8 @@ SLKD_INLINE float slkd_erf_activation(float x) {
 /// `SpecialFunctions.expOfNonPositiveForActivation` for Float, operation for operation.
 SLKD_INLINE float slkd_exp_nonpositive_activation(float y) {
     float v = slkd_swift_max(y, -87.0f);
-    const float magic = 12582912.0f;
-    float shifted = v * 0x1.715476p+0f + magic;
-    float k = shifted - magic;
+    float shifted = v * 0x1.715476p+0f + SLKD_ROUND_MAGIC;
+    float k = shifted - SLKD_ROUND_MAGIC;
     float r = (v - k * 0x1.62e4p-1f) - k * 0x1.7f7d1cp-20f;
     float p = 0x1.a01a02p-13f;
     p = p * r + 0x1.6c16c2p-10f;
@@ -279,13 +287,7 @@ SLKD_INLINE float slkd_exp_nonpositive_activation(float y) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    uint32_t shifted_bits, magic_bits;
-    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
-    memcpy(&magic_bits, &magic, sizeof magic_bits);
-    uint32_t scale_bits = (shifted_bits - magic_bits + 127u) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, sizeof scale);
-    return p * scale;
+    return p * slkd_pow2_of_rounded(shifted);
 }
 
 /// 1/√2 and √(2π) as SLKDTensor computes them in Float (Swift's Float.pi is rounded down).

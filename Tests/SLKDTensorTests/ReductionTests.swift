@@ -100,6 +100,32 @@ struct ReductionTests {
         #expect(zip(g, expected).allSatisfy { Swift.abs($0 - $1) < 1e-12 }, "p=\(p): \(g)")
     }
 
+    /// The leading-axis path combines up to four rows into the same outputs at once; the result
+    /// must be each output's rows combined one by one in order, bit for bit, whatever the row
+    /// count (groups of 4, 3, 2, 1) and with a kept leading axis (rows of other outputs between).
+    @Test("leading-axis reductions combine rows in order, bit for bit", arguments: 1...9)
+    func leadingAxisOrder(rows: Int) {
+        let lead = 3, cols = 37
+        let values = (0..<(lead * rows * cols)).map { Float(($0 * 7919) % 1009) / 97 - 5 }
+        let x = Tensor(shape: [lead, rows, cols], scalars: values)
+        var sums = [Float](repeating: 0, count: lead * cols)
+        var maxima = [Float](repeating: -.infinity, count: lead * cols)
+        var minima = [Float](repeating: .infinity, count: lead * cols)
+        for l in 0..<lead { for r in 0..<rows { for c in 0..<cols {
+            let v = values[(l * rows + r) * cols + c], o = l * cols + c
+            sums[o] = sums[o] + v
+            maxima[o] = v > maxima[o] ? v : maxima[o]
+            minima[o] = v < minima[o] ? v : minima[o]
+        } } }
+        #expect(x.sum(axes: [1]).floats.map(\.bitPattern) == sums.map(\.bitPattern))
+        #expect(x.max(axes: [1]).floats == maxima)
+        #expect(x.min(axes: [1]).floats == minima)
+        // Reducing the two leading axes: all lead × rows rows into one set of outputs.
+        var total = [Float](repeating: 0, count: cols)
+        for row in 0..<(lead * rows) { for c in 0..<cols { total[c] = total[c] + values[row * cols + c] } }
+        #expect(x.sum(axes: [0, 1]).floats.map(\.bitPattern) == total.map(\.bitPattern))
+    }
+
     /// Large enough for the threaded inner-axis path and the leading-axis accumulation path.
     @Test("large sums agree with a plain loop", arguments: [[0], [1], [0, 1]])
     func largeSums(axes: [Int]) {

@@ -131,13 +131,42 @@ extension Tensor {
             // inputs in the same order (results do not depend on the thread count), and the
             // unit-stride case is a plain loop the compiler vectorises.
             let columnGrain = Swift.max(1, elementwiseGrain / Swift.max(loop.outerCount, 1))
+            var runs: [(destination: Int, source: Int)] = []
+            runs.reserveCapacity(loop.outerCount)
+            loop.forEachRun(in: 0..<loop.outerCount) { offsets in runs.append((offsets[0], offsets[1])) }
             Parallel.forChunks(n, grain: columnGrain) { columns in
-                loop.forEachRun(in: 0..<loop.outerCount) { offsets in
-                    let d = dst + offsets[0], s = src + offsets[1]
+                var r = 0
+                while r < runs.count {
+                    let d = dst + runs[r].destination
                     if ds == 1 && ss == 1 {
-                        for i in columns { d[i] = R.combine(d[i], s[i]) }
+                        // Up to four consecutive runs into the same outputs are combined in
+                        // registers, in run order: the same bits as one run at a time, with a
+                        // quarter of the loads and stores of the outputs.
+                        var group = 1
+                        while group < 4 && r + group < runs.count
+                            && runs[r + group].destination == runs[r].destination { group += 1 }
+                        let s0 = src + runs[r].source
+                        switch group {
+                        case 4:
+                            let s1 = src + runs[r + 1].source, s2 = src + runs[r + 2].source
+                            let s3 = src + runs[r + 3].source
+                            for i in columns {
+                                d[i] = R.combine(R.combine(R.combine(R.combine(d[i], s0[i]), s1[i]), s2[i]), s3[i])
+                            }
+                        case 3:
+                            let s1 = src + runs[r + 1].source, s2 = src + runs[r + 2].source
+                            for i in columns { d[i] = R.combine(R.combine(R.combine(d[i], s0[i]), s1[i]), s2[i]) }
+                        case 2:
+                            let s1 = src + runs[r + 1].source
+                            for i in columns { d[i] = R.combine(R.combine(d[i], s0[i]), s1[i]) }
+                        default:
+                            for i in columns { d[i] = R.combine(d[i], s0[i]) }
+                        }
+                        r += group
                     } else {
+                        let s = src + runs[r].source
                         for i in columns { d[i * ds] = R.combine(d[i * ds], s[i * ss]) }
+                        r += 1
                     }
                 }
             }

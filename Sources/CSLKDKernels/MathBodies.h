@@ -351,6 +351,7 @@ SLKD_INLINE float slkd_gelu_backward_sum_body(const float *restrict g, const flo
     float acc[SLKD_SUM_LANES] = {0};
     size_t i = 0;
     for (; i + SLKD_SUM_LANES <= n; i += SLKD_SUM_LANES) {
+#pragma clang loop interleave_count(4)
         for (size_t j = 0; j < SLKD_SUM_LANES; j++) {
             float v = g[i + j] * slkd_gelu_derivative_scalar(x[i + j]);
             dst[i + j] = v;

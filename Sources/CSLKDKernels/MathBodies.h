@@ -2,6 +2,12 @@
 // is always inlined into a wrapper with a `target` attribute, which lets the compiler vectorise
 // its loops for that wrapper's width. Floating-point contraction is off (see Instances.c), so
 // every width performs the same IEEE operations and returns the same bits.
+//
+// The loops marked `interleave_count(4)` evaluate one long chain of dependent operations per
+// element (GELU's rational erf, an exp polynomial, tanh in double). With one vector per iteration,
+// as the vectoriser emits them by default, the out-of-order window held about two chains at a
+// time; four vectors per iteration side by side run GELU 18 % and its backward 28 % faster on
+// Zen 3 (Docs/Benchmarks.md). Each element's operations are unchanged, so are the bits.
 #ifndef CSLKD_MATH_BODIES_H
 #define CSLKD_MATH_BODIES_H
 

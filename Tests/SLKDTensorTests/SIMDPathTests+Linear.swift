@@ -90,4 +90,54 @@ extension SIMDPathTests {
             }
         }
     }
+
+    /// On OpenBLAS (more than 512 input channels, so on every path) a product large enough to be
+    /// split over threads gets its bias, residual and GELU inside its own region, block by block
+    /// (`ParallelGEMM`'s hooks). The result must be the pass-by-pass one bit for bit: the output
+    /// filled with residual + bias, the same split product added with β = 1, then GELU. Shapes:
+    /// columns split (tokens ≥ outputs) and rows split, two images, with and without a graph.
+    @Test("the channel Linear's bias, residual and GELU inside the split product equal the passes bit for bit",
+          arguments: [LinearShape(batch: 2, inputs: 520, outputs: 24, tokens: 272, bias: true, residual: false, gelu: true),
+                      LinearShape(batch: 2, inputs: 600, outputs: 300, tokens: 40, bias: true, residual: true, gelu: false),
+                      LinearShape(batch: 1, inputs: 530, outputs: 40, tokens: 200, bias: false, residual: false, gelu: true)])
+    func channelLinearHooksEqualPasses(_ shape: LinearShape) {
+        var generator = RandomGenerator(seed: 79)
+        let (b, i, o, l) = (shape.batch, shape.inputs, shape.outputs, shape.tokens)
+        #expect(o * l * i >= ParallelGEMM.splitThreshold && i > 512)
+        let x = Tensor.uniform([b, i, l], low: -1, high: 1, dtype: .float32, using: &generator)
+        let w = Tensor.uniform([o, i], low: -1, high: 1, dtype: .float32, using: &generator) * (1 / Double(i).squareRoot())
+        let bias = shape.bias ? Tensor.uniform([o], low: -1, high: 1, dtype: .float32, using: &generator) : nil
+        let residual = shape.residual ? Tensor.uniform([b, o, l], low: -1, high: 1, dtype: .float32, using: &generator) : nil
+        // The passes: residual + bias (or bias, or zeros), the product added per image, then GELU.
+        let (xs, ws, bs, rs) = (x.floats, w.floats, bias?.floats, residual?.floats)
+        var z = [Float](repeating: 0, count: b * o * l)
+        for n in 0..<b {
+            for r in 0..<o {
+                for t in 0..<l {
+                    let index = (n * o + r) * l + t
+                    z[index] = rs.map { $0[index] + (bs?[r] ?? 0) } ?? (bs?[r] ?? 0)
+                }
+            }
+        }
+        xs.withUnsafeBufferPointer { px in
+            ws.withUnsafeBufferPointer { pw in
+                z.withUnsafeMutableBufferPointer { pz in
+                    for n in 0..<b {
+                        ParallelGEMM.run(transA: false, transB: false, m: o, n: l, k: i, a: pw.baseAddress!, lda: i,
+                                         b: px.baseAddress! + n * i * l, ldb: l, beta: bs == nil && rs == nil ? 0 : 1,
+                                         c: pz.baseAddress! + n * o * l, ldc: l)
+                    }
+                }
+            }
+        }
+        let passes = shape.gelu ? Tensor(shape: [b, o, l], scalars: z).gelu().floats : z
+        for graph in [false, true] {
+            let leaf = x.requiringGrad()
+            let y = graph
+                ? Tensor.uformerChannelLinear(leaf, weight: w, bias: bias, gelu: shape.gelu, residual: residual)
+                : withoutGradients { Tensor.uformerChannelLinear(leaf, weight: w, bias: bias, gelu: shape.gelu, residual: residual) }
+            let differ = zip(y.floats, passes).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differ == 0, "\(shape.testDescription)\(graph ? " with a graph" : ""): \(differ) of \(passes.count) differ")
+        }
+    }
 }

@@ -15,22 +15,40 @@ package enum ParallelGEMM {
     /// Products with fewer multiply–adds run as one call (splitting would cost more than it gains).
     @usableFromInline package static let splitThreshold = 1 << 21
 
+    /// The rows and columns of one block of C, as ``run`` hands it to its `prepare` and `finish`.
+    @usableFromInline package typealias Block = (rows: Range<Int>, columns: Range<Int>)
+
     /// C = α·op(A)·op(B) + β·C, row-major; `op` transposes when `transA`/`transB`.
+    ///
+    /// `prepare` and `finish` run on each block of C that one call computes, on the thread that
+    /// computes it, just before and just after its product: `prepare` writes the values the
+    /// product is added to (a bias, a residual; pass β = 1 then), `finish` works on the result (an
+    /// activation). Why here rather than in passes of their own: each pass was a parallel region of
+    /// its own, a fork and a join around the product's, and a Uformer-B forward opened about 690
+    /// regions, with 5–6 % of its time in the gaps between them (Docs/Benchmarks.md). Blocks are
+    /// disjoint and cover C once. A product split along its reduction (``splitReduction``) runs
+    /// `prepare` on all of C before and `finish` after.
     @inlinable
     package static func run<T: TensorScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T = 1,
                                      a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
-                                     beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+                                     beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
+                                     prepare: ((Block) -> Void)? = nil, finish: ((Block) -> Void)? = nil) {
         guard m > 0, n > 0 else { return }
         BLASThreads.makeSerialOnce()
         let threads = Parallel.threadCount
         guard threads > 1, m * n * Swift.max(k, 1) >= splitThreshold, !Parallel.isInsideRegion else {
+            prepare?((0..<m, 0..<n))
             call(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                  beta: beta, c: c, ldc: ldc)
+            finish?((0..<m, 0..<n))
             return
         }
         if k >= reductionSplitRatio * Swift.max(m, n) {
+            let grain = Swift.max(1, 4096 / n)
+            if let prepare { Parallel.forChunks(m, grain: grain) { rows in prepare((rows, 0..<n)) } }
             splitReduction(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
                            ldb: ldb, beta: beta, c: c, ldc: ldc, parts: threads)
+            if let finish { Parallel.forChunks(m, grain: grain) { rows in finish((rows, 0..<n)) } }
             return
         }
         // Split the longer side of C in blocks that are multiples of 16 (whole SIMD tiles).
@@ -43,6 +61,8 @@ package enum ParallelGEMM {
             Parallel.forChunks(blocks) { range in
                 for index in range {
                     let start = index * block, count = Swift.min(block, side - start)
+                    let part: Block = splitColumns ? (0..<m, start..<(start + count)) : (start..<(start + count), 0..<n)
+                    prepare?(part)
                     if splitColumns {
                         // Columns start…: B's columns (rows when transposed) and C's columns.
                         call(transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha, a: pa.value, lda: lda,
@@ -53,6 +73,7 @@ package enum ParallelGEMM {
                              a: pa.value + (transA ? start : start * lda), lda: lda, b: pb.value, ldb: ldb, beta: beta,
                              c: pc.value + start * ldc, ldc: ldc)
                     }
+                    finish?(part)
                 }
             }
         }

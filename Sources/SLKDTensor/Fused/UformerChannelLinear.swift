@@ -5,8 +5,9 @@ import RealModule
 // `WindowAttention.proj` and `LeFF`; Wang et al. 2022, §3.2). Unfused, each is a GEMM W·X, then a
 // second full pass that adds the broadcast bias into a fresh buffer (and, in LeFF, a third for
 // GELU). Here the bias is written into the output first and the GEMM accumulates onto it (β = 1),
-// GELU runs on that buffer in place, and the backward pass forms gelu′(z)·g and the bias
-// gradient's row sums in one sweep. When a residual connection follows (LeFF's `linear2`), the
+// GELU runs on that buffer in place — both by each thread on its own block of the product, in the
+// product's parallel region — and the backward pass forms gelu′(z)·g and the bias gradient's row
+// sums in one sweep. When a residual connection follows (LeFF's `linear2`), the
 // output starts as residual + bias, so the add's own pass over memory goes too. On the AVX-512
 // path most of these products (and the input gradients) skip OpenBLAS for `ChannelMajorProduct`,
 // which adds bias and residual and applies GELU as it stores each tile.
@@ -71,37 +72,48 @@ enum UformerLinearKernel {
             guard gelu && !fused else { return (z, nil) }
             return (applyingGELU(T.self, z), z)
         }
+        // OpenBLAS: each thread writes bias (+ residual) into its block of the output, accumulates
+        // the product onto it, then applies GELU to the block, all in the product's own region.
+        // Without a graph GELU overwrites the product; with one it goes into a second tensor and the
+        // product is kept as the pre-activation.
+        let activated: Tensor? = gelu && keepPreActivation ? Tensor.make([batch, outF, len], T.self) { _ in } : nil
+        let pa = activated.map { UncheckedSendable($0.basePointer(T.self)) }
+        let bias = pb.map { UncheckedSendable($0) }
         let z = Tensor.make([batch, outF, len], T.self) { out in
-            let pz = UncheckedSendable(out.baseAddress!)
-            if let pr {
-                // residual + bias, row by row; the GEMM accumulates onto it.
-                let bias = pb.map { UncheckedSendable($0) }
-                Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
-                    for r in rows {
-                        let source = pr.value + r * len, row = pz.value + r * len
-                        guard let bias else { row.update(from: source, count: len); continue }
-                        let value = bias.value[r % outF]
-                        for i in 0..<len { row[i] = source[i] + value }
+            for i in 0..<batch {
+                let image = i * outF * len
+                let pz = UncheckedSendable(out.baseAddress! + image)
+                let residualRows = pr.map { UncheckedSendable($0.value + image) }
+                let activatedRows = pa.map { UncheckedSendable($0.value + image) }
+                let prepare: ((ParallelGEMM.Block) -> Void)? = bias == nil && residualRows == nil ? nil : { block in
+                    let width = block.columns.count
+                    for r in block.rows {
+                        let offset = r * len + block.columns.lowerBound, row = pz.value + offset
+                        if let residualRows {
+                            // residual + bias, the order the unfused add rounds in.
+                            let source = residualRows.value + offset
+                            guard let bias else { row.update(from: source, count: width); continue }
+                            let value = bias.value[r]
+                            for j in 0..<width { row[j] = source[j] + value }
+                        } else if let bias {
+                            row.update(repeating: bias.value[r], count: width)
+                        }
                     }
                 }
-            } else if let pb {
-                let bias = UncheckedSendable(pb)
-                Parallel.forChunks(batch * outF, grain: Swift.max(1, 16384 / Swift.max(len, 1))) { rows in
-                    for r in rows { (pz.value + r * len).update(repeating: bias.value[r % outF], count: len) }
+                let finish: ((ParallelGEMM.Block) -> Void)? = !gelu ? nil : { block in
+                    for r in block.rows {
+                        let offset = r * len + block.columns.lowerBound
+                        let destination = activatedRows.map { $0.value + offset } ?? pz.value + offset
+                        GELUFunction.apply(UnsafePointer(pz.value + offset), to: destination, count: block.columns.count)
+                    }
                 }
-            }
-            for i in 0..<batch {
                 ParallelGEMM.run(transA: false, transB: false, m: outF, n: len, k: inF, a: pw, lda: inF,
-                                 b: px + i * inF * len, ldb: len, beta: pb == nil && pr == nil ? 0 : 1,
-                                 c: pz.value + i * outF * len, ldc: len)
+                                 b: px + i * inF * len, ldb: len, beta: prepare == nil ? 0 : 1, c: pz.value, ldc: len,
+                                 prepare: prepare, finish: finish)
             }
         }
-        guard gelu else { return (z, nil) }
-        guard keepPreActivation else {
-            geluInto(T.self, z, z.basePointer(T.self))   // z's buffer is this call's own
-            return (z, nil)
-        }
-        return (applyingGELU(T.self, z), z)
+        guard let activated else { return (z, nil) }
+        return (activated, z)
     }
 
     /// gelu(z) in a new tensor.

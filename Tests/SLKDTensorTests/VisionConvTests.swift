@@ -221,3 +221,38 @@ struct DepthwiseGELUGateTests {
         #expect(y.sum().gradients(wrt: [x])[0].floats == expected.sum().gradients(wrt: [x])[0].floats)
     }
 }
+
+/// LeFF's fused depthwise 3×3 + GELU gives the two-op result bit for bit (rows of one and two
+/// columns' edge handling included), counts the convolution's MACs as conv2d does, reads a strided
+/// input, and falls back to the two ops when a graph is recorded.
+@Suite("Fused depthwise 3×3 and GELU")
+struct DepthwiseGELUTests {
+    @Test(arguments: [(2, 6, 5, 7, true), (1, 8, 16, 19, false), (3, 4, 9, 2, true), (1, 3, 1, 33, true)])
+    func matchesTwoOps(shape: (Int, Int, Int, Int, Bool)) {
+        let (n, c, h, w, withBias) = shape
+        var g = RandomGenerator(seed: 9)
+        let x = Tensor.uniform([n, c, h, w], low: -4, high: 4, using: &g)
+        let weight = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &g)
+        let bias = withBias ? Tensor.uniform([c], low: -0.5, high: 0.5, using: &g) : nil
+        let twoOps = withoutGradients { Tensor.conv2d(x, weight: weight, bias: bias, padding: 1, groups: c).gelu() }
+        let (fused, report) = MACCounter.counting { withoutGradients { Tensor.depthwiseConv3x3GELU(x, weight: weight, bias: bias) } }
+        #expect(fused.shape == [n, c, h, w])
+        #expect(fused.floats.map(\.bitPattern) == twoOps.floats.map(\.bitPattern))
+        #expect(report.macs(.conv) == n * c * 9 * h * w)
+        let strided = x.transposed(2, 3).contiguous().transposed(2, 3)
+        let fromStrided = withoutGradients { Tensor.depthwiseConv3x3GELU(strided, weight: weight, bias: bias) }
+        #expect(fromStrided.floats.map(\.bitPattern) == twoOps.floats.map(\.bitPattern))
+    }
+
+    @Test func recordsTheGraphThroughTheTwoOps() {
+        var g = RandomGenerator(seed: 10)
+        let x = Tensor.uniform([1, 4, 6, 6], using: &g).requiringGrad()
+        let weight = Tensor.uniform([4, 1, 3, 3], using: &g)
+        let bias = Tensor.uniform([4], using: &g)
+        let y = Tensor.depthwiseConv3x3GELU(x, weight: weight, bias: bias)
+        #expect(y.requiresGrad)
+        let expected = Tensor.conv2d(x, weight: weight, bias: bias, padding: 1, groups: 4).gelu()
+        #expect(y.floats == expected.floats)
+        #expect(y.sum().gradients(wrt: [x])[0].floats == expected.sum().gradients(wrt: [x])[0].floats)
+    }
+}

@@ -33,11 +33,11 @@ public final class LeFF: Module {
         let (b, dim, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let hidden = fc1.outFeatures
         // On channel-major tokens both Linears are W·X GEMMs (bias folded in, linear1's GELU fused
-        // with it) and the official `rearrange`s to and from the depthwise conv's NCHW cost nothing.
+        // with it) and the official `rearrange`s to and from the depthwise conv's NCHW cost nothing;
+        // without a graph the conv's GELU runs on each plane as it is computed.
         var t = Tensor.uformerChannelLinear(x.reshaped([b, dim, height * width]), weight: fc1.weight, bias: fc1.bias,
                                             gelu: true)
-        t = Tensor.conv2d(t.reshaped([b, hidden, height, width]), weight: conv.weight, bias: conv.bias, padding: 1,
-                          groups: hidden).gelu()
+        t = Tensor.depthwiseConv3x3GELU(t.reshaped([b, hidden, height, width]), weight: conv.weight, bias: conv.bias)
         let y = Tensor.uformerChannelLinear(t.reshaped([b, hidden, height * width]), weight: fc2.weight, bias: fc2.bias,
                                             residual: residual?.reshaped([b, dim, height * width]))
         return y.reshaped([b, dim, height, width])

@@ -24,6 +24,10 @@ func fusedKernelGroups() -> [CaseGroup] {
                  return gelu ? y.gelu() : y
              })
     }
+    // Uformer-B's q/kv projection weight at its widest levels (512 channels): [wq · scale; wkv].
+    pair("scaledConcat_512x512+1024x512", { [random([512, 512]), random([1024, 512])] }, outCount: 1536 * 512,
+         fused: { Tensor.concatenated($0[0], scaledBy: 0.125, $0[1]) },
+         unfused: { Tensor.concatenated([$0[0] * 0.125, $0[1]], axis: 0) })
     // Shifted-window attention: q, k, v [1, 16, 256·64], bias [1, 64, 64], the −100 shift mask.
     // The mask is a fifth input only so that it too is made lazily; both sides detach it (a constant, as in the model).
     pair("uformerWindowAttention_16_\(windows)x\(n)",

@@ -54,9 +54,9 @@ public final class WindowAttention: Module {
         // of L·C multiplies), then to_kv's (k, then v). One GEMM packs the tokens once, and the
         // attention writes the three gradients into one tensor.
         let toQ = qkv.toQ, toKV = qkv.toKV
-        let weight = Tensor.concatenated([toQ.weight * scale, toKV.weight], axis: 0)
+        let weight = Tensor.concatenated(toQ.weight, scaledBy: scale, toKV.weight)
         precondition((toQ.bias == nil) == (toKV.bias == nil), "WindowAttention: to_q and to_kv must both have a bias or neither")
-        let projectionBias = toQ.bias.flatMap { qBias in toKV.bias.map { Tensor.concatenated([qBias * scale, $0], axis: 0) } }
+        let projectionBias = toQ.bias.flatMap { qBias in toKV.bias.map { Tensor.concatenated(qBias, scaledBy: scale, $0) } }
         let projected = Tensor.uformerChannelLinear(tokens, weight: weight, bias: projectionBias)
         // The official bias [h, query, key], transposed to the kernel's key-major logits.
         let bias = Tensor.relativePositionBias(table: relativePositionBiasTable, index: relativePositionIndex.transposed())

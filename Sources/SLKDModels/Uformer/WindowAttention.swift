@@ -37,6 +37,14 @@ public final class WindowAttention: Module {
         relativePositionBiasTable = .truncatedNormal([(2 * window - 1) * (2 * window - 1), numHeads], std: 0.02,
                                                      using: &generator)
         relativePositionIndex = uformerRelativePositionIndex(window: window)
+        // A checkpoint's index must stay inside the table, or the lookup would read past it:
+        // loading refuses it instead (the official index is this one, always in range).
+        let rows = (2 * window - 1) * (2 * window - 1)
+        $relativePositionIndex.requireValues { index in
+            let entries = index.integers
+            guard let i = entries.firstIndex(where: { $0 < 0 || $0 >= rows }) else { return nil }
+            return "entry \(i) is \(entries[i]), outside the bias table's \(rows) rows"
+        }
     }
 
     /// Attention inside windows. `x` is channel-major in window order, [B, C, nW, N] (token n of

@@ -22,6 +22,18 @@ public final class ParameterSlot {
     /// Whether an optimizer updates this slot.
     public var isTrainable: Bool { kind == .parameter && !isFrozen && tensor != nil }
 
+    /// What a loaded tensor must satisfy beyond its shape and dtype, set by ``requireValues(_:)``.
+    public private(set) var valueCheck: ((Tensor) -> String?)?
+
+    /// Makes ``Module/loadStateDictionary(_:strict:)`` refuse a tensor for this slot whose values
+    /// `check` rejects: it returns why (one phrase, such as "entry 12 is 9000, past the table's 225
+    /// rows"), or nil to accept. For values a later forward relies on and a file could get wrong,
+    /// such as an index buffer into another tensor: the load throws and leaves the module as it was,
+    /// instead of the forward failing.
+    public func requireValues(_ check: @escaping (Tensor) -> String?) {
+        valueCheck = check
+    }
+
     /// Stores `value`: a trainable parameter becomes a fresh gradient leaf (so `grads[param]`
     /// finds it after `backward()`); buffers and frozen parameters are stored detached.
     func set(_ value: Tensor?) {

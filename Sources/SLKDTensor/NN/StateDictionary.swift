@@ -19,6 +19,21 @@ public struct StateDictionaryError: Error, CustomStringConvertible, Equatable {
     public var unexpectedKeys: [String]
     /// Keys present on both sides with different shapes (always reported).
     public var shapeMismatches: [ShapeMismatch]
+    /// Keys whose values the module cannot use (always reported): a float tensor for an integer
+    /// buffer that holds a non-integer, or values the slot's ``ParameterSlot/requireValues(_:)``
+    /// check rejects.
+    public var invalidValues: [InvalidValues] = []
+
+    /// A key whose values cannot be loaded, and why.
+    public struct InvalidValues: Equatable, Sendable {
+        public var key: String
+        public var reason: String
+
+        public init(key: String, reason: String) {
+            self.key = key
+            self.reason = reason
+        }
+    }
 
     public var description: String {
         var parts: [String] = []
@@ -27,6 +42,7 @@ public struct StateDictionaryError: Error, CustomStringConvertible, Equatable {
         for m in shapeMismatches {
             parts.append("size mismatch for \(m.key): checkpoint has \(m.found), model has \(m.expected)")
         }
+        for v in invalidValues { parts.append("unusable values for \(v.key): \(v.reason)") }
         return "error loading state dictionary: " + parts.joined(separator: "; ")
     }
 }
@@ -51,7 +67,9 @@ extension Module {
     /// trainable or frozen as they were.
     ///
     /// Nothing is changed unless everything fits: with `strict`, a key missing on either side is
-    /// an error; a shape mismatch is an error either way.
+    /// an error; a shape mismatch is an error either way, and so are values a slot cannot use (a
+    /// float tensor holding a non-integer for an int64 buffer, or values the slot's
+    /// ``ParameterSlot/requireValues(_:)`` check rejects).
     ///
     /// - Returns: the missing and unexpected keys that a non-strict load skipped.
     /// - Throws: ``StateDictionaryError`` naming the offending keys.
@@ -70,14 +88,38 @@ extension Module {
             }
         }
         error.unexpectedKeys = dictionary.keys.filter { !known.contains($0) }.sorted()
-        if !error.shapeMismatches.isEmpty || (strict && !(error.missingKeys.isEmpty && error.unexpectedKeys.isEmpty)) {
+        // Each value converted to its slot's dtype and checked, before any slot changes.
+        var staged: [(slot: ParameterSlot, value: Tensor)] = []
+        for (key, slot) in slots {
+            guard let value = dictionary[key], value.shape == slot.tensor!.shape else { continue }
+            let dtype = slot.tensor!.dtype
+            if !dtype.isFloatingPoint && value.dtype.isFloatingPoint, let reason = Self.nonIntegerEntry(value) {
+                error.invalidValues.append(.init(key: key, reason: reason))
+                continue
+            }
+            let converted = withoutGradients { value.detached().cast(to: dtype) }
+            if let reason = slot.valueCheck?(converted) {
+                error.invalidValues.append(.init(key: key, reason: reason))
+                continue
+            }
+            staged.append((slot, converted))
+        }
+        if !error.shapeMismatches.isEmpty || !error.invalidValues.isEmpty
+            || (strict && !(error.missingKeys.isEmpty && error.unexpectedKeys.isEmpty)) {
             if !strict { error.missingKeys = []; error.unexpectedKeys = [] }
             throw error
         }
-        for (key, slot) in slots {
-            guard let value = dictionary[key] else { continue }
-            slot.set(withoutGradients { value.detached().cast(to: slot.tensor!.dtype) })
-        }
+        for (slot, value) in staged { slot.set(value) }
         return (error.missingKeys, error.unexpectedKeys)
+    }
+
+    /// Why a float tensor cannot become int64 (an entry that is not a finite integer within
+    /// Int64's range, which the conversion would trap on), or nil.
+    private static func nonIntegerEntry(_ value: Tensor) -> String? {
+        let entries = value.cast(to: .float64).doubles
+        guard let i = entries.firstIndex(where: { !($0.isFinite && $0.rounded() == $0 && Swift.abs($0) < 0x1p63) }) else {
+            return nil
+        }
+        return "entry \(i) is \(entries[i]), not an integer index"
     }
 }

@@ -195,19 +195,9 @@ struct VisionConvTests {
 struct DepthwiseGELUGateTests {
     @Test(arguments: [(2, 6, 5, 7, true), (1, 8, 16, 19, false), (3, 4, 9, 2, true)])
     func matchesTwoOps(shape: (Int, Int, Int, Int, Bool)) {
-        let (n, c, h, w, withBias) = shape
-        var g = RandomGenerator(seed: 7)
-        let x = Tensor.uniform([n, c, h, w], low: -2, high: 2, using: &g)
-        let weight = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &g)
-        let bias = withBias ? Tensor.uniform([c], low: -0.5, high: 0.5, using: &g) : nil
-        let twoOps = withoutGradients { Tensor.conv2d(x, weight: weight, bias: bias, padding: 1, groups: c).geluGateOverChannels() }
-        let (fused, report) = MACCounter.counting { withoutGradients { Tensor.depthwiseConv3x3GELUGate(x, weight: weight, bias: bias) } }
-        #expect(fused.shape == [n, c / 2, h, w])
-        #expect(fused.floats == twoOps.floats)
-        #expect(report.macs(.conv) == n * c * 9 * h * w)
-        // A transposed (non-contiguous) input reads the same values.
-        let strided = x.transposed(2, 3).contiguous().transposed(2, 3)
-        #expect(withoutGradients { Tensor.depthwiseConv3x3GELUGate(strided, weight: weight, bias: bias) }.floats == twoOps.floats)
+        expectFusedDepthwiseMatchesTwoOps(shape, range: 2, seed: 7, outputChannels: shape.1 / 2,
+                                          fused: { Tensor.depthwiseConv3x3GELUGate($0, weight: $1, bias: $2) },
+                                          twoOps: { Tensor.conv2d($0, weight: $1, bias: $2, padding: 1, groups: $0.shape[1]).geluGateOverChannels() })
     }
 
     @Test func recordsTheGraphThroughTheTwoOps() {
@@ -229,19 +219,9 @@ struct DepthwiseGELUGateTests {
 struct DepthwiseGELUTests {
     @Test(arguments: [(2, 6, 5, 7, true), (1, 8, 16, 19, false), (3, 4, 9, 2, true), (1, 3, 1, 33, true)])
     func matchesTwoOps(shape: (Int, Int, Int, Int, Bool)) {
-        let (n, c, h, w, withBias) = shape
-        var g = RandomGenerator(seed: 9)
-        let x = Tensor.uniform([n, c, h, w], low: -4, high: 4, using: &g)
-        let weight = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &g)
-        let bias = withBias ? Tensor.uniform([c], low: -0.5, high: 0.5, using: &g) : nil
-        let twoOps = withoutGradients { Tensor.conv2d(x, weight: weight, bias: bias, padding: 1, groups: c).gelu() }
-        let (fused, report) = MACCounter.counting { withoutGradients { Tensor.depthwiseConv3x3GELU(x, weight: weight, bias: bias) } }
-        #expect(fused.shape == [n, c, h, w])
-        #expect(fused.floats.map(\.bitPattern) == twoOps.floats.map(\.bitPattern))
-        #expect(report.macs(.conv) == n * c * 9 * h * w)
-        let strided = x.transposed(2, 3).contiguous().transposed(2, 3)
-        let fromStrided = withoutGradients { Tensor.depthwiseConv3x3GELU(strided, weight: weight, bias: bias) }
-        #expect(fromStrided.floats.map(\.bitPattern) == twoOps.floats.map(\.bitPattern))
+        expectFusedDepthwiseMatchesTwoOps(shape, range: 4, seed: 9, outputChannels: shape.1,
+                                          fused: { Tensor.depthwiseConv3x3GELU($0, weight: $1, bias: $2) },
+                                          twoOps: { Tensor.conv2d($0, weight: $1, bias: $2, padding: 1, groups: $0.shape[1]).gelu() })
     }
 
     @Test func recordsTheGraphThroughTheTwoOps() {
@@ -255,4 +235,24 @@ struct DepthwiseGELUTests {
         #expect(y.floats == expected.floats)
         #expect(y.sum().gradients(wrt: [x])[0].floats == expected.sum().gradients(wrt: [x])[0].floats)
     }
+}
+
+/// A fused depthwise 3×3 op without a graph against its two ops on an input of `shape` (images,
+/// channels, height, width, with bias) uniform in ±`range`: the same bits, the convolution's MACs
+/// counted as conv2d counts them, and the same bits again from a transposed (strided) input.
+func expectFusedDepthwiseMatchesTwoOps(_ shape: (Int, Int, Int, Int, Bool), range: Double, seed: UInt64, outputChannels: Int,
+                                       fused: (Tensor, Tensor, Tensor?) -> Tensor,
+                                       twoOps: (Tensor, Tensor, Tensor?) -> Tensor) {
+    let (n, c, h, w, withBias) = shape
+    var g = RandomGenerator(seed: seed)
+    let x = Tensor.uniform([n, c, h, w], low: -range, high: range, using: &g)
+    let weight = Tensor.uniform([c, 1, 3, 3], low: -1, high: 1, using: &g)
+    let bias = withBias ? Tensor.uniform([c], low: -0.5, high: 0.5, using: &g) : nil
+    let expected = withoutGradients { twoOps(x, weight, bias) }.floats.map(\.bitPattern)
+    let (result, report) = MACCounter.counting { withoutGradients { fused(x, weight, bias) } }
+    #expect(result.shape == [n, outputChannels, h, w])
+    #expect(result.floats.map(\.bitPattern) == expected, "\(shape)")
+    #expect(report.macs(.conv) == n * c * 9 * h * w)
+    let strided = x.transposed(2, 3).contiguous().transposed(2, 3)
+    #expect(withoutGradients { fused(strided, weight, bias) }.floats.map(\.bitPattern) == expected, "\(shape), strided")
 }

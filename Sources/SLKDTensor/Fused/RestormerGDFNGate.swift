@@ -31,18 +31,26 @@ extension Tensor {
         precondition(channels > 0 && channels % 2 == 0 && weight.shape == [channels, 1, 3, 3]
                      && (bias.map { $0.shape == [channels] } ?? true),
                      "depthwiseConv3x3GELUGate needs N×2C×H×W input, [2C, 1, 3, 3] weight and [2C] bias; got \(input.shape), \(weight.shape), \(bias?.shape ?? [])")
-        let recording = GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
-        guard !recording, input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
-              input.shape[3] >= 2 else {
+        guard let (x, k, b) = fusedDepthwise3x3Operands(input, weight: weight, bias: bias) else {
             return conv2d(input, weight: weight, bias: bias, padding: 1, groups: channels).geluGateOverChannels()
         }
-        let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
-        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
-        MACCounter.record(.conv, weight: weight, n * weight.count * h * w)   // as conv2d counts it
-        // The copies above may be the only owners of their buffers: keep them alive while read.
+        // The copies may be the only owners of their buffers: keep them alive while read.
         return withExtendedLifetime((x, k, b)) {
-            fusedDepthwiseGELUGate(x, k, b, batch: n, channels: channels, height: h, width: w)
+            fusedDepthwiseGELUGate(x, k, b, batch: x.shape[0], channels: channels, height: x.shape[2], width: x.shape[3])
         }
+    }
+
+    /// The operands of a fused depthwise 3×3 op run for inference — contiguous, with the
+    /// convolution's MACs counted as `conv2d` counts them — or nil when it must run as its
+    /// unfused ops instead: a graph is recorded, an operand is not Float, or rows are shorter than
+    /// the kernel's two-column minimum.
+    static func fusedDepthwise3x3Operands(_ input: Tensor, weight: Tensor, bias: Tensor?) -> (Tensor, Tensor, Tensor?)? {
+        let recording = GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
+        guard !recording, input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
+              input.shape[3] >= 2 else { return nil }
+        let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
+        MACCounter.record(.conv, weight: weight, x.shape[0] * weight.count * x.shape[2] * x.shape[3])
+        return (x, k, b)
     }
 
     private static func fusedDepthwiseGELUGate(_ x: Tensor, _ k: Tensor, _ b: Tensor?, batch n: Int, channels: Int,

@@ -13,17 +13,12 @@ extension Tensor {
         let channels = input.rank == 4 ? input.shape[1] : 0
         precondition(channels > 0 && weight.shape == [channels, 1, 3, 3] && (bias.map { $0.shape == [channels] } ?? true),
                      "depthwiseConv3x3GELU needs N×C×H×W input, [C, 1, 3, 3] weight and [C] bias; got \(input.shape), \(weight.shape), \(bias?.shape ?? [])")
-        let recording = GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false))
-        guard !recording, input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
-              input.shape[3] >= 2 else {
+        guard let (x, k, b) = fusedDepthwise3x3Operands(input, weight: weight, bias: bias) else {
             return conv2d(input, weight: weight, bias: bias, padding: 1, groups: channels).gelu()
         }
-        let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
-        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
-        MACCounter.record(.conv, weight: weight, n * weight.count * h * w)   // as conv2d counts it
-        // The copies above may be the only owners of their buffers: keep them alive while read.
+        // The copies may be the only owners of their buffers: keep them alive while read.
         return withExtendedLifetime((x, k, b)) {
-            fusedDepthwiseGELU(x, k, b, batch: n, channels: channels, height: h, width: w)
+            fusedDepthwiseGELU(x, k, b, batch: x.shape[0], channels: channels, height: x.shape[2], width: x.shape[3])
         }
     }
 

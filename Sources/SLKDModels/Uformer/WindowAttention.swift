@@ -34,12 +34,11 @@ public final class WindowAttention: Module {
         qkv = LinearProjection(dim: dim, bias: qkvBias, using: &generator)
         proj = uformerLinear(dim, dim, bias: true, using: &generator)
         super.init()
-        relativePositionBiasTable = .truncatedNormal([(2 * window - 1) * (2 * window - 1), numHeads], std: 0.02,
-                                                     using: &generator)
+        let rows = (2 * window - 1) * (2 * window - 1)
+        relativePositionBiasTable = .truncatedNormal([rows, numHeads], std: 0.02, using: &generator)
         relativePositionIndex = uformerRelativePositionIndex(window: window)
         // A checkpoint's index must stay inside the table, or the lookup would read past it:
         // loading refuses it instead (the official index is this one, always in range).
-        let rows = (2 * window - 1) * (2 * window - 1)
         $relativePositionIndex.requireValues { index in
             let entries = index.integers
             guard let i = entries.firstIndex(where: { $0 < 0 || $0 >= rows }) else { return nil }

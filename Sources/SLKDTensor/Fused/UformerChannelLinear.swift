@@ -116,19 +116,15 @@ enum UformerLinearKernel {
         return (activated, z)
     }
 
-    /// gelu(z) in a new tensor.
+    /// gelu(z) in a new tensor, in blocks of 1024 elements split over the threads.
     static func applyingGELU<T: TensorScalar>(_: T.Type, _ z: Tensor) -> Tensor {
-        Tensor.make(z.shape, T.self) { geluInto(T.self, z, $0.baseAddress!) }
-    }
-
-    /// gelu of every element of `z` into `destination`, which may be z's own buffer: the C kernel
-    /// (and the scalar loop) read element i before writing it.
-    static func geluInto<T: TensorScalar>(_: T.Type, _ z: Tensor, _ destination: UnsafeMutablePointer<T>) {
         let source = UncheckedSendable(UnsafePointer(z.basePointer(T.self)))
-        let d = UncheckedSendable(destination), block = 1024, total = z.count
-        Parallel.forChunks((total + block - 1) / block, grain: 16) { blocks in
-            let start = blocks.lowerBound * block, end = Swift.min(blocks.upperBound * block, total)
-            GELUFunction.apply(source.value + start, to: d.value + start, count: end - start)
+        return Tensor.make(z.shape, T.self) { out in
+            let d = UncheckedSendable(out.baseAddress!), block = 1024, total = z.count
+            Parallel.forChunks((total + block - 1) / block, grain: 16) { blocks in
+                let start = blocks.lowerBound * block, end = Swift.min(blocks.upperBound * block, total)
+                GELUFunction.apply(source.value + start, to: d.value + start, count: end - start)
+            }
         }
     }
 

@@ -79,20 +79,16 @@ extension Module {
         let slots = namedSlotsRecursively().filter { $0.slot.tensor != nil }
         var error = StateDictionaryError(missingKeys: [], unexpectedKeys: [], shapeMismatches: [])
         var known = Set<String>()
-        for (key, slot) in slots {
-            known.insert(key)
-            guard let value = dictionary[key] else { error.missingKeys.append(key); continue }
-            let expected = slot.tensor!.shape
-            if value.shape != expected {
-                error.shapeMismatches.append(.init(key: key, expected: expected, found: value.shape))
-            }
-        }
-        error.unexpectedKeys = dictionary.keys.filter { !known.contains($0) }.sorted()
         // Each value converted to its slot's dtype and checked, before any slot changes.
         var staged: [(slot: ParameterSlot, value: Tensor)] = []
         for (key, slot) in slots {
-            guard let value = dictionary[key], value.shape == slot.tensor!.shape else { continue }
-            let dtype = slot.tensor!.dtype
+            known.insert(key)
+            guard let value = dictionary[key] else { error.missingKeys.append(key); continue }
+            let expected = slot.tensor!.shape, dtype = slot.tensor!.dtype
+            if value.shape != expected {
+                error.shapeMismatches.append(.init(key: key, expected: expected, found: value.shape))
+                continue
+            }
             if !dtype.isFloatingPoint && value.dtype.isFloatingPoint, let reason = Self.nonIntegerEntry(value) {
                 error.invalidValues.append(.init(key: key, reason: reason))
                 continue
@@ -104,6 +100,7 @@ extension Module {
             }
             staged.append((slot, converted))
         }
+        error.unexpectedKeys = dictionary.keys.filter { !known.contains($0) }.sorted()
         if !error.shapeMismatches.isEmpty || !error.invalidValues.isEmpty
             || (strict && !(error.missingKeys.isEmpty && error.unexpectedKeys.isEmpty)) {
             if !strict { error.missingKeys = []; error.unexpectedKeys = [] }

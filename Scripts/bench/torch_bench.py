@@ -22,6 +22,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from torch_block_cases import block_groups  # noqa: E402
 from torch_vision_cases import vision_groups  # noqa: E402
 
 torch.set_num_threads(2)
@@ -95,7 +96,7 @@ def mlp_cases():
 
 
 GROUPS = [lambda n=n: matmul_cases(n) for n in (256, 512, 1024, 2048)] + [
-    attention_cases, elementwise_cases, mlp_cases] + vision_groups()
+    attention_cases, elementwise_cases, mlp_cases] + vision_groups() + block_groups()
 
 
 def measure(fn, seconds):

@@ -35,14 +35,9 @@ public final class MixedScaleFeedForward: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let hid = hiddenFeatures
-        let y = projectIn(x)
-        let s3 = depthwise3.withReLU(y), s5 = depthwise5.withReLU(y)
-        let first = Tensor.concatenated([s3.narrowed(axis: 1, start: 0, length: hid),
-                                         s5.narrowed(axis: 1, start: 0, length: hid)], axis: 1)
-        let second = Tensor.concatenated([s3.narrowed(axis: 1, start: hid, length: hid),
-                                          s5.narrowed(axis: 1, start: hid, length: hid)], axis: 1)
-        let x1 = grouped3.withReLU(first), x2 = grouped5.withReLU(second)
-        return projectOut(Tensor.concatenated([x1, x2], axis: 1))
+        // The two depthwise paths, crossed and fused by the grouped convolutions, as one op: without
+        // a graph it writes each convolution into its concatenation in place.
+        projectOut(Tensor.mixedScaleCrossing(projectIn(x), depthwise3x3: depthwise3, depthwise5x5: depthwise5,
+                                             grouped3x3: grouped3, grouped5x5: grouped5))
     }
 }

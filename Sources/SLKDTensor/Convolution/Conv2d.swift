@@ -322,8 +322,13 @@ enum ConvKernels {
 
     /// Direct convolution, one output plane per task; each output row accumulates every
     /// (input channel, tap) contribution while it stays in L1.
+    /// `inputLayout` and `outputLayout` place the planes (default: contiguous NCHW); a group's
+    /// input channels must lie in one block of `inputLayout`.
     static func directForward<T: TensorScalar>(_ x: UnsafePointer<T>, _ k: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                               _ y: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry, relu: Bool = false) {
+                                               _ y: UnsafeMutablePointer<T>, _ geo: Conv2dGeometry, relu: Bool = false,
+                                               inputLayout: ConvPlaneLayout? = nil, outputLayout: ConvPlaneLayout? = nil) {
+        let inputs = inputLayout ?? .contiguous(channels: geo.inChannels)
+        let outputs = outputLayout ?? .contiguous(channels: geo.outChannels)
         let hw = geo.height * geo.width, ohw = geo.outHeight * geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, taps = geo.taps
         let ranges = (0..<geo.kernelW).map {
@@ -331,20 +336,22 @@ enum ConvKernels {
         }
         if T.self == Float.self && cinG == 1 && geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1
             && geo.padH == 1 && geo.padW == 1 && geo.dilationH == 1 && geo.dilationW == 1 && geo.width >= 2 {
-            depthwise3x3Float(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu)
+            depthwise3x3Float(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu,
+                              inputLayout: inputs, outputLayout: outputs)
             return
         }
         if T.self == Float.self && directFloatApplies(geo) {
-            directForwardFloat(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu)
+            directForwardFloat(floatPointer(x), floatPointer(k), b.map { floatPointer($0) }, mutableFloatPointer(y), geo, relu: relu,
+                               inputLayout: inputs, outputLayout: outputs)
             return
         }
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
             ranges.withUnsafeBufferPointer { ranges in
                 for p in planes {
                     let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
-                    let xg = x + (n * geo.inChannels + g * cinG) * hw
+                    let xg = x + inputs.plane(image: n, channel: g * cinG) * hw
                     let kc = k + co * cinG * taps
-                    let yp = y + p * ohw
+                    let yp = y + outputs.plane(image: n, channel: co) * ohw
                     let bias = b?[co] ?? 0
                     for ho in 0..<geo.outHeight {
                         let row = yp + ho * geo.outWidth
@@ -386,7 +393,10 @@ enum ConvKernels {
     /// Restormer's `qkv_dwconv` / GDFN depthwise 3×3 ("same" padding) in Float: each output row
     /// is written once from its three input rows, eight outputs at a time in SIMD registers.
     static func depthwise3x3Float(_ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                                  _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false) {
+                                  _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false,
+                                  inputLayout: ConvPlaneLayout? = nil, outputLayout: ConvPlaneLayout? = nil) {
+        let inputs = inputLayout ?? .contiguous(channels: geo.inChannels)
+        let outputs = outputLayout ?? .contiguous(channels: geo.outChannels)
         let hw = geo.height * geo.width
         Parallel.forChunks(geo.batch * geo.outChannels) { planes in
             // A zero row stands in for the padding above the first and below the last row.
@@ -396,9 +406,10 @@ enum ConvKernels {
             for p in planes {
                 let n = p / geo.outChannels, co = p % geo.outChannels
                 // Output channel co reads input channel co / (channel multiplier).
-                let src = x + (n * geo.inChannels + co / geo.outPerGroup) * hw
-                depthwise3x3Plane(src, k + co * 9, b?[co] ?? 0, y + p * hw, height: geo.height, width: geo.width, zero: zero)
-                if relu { reluInPlace(y + p * hw, count: hw) }
+                let src = x + inputs.plane(image: n, channel: co / geo.outPerGroup) * hw
+                let dst = y + outputs.plane(image: n, channel: co) * hw
+                depthwise3x3Plane(src, k + co * 9, b?[co] ?? 0, dst, height: geo.height, width: geo.width, zero: zero)
+                if relu { reluInPlace(dst, count: hw) }
             }
         }
     }

@@ -20,7 +20,10 @@ extension ConvKernels {
     /// SIMD loop (no scalar borders: at DRSformer's 16- and 32-wide levels most columns are border);
     /// kernel rows that fall in the vertical padding are skipped.
     static func directForwardFloat(_ x: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                                   _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false) {
+                                   _ y: UnsafeMutablePointer<Float>, _ geo: Conv2dGeometry, relu: Bool = false,
+                                   inputLayout: ConvPlaneLayout? = nil, outputLayout: ConvPlaneLayout? = nil) {
+        let inputs = inputLayout ?? .contiguous(channels: geo.inChannels)
+        let outputs = outputLayout ?? .contiguous(channels: geo.outChannels)
         let h = geo.height, w = geo.width, hw = h * w, oh = geo.outHeight, ow = geo.outWidth
         let cinG = geo.inPerGroup, coutG = geo.outPerGroup, kH = geo.kernelH, kW = geo.kernelW
         let dh = geo.dilationH, dw = geo.dilationW, ph = geo.padH, pw = geo.padW
@@ -36,14 +39,14 @@ extension ConvKernels {
                 var loadedSource: UnsafePointer<Float>? = nil
                 for p in planes {
                     let n = p / geo.outChannels, co = p % geo.outChannels, g = co / coutG
-                    let xg = x + (n * geo.inChannels + g * cinG) * hw
+                    let xg = x + inputs.plane(image: n, channel: g * cinG) * hw
                     if loadedSource != xg {
                         // The zero borders stay zero: only the interior of each row is rewritten.
                         for r in 0..<(cinG * h) { (padded + r * rowWidth + pw).update(from: xg + r * w, count: w) }
                         loadedSource = xg
                     }
                     let kc = k + co * cinG * kH * kW
-                    let yp = y + p * oh * ow
+                    let yp = y + outputs.plane(image: n, channel: co) * oh * ow
                     let bias = b?[co] ?? 0
                     for ho in 0..<oh {
                         // Kernel rows that land inside the input: hi = ho − ph + kh·dh ∈ [0, h).

@@ -163,6 +163,8 @@ struct DRSformerTests {
         let out = model.forward(input, features: Set(model.featureNames))
         let reference = golden["output"]!
         GoldenComparison.expectValues(out.image, reference, "output")
+        // Without a graph the fused inference ops run (the MSFN's crossing): the same golden output.
+        GoldenComparison.expectValues(withoutGradients { model(golden["input"]!) }, reference, "output without a graph")
         for name in model.featureNames {
             let want = try #require(golden["feat/\(name)"], "feat/\(name)")
             let got = try #require(out.features[name], "feature \(name)")

@@ -135,11 +135,9 @@ public enum MEFC {
 
         /// `x` is [B, C, H, W]; `weights` is [B, 8] (this step's softmaxed operation weights).
         public func callAsFunction(_ x: Tensor, weights: Tensor) -> Tensor {
-            let b = x.shape[0]
-            let states = (0..<operations.count).map { k in
-                operations[k](x) * weights.narrowed(axis: 1, start: k, length: 1).reshaped([b, 1, 1, 1])
-            }
-            return fuse(Tensor.concatenated(states, axis: 1))
+            // Scaling and concatenation as one op: without a graph each state is read once and
+            // written once, straight into its place.
+            fuse(Tensor.concatenatedChannels((0..<operations.count).map { operations[$0](x) }, weightedBy: weights))
         }
     }
 

@@ -32,8 +32,8 @@ public enum TensorMemoryCache {
     public static let minimumBlockBytes = 128 << 10
 
     /// The most bytes beyond the live peak that the cache keeps in forwards without a graph
-    /// (16 MiB; see `BlockPool.allowedBytes(keepingSlack:)`).
-    public static let forwardSlackCapBytes = 16 << 20
+    /// (64 MiB; see `BlockPool.allowedBytes(keepingSlack:)`).
+    public static let forwardSlackCapBytes = 64 << 20
 
     /// The most bytes the cache holds (default 8 GiB); 0 turns caching off. Lowering it does not
     /// shrink the cache at once: call ``releaseCachedBlocks()``.
@@ -208,7 +208,9 @@ public enum TensorMemoryCache {
         /// ``forwardSlackCapBytes``. No slack at all left forwards faulting in pages for every
         /// block a miss had to grow (Res-SL's forward 272 k faults per bench process, 85 k with this
         /// allowance, and 15–38 % faster); half the peak put DRSformer's max RSS (630 MiB) above
-        /// PyTorch's (551–597), while the 16 MiB cap keeps it at 480. Measured A/B in
+        /// PyTorch's (551–597). The cap was 16 MiB until DRSformer's fused MSFN crossing lowered
+        /// its peak by a quarter; at 64 MiB its forward faults in half the pages (0.91 → 0.41 M per
+        /// bench process) and runs about 10 % faster, at 418 MiB of RSS. Measured A/B in
         /// Docs/Benchmarks.md, issue 16.
         package func allowedBytes(keepingSlack: Bool) -> Int {
             keepingSlack ? peakLiveBytes + peakLiveBytes / 2

@@ -81,7 +81,7 @@ public final class DistillationObjective: TrainingObjective {
     ///   - teacherB: a separate teacher B, or nil for teacher A's weights on B's input.
     ///   - configuration: the method, its weights and ablations (not ``DistillationConfiguration/Method-swift.enum/dfkd``
     ///     or ``DistillationConfiguration/Method-swift.enum/dckd``, which have objectives of their own:
-    ///     ``DistillationConfiguration/objective(student:teacherA:teacherB:using:)`` builds any method).
+    ///     ``DistillationConfiguration/objective(student:teacherA:teacherB:adding:using:)`` builds any method).
     ///   - scm: an SCM over the student's encoder then decoder taps; nil builds one (probing the
     ///     networks' tap widths) when the configuration needs it.
     ///   - generator: initialises the SCM when one is built here.
@@ -96,8 +96,14 @@ public final class DistillationObjective: TrainingObjective {
     /// against the networks first.
     ///
     /// - Parameters:
+    ///   - student: as in ``init(student:teacherA:teacherB:configuration:scm:using:)``, as are
+    ///     `teacherA`, `teacherB`, `configuration`, `scm` and `generator`.
+    ///   - teacherA: teacher A.
+    ///   - teacherB: a separate teacher B, or nil.
+    ///   - configuration: the method, its weights and ablations.
     ///   - extraTerms: the added terms (``DistillationTerm``).
-    ///   - others: as in ``init(student:teacherA:teacherB:configuration:scm:using:)``.
+    ///   - scm: an SCM over the student's encoder then decoder taps, or nil.
+    ///   - generator: initialises the SCM when one is built here.
     /// - Throws: ``DistillationSetupError`` naming the first term whose inputs these networks
     ///   cannot provide.
     public convenience init(student: any RestorationModel, teacherA: any RestorationModel, teacherB: (any RestorationModel)? = nil,

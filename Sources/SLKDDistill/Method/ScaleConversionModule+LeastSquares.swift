@@ -16,11 +16,11 @@ extension ScaleConversionModule {
     /// The default SCM start remains PyTorch's random initialisation; this is an option.
     ///
     /// - Parameters:
-    ///   - student: the student's tap features, `B×C_s×H×W` each, in tap order.
-    ///   - teacher: the paired teacher features, `B×C_t×H'×W'`.
+    ///   - s: `student:`, the student's tap features, `B×C_s×H×W` each, in tap order.
+    ///   - t: `teacher:`, the paired teacher features, `B×C_t×H'×W'`.
     ///   - offset: the slot of the first pair (``decoderTapOffset`` for decoder taps).
     /// - Returns: per pair, the relative residual ‖S·W + b − T‖ / ‖T‖ of the fit (0: exact).
-    /// - Throws: ``LeastSquaresError`` when a feature holds a non-finite value.
+    /// - Throws: `LeastSquaresError` when a feature holds a non-finite value.
     @discardableResult
     public func initialiseByLeastSquares(student s: [Tensor], teacher t: [Tensor], offset: Int = 0) throws -> [Double] {
         precondition(s.count == t.count, "SCM: \(s.count) student taps but \(t.count) teacher taps")

@@ -1,5 +1,5 @@
 /// The ranges of the numeric options outside `network_g` (whose ranges are
-/// ``ConfigurationLimits``'s). Each is wide enough for every official BasicSR, Restormer and
+/// `ConfigurationLimits`'s). Each is wide enough for every official BasicSR, Restormer and
 /// DRSformer file and narrow enough that no value reaches a trap, an overflow or a malloc abort.
 public enum OptionsLimits {
     /// `manual_seed`: a non-negative integer (the generator takes it as `UInt64`).

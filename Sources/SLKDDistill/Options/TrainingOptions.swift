@@ -90,7 +90,7 @@ public struct TrainingOptions {
 
     /// Reads the options file at `url`; relative paths in it are taken from the current folder.
     ///
-    /// The file is read within ``BoundedYAML/Limits/options`` (size, nesting, aliases).
+    /// The file is read within `BoundedYAML/Limits/options` (size, nesting, aliases).
     public static func load(contentsOf url: URL) throws(OptionsError) -> TrainingOptions {
         let data: Data
         do { data = try InputFile.read(url, maximumBytes: BoundedYAML.Limits.options.maximumBytes) } catch {
@@ -104,7 +104,7 @@ public struct TrainingOptions {
     /// Parses options text; relative paths are resolved against `baseFolder`.
     ///
     /// Every numeric value is checked against ``OptionsLimits`` (and `network_g`,
-    /// `network_teacher`, `network_teacher_b` against ``ConfigurationLimits``), so that a value
+    /// `network_teacher`, `network_teacher_b` against `ConfigurationLimits`), so that a value
     /// read from a file ends in an ``OptionsError`` naming its dotted key, never in a trap.
     public init(yaml: String, baseFolder: URL, file: String = "options") throws(OptionsError) {
         let parsed = try BoundedYAML.load(yaml, file: file)
@@ -234,5 +234,5 @@ public struct TrainingOptions {
 }
 
 /// A problem in an options file, naming the file and the key: the same error whether the YAML
-/// itself (``BoundedYAML``) or a value in it is refused.
+/// itself (`BoundedYAML`) or a value in it is refused.
 public typealias OptionsError = OptionsFileError

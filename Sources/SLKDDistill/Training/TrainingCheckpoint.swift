@@ -73,8 +73,10 @@ extension Trainer {
     /// Restores a state written by ``saveCheckpoint(to:)``: weights, optimizer, step, generators
     /// and the batch source's position, so that the run continues exactly as if uninterrupted.
     ///
-    /// - Parameter maximumBytes: the most tensor bytes the file may produce (a `--max-memory`
-    ///   setting); nil derives the limit from the file's size (``ReadBudget``).
+    /// - Parameters:
+    ///   - url: the checkpoint file.
+    ///   - maximumBytes: the most tensor bytes the file may produce (a `--max-memory` setting);
+    ///     nil derives the limit from the file's size (`ReadBudget`).
     /// - Throws: ``TrainingError/checkpoint(path:reason:)`` when the file does not fit this
     ///   trainer (nothing is changed then), or the batch source's restore error.
     public func loadCheckpoint(from url: URL, maximumBytes: Int? = nil) throws {

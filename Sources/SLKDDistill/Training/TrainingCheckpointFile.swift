@@ -2,8 +2,8 @@ import Foundation
 
 /// A training checkpoint's contents, parsed and checked on their own, before any trainer sees them.
 ///
-/// Reading goes through ``SafeTensors/read(from:maximumBytes:)`` (and so through its
-/// ``ReadBudget``); this type adds what the safetensors layer cannot know: the `slkd.training`
+/// Reading goes through `SafeTensors/read(from:maximumBytes:)` (and so through its
+/// `ReadBudget`); this type adds what the safetensors layer cannot know: the `slkd.training`
 /// metadata decodes as a ``TrainingState`` of the current format, the generator words are valid,
 /// every tensor is a `model.` weight or an `optimizer.` state, and the counters a trainer does
 /// arithmetic on are non-negative and ordered. Whether the checkpoint fits a given trainer and its

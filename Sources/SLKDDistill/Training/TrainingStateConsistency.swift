@@ -23,7 +23,9 @@ extension TrainingState {
 
     /// Why this state cannot be resumed by a trainer configured with `configuration`, or nil.
     ///
-    /// - Parameter optimizerStep: the optimizer's update count stored beside the state.
+    /// - Parameters:
+    ///   - configuration: the resuming trainer's configuration.
+    ///   - optimizerStep: the optimizer's update count stored beside the state.
     public func inconsistency(with configuration: TrainerConfiguration, optimizerStep: Int) -> String? {
         if let problem = counterProblem { return problem }
         let total = configuration.totalSteps

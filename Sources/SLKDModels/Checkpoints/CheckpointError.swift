@@ -37,7 +37,7 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case storageTooSmall(key: String, needed: Int, available: Int)
     /// A tensor description that cannot be rebuilt (negative sizes, overflow, rank mismatch).
     case invalidTensor(String)
-    /// Reading the file would pass its ``ReadBudget``: too many tensor bytes (views repeating one
+    /// Reading the file would pass its `ReadBudget`: too many tensor bytes (views repeating one
     /// storage), or a pickle with too many objects, stack items or memo entries for its size.
     case budgetExceeded(ReadBudgetExceeded)
     /// The requested state-dict entry is absent; `available` lists the top-level keys.

@@ -6,9 +6,11 @@ import Foundation
 public enum ModelWeights {
     /// The state dictionary stored at `url` (official key names; `module.` prefixes stripped).
     ///
-    /// - Parameter maximumBytes: the most tensor bytes the file may produce (a `--max-memory`
-    ///   setting); nil derives the limit from the file's size. Both formats charge the same
-    ///   ``ReadBudget``, so a file over it is refused the same way whichever it is.
+    /// - Parameters:
+    ///   - url: a safetensors file or a PyTorch checkpoint.
+    ///   - maximumBytes: the most tensor bytes the file may produce (a `--max-memory` setting);
+    ///     nil derives the limit from the file's size. Both formats charge the same `ReadBudget`,
+    ///     so a file over it is refused the same way whichever it is.
     public static func read(from url: URL, maximumBytes: Int? = nil) throws -> [String: Tensor] {
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {

@@ -19,7 +19,7 @@ public struct PyTorchCheckpoint: Sendable {
         /// checked once, when the pickle first names it, however many tensors view it.
         public var verifyChecksums: Bool
         /// The most tensor bytes ``stateDict(_:strippingPrefix:)`` (or one ``tensor(_:)``) may
-        /// produce; nil derives the limit from the file's size (see ``ReadBudget``).
+        /// produce; nil derives the limit from the file's size (see `ReadBudget`).
         public var maximumBytes: Int?
         public init(verifyChecksums: Bool = true, maximumBytes: Int? = nil) {
             self.verifyChecksums = verifyChecksums
@@ -84,7 +84,7 @@ public struct PyTorchCheckpoint: Sendable {
         self.options = options
     }
 
-    /// Reads one tensor's values from its storage record, within the file's ``ReadBudget``.
+    /// Reads one tensor's values from its storage record, within the file's `ReadBudget`.
     public func tensor(_ stored: StoredTensor) throws -> Tensor {
         var budget = readBudget()
         return try tensor(stored, budget: &budget)
@@ -162,8 +162,12 @@ public struct PyTorchCheckpoint: Sendable {
 
     /// Loads the state dict of the checkpoint at `url` (see ``stateDict(_:strippingPrefix:)``).
     ///
-    /// - Parameter maximumBytes: the most tensor bytes the state dict may take
-    ///   (``Options/maximumBytes``); nil derives the limit from the file's size.
+    /// - Parameters:
+    ///   - url: the checkpoint.
+    ///   - selection: which entry holds the state dict (``StateDictSelection``).
+    ///   - prefix: `strippingPrefix:`, removed from the start of every key that has it.
+    ///   - maximumBytes: the most tensor bytes the state dict may take (``Options/maximumBytes``);
+    ///     nil derives the limit from the file's size.
     public static func load(from url: URL, selection: StateDictSelection = .automatic,
                             strippingPrefix prefix: String? = "module.", maximumBytes: Int? = nil) throws -> [String: Tensor] {
         try loadStateDict(from: url, selection: selection, strippingPrefix: prefix, maximumBytes: maximumBytes).tensors

@@ -1,6 +1,5 @@
 extension StoredTensor {
-    /// The number of elements of the view.
-    /// The number of elements of the view (0 when the sizes overflow, which ``validate()`` refuses).
+    /// The number of elements of the view (0 when the sizes overflow, which loading refuses).
     public var count: Int { Shape.checkedCount(shape) ?? 0 }
 
     /// The largest view accepted over a smaller storage (stride-0 broadcast), in elements.

@@ -5,7 +5,7 @@ import Yams
 ///
 /// Yams (libyaml underneath) parses any nesting depth recursively and expands aliases without a
 /// budget, so a few KB can overflow the stack or take gigabytes ("billion laughs"). Here the text
-/// is first bounded in size and scanned for its nesting depth (``YAMLNestingScan``); then Yams
+/// is first bounded in size and scanned for its nesting depth (`YAMLNestingScan`); then Yams
 /// composes the node tree, in which an alias is a shared copy, not an expansion; and then this type
 /// converts the tree to Swift values itself, counting every node it produces (aliases expanded) against a
 /// budget and refusing duplicate mapping keys, which Yams would silently overwrite.
@@ -34,7 +34,10 @@ public enum BoundedYAML {
 
     /// Parses one YAML document within `limits`.
     ///
-    /// - Parameter file: the name used in errors.
+    /// - Parameters:
+    ///   - text: the document.
+    ///   - file: the name used in errors.
+    ///   - limits: the bounds on its size, depth and node count.
     /// - Throws: ``OptionsFileError`` naming the file: too large, too deep, too many nodes,
     ///   a duplicate key (by its dotted path), or invalid YAML.
     public static func load(_ text: String, file: String, limits: Limits = .options) throws(OptionsFileError) -> Any? {

@@ -51,8 +51,8 @@ public final class WindowAttention: Module {
     /// each window's logits. Returns the projected result in the same layout.
     ///
     /// The projections are W·X GEMMs on all windows at once with the bias folded in
-    /// (``Tensor/uformerChannelLinear(_:weight:bias:gelu:)``); q·kᵀ, bias, mask, softmax and ·v
-    /// run as one kernel per window and head (``Tensor/uformerWindowAttention(qkv:heads:windowTokens:bias:mask:)``),
+    /// (`Tensor/uformerChannelLinear(_:weight:bias:gelu:)`); q·kᵀ, bias, mask, softmax and ·v
+    /// run as one kernel per window and head (`Tensor/uformerWindowAttention(qkv:heads:windowTokens:bias:mask:)`),
     /// which writes the heads already merged channel-major.
     public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let (b, c, nw, n) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])

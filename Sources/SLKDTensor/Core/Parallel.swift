@@ -56,7 +56,7 @@ public enum Parallel {
     /// - Parameters:
     ///   - count: the number of iterations.
     ///   - grain: the smallest number of iterations worth a chunk of its own.
-    ///   - chunksPerThread: overrides ``chunksPerThread`` (1 for a body with per-chunk scratch
+    ///   - perThread: `chunksPerThread:`, overrides ``chunksPerThread`` (1 for a body with per-chunk scratch
     ///     that is costly to set up or combine).
     ///   - body: the work for one chunk of indices; chunks may run concurrently.
     @inlinable

@@ -9,7 +9,8 @@ extension Tensor {
     /// gradients bit for bit: `first`'s rows scaled, then `second`'s rows.
     ///
     /// - Parameters:
-    ///   - first: [n₁, …], multiplied by `scale` (rounded to the dtype, as `first * scale` does).
+    ///   - first: [n₁, …], multiplied by `scale`.
+    ///   - scale: the factor of `first`'s rows, rounded to the dtype as `first * scale` rounds it.
     ///   - second: [n₂, …], the same dtype and trailing shape.
     /// - Returns: [n₁ + n₂, …], with gradients `g[..<n₁] * scale` for `first` and `g[n₁...]` for
     ///   `second`.

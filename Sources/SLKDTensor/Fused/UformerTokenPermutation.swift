@@ -19,7 +19,8 @@ extension Tensor {
     /// transposed), which the unfused graph reads and writes again as a broadcast add.
     ///
     /// - Parameters:
-    ///   - permutation: int64 [L], a permutation of 0..<L; `inverse` its inverse.
+    ///   - permutation: int64 [L], a permutation of 0..<L.
+    ///   - inverse: int64 [L], the inverse of `permutation`.
     ///   - periodic: [C, P] with P dividing L, of this tensor's dtype. Receives the gradient
     ///     summed over images and periods.
     public func uformerPermutedTokens(_ permutation: Tensor, inverse: Tensor, adding periodic: Tensor) -> Tensor {
@@ -43,7 +44,8 @@ extension Tensor {
     ///
     /// - Parameters:
     ///   - tokens: [B, C, L] of this tensor's shape and dtype, permuted before the sum.
-    ///   - permutation: int64 [L], a permutation of 0..<L; `inverse` its inverse.
+    ///   - permutation: int64 [L], a permutation of 0..<L.
+    ///   - inverse: int64 [L], the inverse of `permutation`.
     public func addingUformerPermutedTokens(_ tokens: Tensor, permutation: Tensor, inverse: Tensor) -> Tensor {
         let (p, q) = tokens.checkedTokenPermutation(permutation, inverse: inverse, op: "addingUformerPermutedTokens")
         precondition(shape == tokens.shape && dtype == tokens.dtype,

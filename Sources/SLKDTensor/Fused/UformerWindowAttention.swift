@@ -22,10 +22,11 @@ extension Tensor {
     ///
     /// - Parameters:
     ///   - q: queries [B, C, nW·N], already multiplied by the attention scale.
-    ///   - k: keys, and `v` values, of the same shape. Each of q, k, v may be a channel slice of a
-    ///     wider projection (any image stride; channels and tokens contiguous).
+    ///   - k: keys of the same shape. Each of q, k, v may be a channel slice of a wider projection
+    ///     (any image stride; channels and tokens contiguous).
+    ///   - v: values of the same shape.
     ///   - heads: the number of heads; C must be a multiple of it.
-    ///   - windowTokens: N, the tokens of one window.
+    ///   - n: `windowTokens:`, N, the tokens of one window.
     ///   - bias: the relative position bias [heads, N, N] as bias[h, key, query] — the official
     ///     bias [heads, query, key] transposed. Receives a gradient.
     ///   - mask: the shift mask [nW, 1, N, N] or [nW, N, N] as mask[w, key, query], or nil. It is

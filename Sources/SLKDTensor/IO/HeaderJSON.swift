@@ -4,7 +4,7 @@
 /// `data_offsets` value must not pass through `Double`), bounds nesting depth so no input can
 /// exhaust the stack, and never reads past the end of its input.
 enum HeaderJSON: Equatable, CustomStringConvertible {
-    case object([(key: String, value: HeaderJSON)])
+    case object([Member])
     case array([HeaderJSON])
     case string(String)
     /// An integer that fits `Int`.
@@ -26,6 +26,13 @@ enum HeaderJSON: Equatable, CustomStringConvertible {
         case (.null, .null): true
         default: false
         }
+    }
+
+    /// One member of an object. A struct, not a `(key:value:)` tuple: with the tuple, debug
+    /// (non-whole-module) builds failed with "circular reference" on this enum.
+    struct Member {
+        var key: String
+        var value: HeaderJSON
     }
 
     /// A parse failure: what went wrong and the byte offset where.
@@ -112,7 +119,7 @@ private struct Parser {
 
     mutating func object(depth: Int) throws(HeaderJSON.ParseError) -> HeaderJSON {
         position += 1  // {
-        var members: [(key: String, value: HeaderJSON)] = []
+        var members: [HeaderJSON.Member] = []
         skipWhitespace()
         if current == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
@@ -123,7 +130,7 @@ private struct Parser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             position += 1
             skipWhitespace()
-            members.append((key, try value(depth: depth + 1)))
+            members.append(HeaderJSON.Member(key: key, value: try value(depth: depth + 1)))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1

@@ -46,8 +46,12 @@ extension ImageIO {
 
     /// Decodes a PNG or JPEG held in memory, chosen by its signature.
     ///
-    /// - Parameter maximumPixels: the pixel budget: larger images are refused from their header,
-    ///   before any pixel memory is allocated (at most ``maximumPixelCount``).
+    /// - Parameters:
+    ///   - data: the file's bytes.
+    ///   - channels: which channels to return (see ``Channels``).
+    ///   - dtype: `float32` or `float64`.
+    ///   - maximumPixels: the pixel budget: larger images are refused from their header, before
+    ///     any pixel memory is allocated (at most ``maximumPixelCount``).
     public static func decodeImage(_ data: Data, channels: Channels = .stored, dtype: DType = .float32,
                                    maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> DecodedImage {
         switch ImageFormat(sniffing: data) {

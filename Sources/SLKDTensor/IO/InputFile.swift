@@ -6,7 +6,9 @@ import Foundation
 public enum InputFile {
     /// Reads the regular file at `url`.
     ///
-    /// - Parameter maximumBytes: refuse files larger than this before reading them.
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - maximumBytes: refuse files larger than this before reading them.
     /// - Throws: ``InputFileError`` naming the path: it does not exist, is a folder or another
     ///   non-regular file, cannot be opened (with the system's reason), or is too large.
     public static func read(_ url: URL, maximumBytes: Int = .max) throws(InputFileError) -> Data {

@@ -21,9 +21,13 @@ extension ImageIO {
 
     /// Decodes a JPEG held in memory into a `C×H×W` tensor with values `sample / 255`.
     ///
-    /// - Parameter maximumPixels: refuse images with more pixels than this, from the header,
-    ///   before any pixel memory is allocated (at most ``maximumPixelCount``). Memory: the
-    ///   file's 8-bit samples once and the returned tensor.
+    /// - Parameters:
+    ///   - data: the file's bytes.
+    ///   - channels: which channels to return (see ``Channels``).
+    ///   - dtype: `float32` or `float64`.
+    ///   - maximumPixels: refuse images with more pixels than this, from the header, before any
+    ///     pixel memory is allocated (at most ``maximumPixelCount``). Memory: the file's 8-bit
+    ///     samples once and the returned tensor.
     public static func decodeJPEG(_ data: Data, channels: Channels = .stored, dtype: DType = .float32,
                                   maximumPixels: Int = maximumPixelCount) throws(ImageIOError) -> (pixels: Tensor, info: JPEGInfo) {
         guard dtype.isFloatingPoint else {

@@ -48,8 +48,10 @@ public struct ReadBudget: Sendable {
 
     /// A budget for a file of `inputByteCount` bytes.
     ///
-    /// - Parameter maximumBytes: the caller's own cap on tensor bytes (for example a
-    ///   `--max-memory` setting); it replaces the limit derived from the file's size.
+    /// - Parameters:
+    ///   - inputByteCount: the file's size.
+    ///   - maximumBytes: the caller's own cap on tensor bytes (for example a `--max-memory`
+    ///     setting); it replaces the limit derived from the file's size.
     public init(inputByteCount: Int, maximumBytes: Int? = nil) {
         let size = max(inputByteCount, 0)
         let scaled = size.multipliedReportingOverflow(by: Self.bytesPerInputByte)

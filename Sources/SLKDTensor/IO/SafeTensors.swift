@@ -87,8 +87,10 @@ public enum SafeTensors {
 
     /// Reads and validates the safetensors file at `url`.
     ///
-    /// - Parameter maximumBytes: the most tensor bytes the loaded tensors may take; by default a
-    ///   ``ReadBudget`` derived from the file's size (widening `F16` or `U8` enlarges the data).
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - maximumBytes: the most tensor bytes the loaded tensors may take; by default a
+    ///     ``ReadBudget`` derived from the file's size (widening `F16` or `U8` enlarges the data).
     public static func read(from url: URL, maximumBytes: Int? = nil) throws(SafeTensorsError) -> Contents {
         let data: Data
         do {
@@ -143,7 +145,8 @@ public enum SafeTensors {
         var seen = Set<String>()
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
-        for (key, value) in members {
+        for member in members {
+            let (key, value) = (member.key, member.value)
             guard seen.insert(key).inserted else { throw SafeTensorsError(.duplicateKey(key)) }
             if key == "__metadata__" {
                 metadata = try parseMetadata(value)
@@ -191,7 +194,8 @@ public enum SafeTensors {
             throw SafeTensorsError(.invalidMetadata("expected an object of strings, found \(value.kindName)"))
         }
         var metadata: [String: String] = [:]
-        for (key, v) in members {
+        for member in members {
+            let (key, v) = (member.key, member.value)
             guard case .string(let s) = v else {
                 throw SafeTensorsError(.invalidMetadata("value of '\(key)' is \(v.kindName), not a string"))
             }

@@ -121,7 +121,7 @@ public struct FolderPairedDataset: PairedDataset {
     /// The matched pairs, sorted by name.
     public let entries: [Entry]
     /// Images with more pixels than this are refused when read (a pixel budget; the default is
-    /// ``ImageIO/maximumPixelCount``).
+    /// `ImageIO/maximumPixelCount`).
     public var maximumPixels = ImageIO.maximumPixelCount
 
     /// Scans `root` with `layout`.

@@ -32,7 +32,7 @@ extension DistillationConfiguration {
 ///
 /// L = w·L1(S(x), y) + λ_ST·mean_k L1(T_{>k}(SCM(S_{≤k}(x))), τ) + λ_TS·mean_k L1(S_{>k}(R(T_{≤k}(x))), τ)
 ///
-/// where a cut k replaces the outputs of the stages it names (``RestorationModel/forward(_:features:replacing:)``).
+/// where a cut k replaces the outputs of the stages it names (`RestorationModel/forward(_:features:replacing:)`).
 /// The SCM maps student taps to the teacher's widths; R, a second module of 1×1 convolutions,
 /// maps teacher taps to the student's. Both are trained with the student and unused at inference.
 public final class DCKDObjective: TrainingObjective {

@@ -23,6 +23,8 @@ public final class DFKDGenerator: Module {
     ///   - width: the channels after the linear layer (128 in the released code; half of it after
     ///     the second convolution).
     ///   - channels: the image channels.
+    ///   - dtype: the parameters' element type.
+    ///   - g: `using:`, initialises the parameters.
     public init(latentSize: Int = 256, imageSize: Int = 128, width: Int = 128, channels: Int = 3, dtype: DType = .float32,
                 using g: inout RandomGenerator) {
         precondition(latentSize > 0 && width >= 2 && channels > 0, "DFKD generator: sizes must be positive")

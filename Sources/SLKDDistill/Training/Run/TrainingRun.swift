@@ -72,8 +72,10 @@ public final class TrainingRun {
     /// Continues from a checkpoint written by this kind of run: weights, optimizer, step,
     /// generators and the batch stream's position.
     ///
-    /// - Parameter maximumBytes: the most tensor bytes the file may produce (a `--max-memory`
-    ///   setting); nil derives the limit from the file's size (``ReadBudget``).
+    /// - Parameters:
+    ///   - url: the checkpoint file.
+    ///   - maximumBytes: the most tensor bytes the file may produce (a `--max-memory` setting);
+    ///     nil derives the limit from the file's size (`ReadBudget`).
     /// - Throws: ``TrainingError/checkpoint(path:reason:)`` when the file does not fit (nothing
     ///   changes then).
     public func resume(from url: URL, maximumBytes: Int? = nil) throws {

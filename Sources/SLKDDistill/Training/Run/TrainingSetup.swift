@@ -30,7 +30,7 @@ extension String {
     fileprivate func trimmingPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
 }
 
-/// How a run loads a network's weights from a file: the standard reader (``ModelWeights``, for
+/// How a run loads a network's weights from a file: the standard reader (`ModelWeights`, for
 /// `.pth` and `.safetensors`), or one of your own (the tool passes one that applies its
 /// `--max-memory` budget and explains key mismatches).
 public struct WeightsLoader: Sendable {
@@ -42,7 +42,7 @@ public struct WeightsLoader: Sendable {
         self.load = load
     }
 
-    /// ``ModelWeights/read(from:)`` then `loadStateDictionary`, errors naming the file.
+    /// `ModelWeights/read(from:)` then `loadStateDictionary`, errors naming the file.
     public static let standard = WeightsLoader { url, model, network in
         try TrainingSetupError.naming(url.path) {
             do { try model.loadStateDictionary(try ModelWeights.read(from: url)) } catch let error as StateDictionaryError {

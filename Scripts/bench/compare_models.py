@@ -18,6 +18,11 @@ rise of the process's max RSS from before the model is built to after the runs (
 input and the runs' peak; the same span on both sides), ours' peak live tensor bytes
 (MemoryTracker), GMAC per call, our GMAC/s.
 The load average before and after is printed: on a shared machine, compare ratios, not ms.
+
+With `--products`, each round also runs slkd-bench's `products_<fwd|fwdbwd>_<model>` case right
+after ours: the same model's BLAS products replayed alone (ProductCases.swift). Two more columns:
+products ms, and products ÷ PyTorch's median, the lowest ratio this case could reach with
+everything but its products free.
 """
 
 import argparse
@@ -73,6 +78,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds of both sides per case")
     parser.add_argument("--json", help="also write the joined rows here")
+    parser.add_argument("--products", action="store_true", help="also time each case's products alone")
     args = parser.parse_args()
 
     # slkd-bench picks its run count from --seconds (at least 5, at most 51, odd); a budget of
@@ -82,11 +88,15 @@ def main():
     sgemm = slkd_bench(args.bench, "sgemm_1024", args.threads, 1.0)
     rows = []
     for case in args.cases.split(","):
-        mine, theirs_runs = [], []
+        mine, theirs_runs, products_runs = [], [], []
+        products_case = case.replace("model_", "products_", 1)
         for _ in range(args.rounds):
             mine.append(slkd_bench(args.bench, case, args.threads, seconds))
+            if args.products:
+                products_runs.append(slkd_bench(args.bench, products_case, args.threads, seconds))
             theirs_runs.append(torch_bench(case, args.threads, args.runs))
         ours, theirs = combine(mine), combine(theirs_runs)
+        products = combine(products_runs) if products_runs else None
         gmac = ours["rate"] * ours["median_ms"] / 1e3  # GMAC per call (rate is GMAC/s)
         rows.append({
             "case": case, "ours_ms": ours["median_ms"], "torch_ms": theirs["median_ms"],
@@ -100,6 +110,9 @@ def main():
             "ours_runs": ours["runs"], "torch_runs": theirs["runs"], "rounds": args.rounds,
             "torch_version": theirs["torch"],
         })
+        if products:
+            rows[-1]["products_ms"] = products["median_ms"]
+            rows[-1]["products_ratio"] = products["median_ms"] / theirs["median_ms"]
         print(f"  {case}: ours {ours['median_ms']:.0f} ms, torch {theirs['median_ms']:.0f} ms", file=sys.stderr)
     load_after = os.getloadavg()
 
@@ -107,13 +120,14 @@ def main():
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print()
     print("| case | ours ms | torch ms | ours/torch | min ratio | ours peak MiB | torch peak MiB | ours tensor peak MiB "
-          "| GMAC | ours GMAC/s | ours % sgemm | torch % sgemm |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| GMAC | ours GMAC/s | ours % sgemm | torch % sgemm |" + (" products ms | products/torch |" if args.products else ""))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.products else ""))
     for r in rows:
+        extra = f" {r['products_ms']:.0f} | {r['products_ratio']:.2f} |" if "products_ms" in r else ""
         print(f"| {r['case']} | {r['ours_ms']:.0f} | {r['torch_ms']:.0f} | {r['ratio']:.2f} | {r['min_ratio']:.2f} "
               f"| {r['ours_rss_mib']:.0f} "
               f"| {r['torch_rss_mib']:.0f} | {r['ours_tensor_mib']:.0f} | {r['gmac']:.2f} | {r['ours_gmacs']:.1f} "
-              f"| {100 * r['sgemm_fraction']:.0f} % | {100 * r['torch_sgemm_fraction']:.0f} % |")
+              f"| {100 * r['sgemm_fraction']:.0f} % | {100 * r['torch_sgemm_fraction']:.0f} % |" + extra)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"sgemm_gflops": sgemm["rate"], "threads": args.threads, "load_before": load_before,

@@ -288,7 +288,7 @@ let groups: [(names: [String], build: () -> [Case])] = [256, 512, 1024, 2048].ma
     (["sgemm_bmm_qk", "sgemm_bmm_qk_par", "bmm_qk_8x48x16384", "sgemm_bmm_av", "bmm_av_8x48x48"], attentionCases),
     (["memcpy_96x128x128", "add", "mul_bias", "exp", "sigmoid", "tanh", "gelu", "sum_all", "sum_axis1", "mean_hw"], elementwiseCases),
     (["mlp4_fwd_bwd"], mlpCase),
-] + visionGroups() + fusedKernelGroups() + blockGroups() + qualityGroups() + modelGroups()
+] + visionGroups() + fusedKernelGroups() + blockGroups() + qualityGroups() + modelGroups() + productGroups()
 
 func fmt(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {

@@ -34,6 +34,8 @@ package enum ParallelGEMM {
                                      beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
                                      prepare: ((Block) -> Void)? = nil, finish: ((Block) -> Void)? = nil) {
         guard m > 0, n > 0 else { return }
+        ProductRecorder.record(transA: transA, transB: transB, m: m, n: n, k: k, overwrites: beta == 0,
+                               elementSize: MemoryLayout<T>.size)
         BLASThreads.makeSerialOnce()
         let threads = Parallel.threadCount
         guard threads > 1, m * n * Swift.max(k, 1) >= splitThreshold, !Parallel.isInsideRegion else {

@@ -26,6 +26,11 @@ enum ChannelMajorProduct {
                     _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?, gelu: Bool,
                     _ out: UnsafeMutablePointer<Float>, batch: Int, rows: Int, depth: Int, tokens: Int) {
         precondition(applies(rows: rows, depth: depth, tokens: tokens), "ChannelMajorProduct.run outside its shapes")
+        // Recorded as the OpenBLAS products it replaces (a replay times those).
+        for _ in 0..<batch {
+            ProductRecorder.record(transA: transposedWeight, transB: false, m: rows, n: tokens, k: depth,
+                                   overwrites: bias == nil && residual == nil, elementSize: 4)
+        }
         let (px, pw, po) = (UncheckedSendable(x), UncheckedSendable(w), UncheckedSendable(out))
         let (pb, pr) = (bias.map { UncheckedSendable($0) }, residual.map { UncheckedSendable($0) })
         TensorMemoryCache.withScratch(Float.self, count: slkd_linear_packed_count_f32(rows, depth)) { scratch in

@@ -51,6 +51,26 @@ struct Conv2dGeometry {
     var weightShape: [Int] { [outChannels, inPerGroup, kernelH, kernelW] }
 }
 
+// In an extension, so that the memberwise initialiser stays.
+extension Conv2dGeometry {
+    /// The geometry of `conv2d` on an `input` [N, Cin, H, W] with a `weight` [Cout, Cin/groups, kH, kW],
+    /// the output size as PyTorch's: ⌊(H + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1, or 0 where the
+    /// dilated kernel is larger than the padded input (where Swift's division, which rounds toward
+    /// zero, would give 1 for a deficit smaller than the stride).
+    init(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) {
+        func outputSize(_ size: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int) -> Int {
+            let span = size + 2 * padding - dilation * (kernel - 1) - 1
+            return span >= 0 ? span / stride + 1 : 0
+        }
+        self.init(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
+                  outChannels: weight[0], kernelH: weight[2], kernelW: weight[3],
+                  strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
+                  dilationH: dilation.0, dilationW: dilation.1, groups: groups,
+                  outHeight: outputSize(input[2], weight[2], stride.0, padding.0, dilation.0),
+                  outWidth: outputSize(input[3], weight[3], stride.1, padding.1, dilation.1))
+    }
+}
+
 extension Tensor {
     /// 2-D convolution of an NCHW `input` with `weight` [Cout, Cin/groups, kH, kW] and an
     /// optional `bias` [Cout], as PyTorch's `F.conv2d` (zero padding, cross-correlation).
@@ -92,16 +112,11 @@ extension Tensor {
         precondition(bias == nil || bias!.shape == [weight.shape[0]], "conv2d: bias must have shape [\(weight.shape[0])]")
         precondition(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1 && padding.0 >= 0 && padding.1 >= 0,
                      "conv2d: stride and dilation must be ≥ 1, padding ≥ 0")
-        let h = input.shape[2], w = input.shape[3], kh = weight.shape[2], kw = weight.shape[3]
-        let ho = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
-        let wo = (w + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
-        precondition(ho > 0 && wo > 0, "conv2d: kernel \(kh)×\(kw) larger than padded input \(h)×\(w)")
-        let geometry = Conv2dGeometry(batch: input.shape[0], inChannels: input.shape[1], height: h, width: w,
-                                      outChannels: weight.shape[0], kernelH: kh, kernelW: kw,
-                                      strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
-                                      dilationH: dilation.0, dilationW: dilation.1, groups: groups,
-                                      outHeight: ho, outWidth: wo)
-        MACCounter.record(.conv, weight: weight, geometry.batch * weight.count * ho * wo)
+        let geometry = Conv2dGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding,
+                                      dilation: dilation, groups: groups)
+        precondition(geometry.outHeight > 0 && geometry.outWidth > 0,
+                     "conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) (dilation \(dilation)) larger than input \(input.shape[2])×\(input.shape[3]) padded by \(padding)")
+        MACCounter.record(.conv, weight: weight, geometry.batch * weight.count * geometry.outHeight * geometry.outWidth)
         let x = input.contiguous(), k = weight.contiguous(), b = bias?.contiguous()
         let y = ConvKernels.forward(x, k, b, geometry, relu: relu)
         var inputs = [x, k]

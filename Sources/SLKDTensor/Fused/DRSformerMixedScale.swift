@@ -67,10 +67,10 @@ extension Tensor {
     private static func fusedMixedScaleCrossing<T: TensorScalar>(_ x: Tensor, _ weights: [Tensor], _ biases: [Tensor?], hid: Int,
                                                                  _: T.Type) -> Tensor {
         let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3]), hw = h * w
+        // The geometries conv2d builds for these layers (the guard above checked their settings).
         func geometry(inputs: Int, outputs: Int, kernel: Int) -> Conv2dGeometry {
-            Conv2dGeometry(batch: n, inChannels: inputs, height: h, width: w, outChannels: outputs, kernelH: kernel, kernelW: kernel,
-                           strideH: 1, strideW: 1, padH: kernel / 2, padW: kernel / 2, dilationH: 1, dilationW: 1,
-                           groups: outputs, outHeight: h, outWidth: w)
+            Conv2dGeometry(input: [n, inputs, h, w], weight: [outputs, inputs / outputs, kernel, kernel], stride: (1, 1),
+                           padding: (kernel / 2, kernel / 2), dilation: (1, 1), groups: outputs)
         }
         let px = UnsafePointer(x.basePointer(T.self))
         let pk = weights.map { UnsafePointer($0.basePointer(T.self)) }

@@ -34,8 +34,8 @@ struct ProductRecorderTests {
             product(beta: 1, transB: true)
         }
         #expect(Self.only(shapes, sides: [m, n, k]) == [
-            ProductShape(transA: false, transB: false, m: m, n: n, k: k, overwrites: true, elementSize: 4),
-            ProductShape(transA: false, transB: true, m: m, n: n, k: k, overwrites: false, elementSize: 4),
+            ProductShape(transA: false, transB: false, m: m, n: n, k: k, overwrites: true, elementSize: 4, insideRegion: false),
+            ProductShape(transA: false, transB: true, m: m, n: n, k: k, overwrites: false, elementSize: 4, insideRegion: false),
         ])
         // 1·2 summed over k = 17, plus the 34 the first product left there for the β = 1 one.
         #expect(c.allSatisfy { $0 == 68 })
@@ -59,6 +59,31 @@ struct ProductRecorderTests {
         let backward = ProductRecorder.recording { _ = y!.sum().gradients(wrt: [x, layer.weight]) }
         let mineBackward = backward.filter { Set([26, 13]).contains(Swift.max($0.m, $0.n, $0.k)) && $0.macs % 77 == 0 }
         #expect(mineBackward.map(\.macs).reduce(0, +) == 2 * counted)
+    }
+
+    /// Products run by the chunks of a parallel region are marked, so that a replay runs them side
+    /// by side again instead of splitting each (whether the chunks run in a region depends on
+    /// the thread count).
+    @Test func productsInsideARegionAreMarked() {
+        let a = [Float](repeating: 1, count: 31 * 37), b = [Float](repeating: 1, count: 37 * 41)
+        let shapes = ProductRecorder.recording {
+            Parallel.forChunks(2, chunksPerThread: 1) { range in
+                for _ in range {
+                    var c = [Float](repeating: 0, count: 31 * 41)
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                ParallelGEMM.run(transA: false, transB: false, m: 31, n: 41, k: 37, a: pa.baseAddress!,
+                                                 lda: 37, b: pb.baseAddress!, ldb: 41, beta: 0, c: pc.baseAddress!, ldc: 41)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mine = Self.only(shapes, sides: [31, 37, 41])
+        #expect(mine.count == 2)
+        #expect(mine.allSatisfy { $0.insideRegion == (Parallel.threadCount > 1) })
     }
 
     @Test func nestedRecordingsSeeTheirOwnPart() {

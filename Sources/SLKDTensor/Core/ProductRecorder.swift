@@ -5,7 +5,7 @@ import Synchronization
 // Why: a model's forward is its BLAS products plus everything else (normalisation, activations,
 // attention kernels, copies). Replaying only the products, with the same shapes and the same
 // thread split, measures the part no amount of fusion elsewhere can remove: the time of the model
-// with everything but its products made free. `slkd-bench`'s `model_products_*` cases report it
+// with everything but its products made free. `slkd-bench`'s `products_*` cases report it
 // beside the models (Docs/Benchmarks.md).
 
 /// One call of ``ParallelGEMM/run(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:prepare:finish:)``:
@@ -20,10 +20,14 @@ package struct ProductShape: Sendable, Hashable {
     package var overwrites: Bool
     /// Bytes per element: 4 for Float, 8 for Double.
     package var elementSize: Int
+    /// Whether it ran inside a parallel region (then unsplit, on one thread, beside the region's
+    /// other products: Restormer's attention runs one product per head this way).
+    package var insideRegion: Bool
 
-    package init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, overwrites: Bool, elementSize: Int) {
+    package init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, overwrites: Bool, elementSize: Int,
+                 insideRegion: Bool) {
         (self.transA, self.transB, self.m, self.n, self.k) = (transA, transB, m, n, k)
-        (self.overwrites, self.elementSize) = (overwrites, elementSize)
+        (self.overwrites, self.elementSize, self.insideRegion) = (overwrites, elementSize, insideRegion)
     }
 
     /// Multiply–adds of the product.
@@ -72,7 +76,7 @@ package enum ProductRecorder {
     static func record(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, overwrites: Bool, elementSize: Int) {
         guard active.load(ordering: .relaxed) != 0 else { return }
         let shape = ProductShape(transA: transA, transB: transB, m: m, n: n, k: k, overwrites: overwrites,
-                                 elementSize: elementSize)
+                                 elementSize: elementSize, insideRegion: Parallel.isInsideRegion)
         state.withLock { state in
             if state.recordings > 0 { state.shapes.append(shape) }
         }

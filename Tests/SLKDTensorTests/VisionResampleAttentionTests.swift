@@ -75,5 +75,25 @@ struct VisionResampleAttentionTests {
         #expect(x.cyclicShifted([-4, -4], axes: [1, 2]).cyclicShifted([4, 4], axes: [1, 2]).doubles == x.doubles)
     }
 
+    /// The lookup reads a strided index in place (Uformer passes its index transposed): the
+    /// result is table[index[j, i], h] entry by entry, and the gradient of repeated entries adds up.
+    @Test func relativePositionBiasThroughATransposedIndex() {
+        var rng = RandomGenerator(seed: 4)
+        let (entries, heads, m) = (9, 3, 4)
+        let table = Tensor.uniform([entries, heads], dtype: .float64, using: &rng).requiringGrad()
+        let raw = (0..<(m * m)).map { ($0 * 5 + 2) % entries }
+        let index = Tensor(shape: [m, m], indices: raw).transposed()
+        let y = Tensor.relativePositionBias(table: table, index: index)
+        #expect(y.shape == [heads, m, m])
+        let t = table.doubles, values = y.doubles
+        for h in 0..<heads { for i in 0..<m { for j in 0..<m {
+            #expect(values[(h * m + i) * m + j] == t[raw[j * m + i] * heads + h])
+        } } }
+        let gradient = y.sum().gradients(wrt: [table])[0].doubles
+        var counts = [Double](repeating: 0, count: entries)
+        for e in raw { counts[e] += 1 }
+        for e in 0..<entries { for h in 0..<heads { #expect(gradient[e * heads + h] == counts[e]) } }
+    }
+
     @Test func referenceVectorsArePresent() { #expect(Self.cases.count == 20) }
 }

@@ -38,7 +38,7 @@ func productReplayCase(name: String, shapes: [ProductShape]) -> Case {
     // own, each into its own part of C, as the model's write their own outputs.
     var steps: [Range<Int>] = [], cOffsets: [Int] = []
     for i in floats.indices {
-        if floats[i].insideRegion, let last = steps.last, floats[last.lowerBound].insideRegion, last.upperBound == i {
+        if floats[i].insideRegion, let last = steps.last, floats[last.lowerBound].insideRegion {
             steps[steps.count - 1] = last.lowerBound..<(i + 1)
             cOffsets.append(cOffsets[i - 1] + floats[i - 1].m * floats[i - 1].n)
         } else {

@@ -44,7 +44,7 @@ func conv2dMACs(cin: Int, cout: Int, groups: Int, k: Int, outH: Int, outW: Int) 
 /// A convolution case: forward MACs, forward + backward 3× (input and weight gradients).
 func convOp(_ name: String, cin: Int, cout: Int, size: Int, k: Int, stride: Int = 1, padding: Int = 0,
             dilation: Int = 1, groups: Int = 1, bias: Bool = false, baseline: String? = nil) -> VisionOp {
-    let out = (size + 2 * padding - dilation * (k - 1) - 1) / stride + 1
+    let out = convolutionOutputSize(size, k, stride, padding, dilation)
     let macs = conv2dMACs(cin: cin, cout: cout, groups: groups, k: k, outH: out, outW: out)
     var inputs = [random([1, cin, size, size]), random([cout, cin / groups, k, k]) * 0.1]
     if bias { inputs.append(random([cout])) }

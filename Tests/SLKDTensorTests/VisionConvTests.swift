@@ -46,6 +46,20 @@ struct VisionConvTests {
 
     /// A 1×1 convolution is a matrix product over channels: check it against `matmul` on a size
     /// large enough for the threaded paths.
+    /// The output length of convolutions and pooling is PyTorch's ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1,
+    /// written here with floor division; where the kernel overhangs the padded input it is 0 (a
+    /// division rounding toward zero would give 1 for an overhang smaller than the stride).
+    @Test func outputSizeIsPyTorchs() {
+        func floorDivided(_ a: Int, _ b: Int) -> Int { Int((Double(a) / Double(b)).rounded(.down)) }
+        for n in 1...9 { for k in 1...5 { for s in 1...3 { for p in 0...2 { for d in 1...2 {
+            let expected = Swift.max(0, floorDivided(n + 2 * p - d * (k - 1) - 1, s) + 1)
+            #expect(convolutionOutputSize(n, k, s, p, d) == expected, "n \(n) k \(k) s \(s) p \(p) d \(d)")
+        } } } } }
+        #expect(convolutionOutputSize(2, 3, 2, 0, 1) == 0)
+        #expect(convolutionOutputSize(4, 3, 2, 0, 2) == 0)
+        #expect(convolutionOutputSize(128, 4, 2, 1, 1) == 64)
+    }
+
     @Test func pointwiseEqualsMatmul() {
         var rng = RandomGenerator(seed: 3)
         let x = Tensor.uniform([1, 48, 32, 40], low: -1, high: 1, dtype: .float64, using: &rng)

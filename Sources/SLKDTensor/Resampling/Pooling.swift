@@ -28,8 +28,10 @@ extension Tensor {
 /// Average pooling geometry and kernels (one thread per plane).
 struct Pool2d {
     let height: Int, width: Int, kernel: Int, stride: Int, padding: Int, countIncludePad: Bool
-    var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
-    var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    // Through the convolution's rule: a kernel larger than the padded input gives no output (the
+    // truncating division would give one, averaging a clipped window where PyTorch refuses).
+    var outHeight: Int { convolutionOutputSize(height, kernel, stride, padding, 1) }
+    var outWidth: Int { convolutionOutputSize(width, kernel, stride, padding, 1) }
 
     /// The clipped window of output (oh, ow) and its divisor.
     func window(_ oh: Int, _ ow: Int) -> (Range<Int>, Range<Int>, Int) {

@@ -44,8 +44,6 @@ struct VisionConvTests {
         #expect(report.passed, "\(report)")
     }
 
-    /// A 1×1 convolution is a matrix product over channels: check it against `matmul` on a size
-    /// large enough for the threaded paths.
     /// The output length of convolutions and pooling is PyTorch's ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1,
     /// written here with floor division; where the kernel overhangs the padded input it is 0 (a
     /// division rounding toward zero would give 1 for an overhang smaller than the stride).
@@ -60,6 +58,8 @@ struct VisionConvTests {
         #expect(convolutionOutputSize(128, 4, 2, 1, 1) == 64)
     }
 
+    /// A 1×1 convolution is a matrix product over channels: check it against `matmul` on a size
+    /// large enough for the threaded paths.
     @Test func pointwiseEqualsMatmul() {
         var rng = RandomGenerator(seed: 3)
         let x = Tensor.uniform([1, 48, 32, 40], low: -1, high: 1, dtype: .float64, using: &rng)

@@ -54,22 +54,20 @@ struct Conv2dGeometry {
 // In an extension, so that the memberwise initialiser stays.
 extension Conv2dGeometry {
     /// The geometry of `conv2d` on an `input` [N, Cin, H, W] with a `weight` [Cout, Cin/groups, kH, kW],
-    /// the output size as PyTorch's: ⌊(H + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1, or 0 where the
-    /// dilated kernel is larger than the padded input (where Swift's division, which rounds toward
-    /// zero, would give 1 for a deficit smaller than the stride).
+    /// each output length from ``convolutionOutputSize(_:_:_:_:_:)``.
     init(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int) {
-        let outputSize = convolutionOutputSize
         self.init(batch: input[0], inChannels: input[1], height: input[2], width: input[3],
                   outChannels: weight[0], kernelH: weight[2], kernelW: weight[3],
                   strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
                   dilationH: dilation.0, dilationW: dilation.1, groups: groups,
-                  outHeight: outputSize(input[2], weight[2], stride.0, padding.0, dilation.0),
-                  outWidth: outputSize(input[3], weight[3], stride.1, padding.1, dilation.1))
+                  outHeight: convolutionOutputSize(input[2], weight[2], stride.0, padding.0, dilation.0),
+                  outWidth: convolutionOutputSize(input[3], weight[3], stride.1, padding.1, dilation.1))
     }
 }
 
 /// A convolution's output length along one axis, as PyTorch's: ⌊(size + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1,
-/// or 0 where the dilated kernel is larger than the padded input.
+/// or 0 where the dilated kernel is larger than the padded input (where Swift's division, which
+/// rounds toward zero, would give 1 for a deficit smaller than the stride).
 package func convolutionOutputSize(_ size: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int) -> Int {
     let span = size + 2 * padding - dilation * (kernel - 1) - 1
     return span >= 0 ? span / stride + 1 : 0

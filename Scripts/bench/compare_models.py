@@ -44,8 +44,11 @@ def slkd_bench(bench, case, threads, seconds):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         subprocess.run([bench, "--filter", case, "--threads", str(threads), "--seconds", str(seconds), "--json", f.name],
                        check=True, capture_output=True, text=True)
-        results = json.load(open(f.name))["results"]
-    return next(r for r in results if r["name"] == case)
+        report = json.load(open(f.name))
+    result = next(r for r in report["results"] if r["name"] == case)
+    # Which kernels the products and SLKD's own kernels ran on, for the run's header line.
+    result["kernels"] = f"OpenBLAS {report.get('blasKernels', '?')}, SLKD {report.get('simdPath', '?')}"
+    return result
 
 
 def torch_bench(case, threads, runs):
@@ -116,7 +119,8 @@ def main():
         print(f"  {case}: ours {ours['median_ms']:.0f} ms, torch {theirs['median_ms']:.0f} ms", file=sys.stderr)
     load_after = os.getloadavg()
 
-    print(f"sgemm_1024 ({args.threads} threads): {sgemm['rate']:.1f} GFLOP/s; torch {rows[0]['torch_version'] if rows else '?'}; "
+    print(f"sgemm_1024 ({args.threads} threads): {sgemm['rate']:.1f} GFLOP/s ({sgemm['kernels']}); "
+          f"torch {rows[0]['torch_version'] if rows else '?'}; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print()
     print("| case | ours ms | torch ms | ours/torch | min ratio | ours peak MiB | torch peak MiB | ours tensor peak MiB "

@@ -296,7 +296,8 @@ func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
     return left ? s + fill : fill + s
 }
 
-print("slkd-bench: \(Parallel.threadCount) threads, OpenBLAS \(openblas_get_num_threads()) threads")
+print("slkd-bench: \(Parallel.threadCount) threads, OpenBLAS \(openblas_get_num_threads()) threads, "
+      + "OpenBLAS kernels \(BLASKernels.summary), SLKD kernels \(SIMDPath.active)")
 print(pad("case", 34, left: true), pad("median ms", 11), pad("min ms", 10), pad("runs", 5), pad("rate", 9),
       pad("unit", 8), pad("% base", 8), pad("peak MB", 9), pad("RSS MB", 8))
 var results: [Result] = []
@@ -330,11 +331,16 @@ if let path = options.jsonPath {
     struct Report: Codable {
         var tool: String
         var threads: Int
+        /// `BLASKernels.summary`: which OpenBLAS kernels the products ran on.
+        var blasKernels: String
+        /// `SIMDPath.active`: which path SLKD's own kernels ran on.
+        var simdPath: String
         var results: [Result]
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let data = try encoder.encode(Report(tool: "slkd", threads: Parallel.threadCount, results: results))
+    let data = try encoder.encode(Report(tool: "slkd", threads: Parallel.threadCount, blasKernels: BLASKernels.summary,
+                                            simdPath: SIMDPath.active.description, results: results))
     try data.write(to: URL(fileURLWithPath: path))
     print("wrote \(path)")
 }

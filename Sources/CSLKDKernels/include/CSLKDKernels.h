@@ -45,6 +45,18 @@ SLKDSIMDPath slkd_simd_active(void);
 /// (a wider one is clamped to it). For tests and benchmarks.
 void slkd_simd_use(SLKDSIMDPath path);
 
+/// The OpenBLAS kernel set ("SkylakeX", "Haswell", …) to ask for instead of `current` on a CPU
+/// whose widest path is `widest`, or NULL to keep it; a pure function. Only a set that uses neither
+/// AVX2 nor FMA (the Prescott fallback of an OpenBLAS older than the CPU, among others) is
+/// replaced, and never when `requested` (the OPENBLAS_CORETYPE value, NULL when unset) names one.
+const char *_Nullable slkd_openblas_core_replacement(const char *_Nullable current, SLKDSIMDPath widest,
+                                                     const char *_Nullable requested);
+/// OpenBLAS's name for the kernel set it runs now, or NULL when the BLAS is not OpenBLAS.
+const char *_Nullable slkd_openblas_core(void);
+/// The kernel set OpenBLAS had chosen itself when SLKD replaced it as the program loaded
+/// (slkd_openblas_core_replacement), or NULL when it kept OpenBLAS's choice.
+const char *_Nullable slkd_openblas_replaced_core(void);
+
 /// dst[i] = exp(src[i]): within 1 ulp of the exact value, the same bits on every path (float lanes
 /// for −87 ≤ x ≤ 88, glibc's expf bit for bit outside). src may equal dst.
 void slkd_exp_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);

@@ -44,6 +44,17 @@ struct CLIBasicsTests {
         #expect(json["input"] as? [Int] == [1, 3, 16, 16])
     }
 
+    /// The text profile ends with what it ran on: the thread count asked for, and the kernels this
+    /// process (the same CPU and environment) reports.
+    @Test func profileNamesItsKernels() throws {
+        let r = try ToolRunner.run(["profile", "res-sl", "--size", "16", "16", "--runs", "1", "--threads", "1"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let last = r.standardOutput.split(separator: "\n").last.map(String.init)
+        // The path the child chose at start-up (SIMDPath.active here may be switched by a SIMD test).
+        let path = SIMDPath.resolve(ProcessInfo.processInfo.environment["SLKD_SIMD"], widest: SIMDPath.widestSupported).path
+        #expect(last == "threads 1, OpenBLAS kernels \(BLASKernels.summary), SLKD kernels \(path)")
+    }
+
     @Test(arguments: ["bash", "zsh", "fish"])
     func completionScriptCoversTheCommands(_ shell: String) throws {
         let r = try ToolRunner.run(["--generate-completion-script", shell])

@@ -75,6 +75,9 @@ struct ProfileCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(profile), as: UTF8.self))
         } else {
             print(profile.table)
+            // What the latency ran on: a latency read without it is easy to misjudge on a new CPU.
+            print("threads \(Parallel.threadCount), OpenBLAS kernels \(BLASKernels.summary), "
+                  + "SLKD kernels \(SIMDPath.active)")
         }
     }
 }

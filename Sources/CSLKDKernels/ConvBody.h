@@ -14,12 +14,12 @@
 
 #define SLKD_CONV_INLINE static inline __attribute__((always_inline))
 
-/// Output columns [j, j + block) of one row; `block` is a compile-time constant at every call,
-/// so the accumulators live in vector registers.
+/// Output columns [j, j + block) of one row; `block` (at most 128) is a compile-time constant at
+/// every call, so the accumulators live in vector registers.
 SLKD_CONV_INLINE void slkd_conv_row_block(const SLKDConvRows *g, const float *kernel, float bias,
                                           ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, float *out,
                                           size_t j, const size_t block) {
-    float acc[64];
+    float acc[128];
     for (size_t t = 0; t < block; t++) acc[t] = bias;
     for (size_t kh = kh_lo; kh < kh_hi; kh++) {
         const float *row = g->rows + (size_t)(first_row + (ptrdiff_t)(kh * g->dilation_h)) * g->row_width + j;
@@ -36,13 +36,17 @@ SLKD_CONV_INLINE void slkd_conv_row_block(const SLKDConvRows *g, const float *ke
     memcpy(out + j, acc, block * sizeof(float));
 }
 
-/// out[0 ..< width] (width a multiple of 8) in blocks of `wide` columns, then of 32, 16 and 8.
+/// out[0 ..< width] (width a multiple of 8) in blocks of `wide` columns, then of 64, 32, 16 and 8.
 /// Why the halving tail: DRSformer's lower levels have rows of 16 and 32 columns, and a row run
 /// 8 columns at a time keeps a single accumulator, whose add latency then bounds the kernel.
 SLKD_CONV_INLINE void slkd_conv_row_body(const SLKDConvRows *g, const float *kernel, float bias, ptrdiff_t first_row,
                                          size_t kh_lo, size_t kh_hi, float *out, size_t width, const size_t wide) {
     size_t j = 0;
     for (; j + wide <= width; j += wide) slkd_conv_row_block(g, kernel, bias, first_row, kh_lo, kh_hi, out, j, wide);
+    if (wide > 64 && j + 64 <= width) {
+        slkd_conv_row_block(g, kernel, bias, first_row, kh_lo, kh_hi, out, j, 64);
+        j += 64;
+    }
     if (wide > 32 && j + 32 <= width) {
         slkd_conv_row_block(g, kernel, bias, first_row, kh_lo, kh_hi, out, j, 32);
         j += 32;
@@ -52,6 +56,60 @@ SLKD_CONV_INLINE void slkd_conv_row_body(const SLKDConvRows *g, const float *ker
         j += 16;
     }
     if (j < width) slkd_conv_row_block(g, kernel, bias, first_row, kh_lo, kh_hi, out, j, 8);
+}
+
+/// Columns [0, block) of `rows` consecutive output rows that share [kh_lo, kh_hi), output row r
+/// at out + r·out_stride; `rows` and `block` are compile-time constants, rows·block ≤ 128. Each
+/// output sums the same terms in the same order as slkd_conv_row_block (the same bits).
+SLKD_CONV_INLINE void slkd_conv_rows_block(const SLKDConvRows *g, const float *kernel, float bias,
+                                           ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, float *out,
+                                           size_t out_stride, const size_t rows, const size_t block) {
+    float acc[128];
+    for (size_t t = 0; t < rows * block; t++) acc[t] = bias;
+    for (size_t kh = kh_lo; kh < kh_hi; kh++) {
+        for (size_t ci = 0; ci < g->channels; ci++) {
+            const float *taps = kernel + (ci * g->kernel_h + kh) * g->kernel_w;
+            for (size_t kw = 0; kw < g->kernel_w; kw++) {
+                const float w = taps[kw];
+                for (size_t r = 0; r < rows; r++) {
+                    const float *s = g->rows
+                                     + (size_t)(first_row + (ptrdiff_t)(r + kh * g->dilation_h)) * g->row_width
+                                     + ci * g->height * g->row_width + kw * g->dilation_w;
+                    for (size_t t = 0; t < block; t++) acc[r * block + t] += w * s[t];
+                }
+            }
+        }
+    }
+    for (size_t r = 0; r < rows; r++) memcpy(out + r * out_stride, acc + r * block, block * sizeof(float));
+}
+
+/// `count` consecutive output rows that share [kh_lo, kh_hi), row r at out + r·out_stride.
+///
+/// Why groups of rows: with contraction off, each tap is a multiply and a dependent add per
+/// accumulator, so a row of 16 or 32 columns (DRSformer's two lowest levels) keeps only two or four
+/// AVX-512 accumulators and waits on the add's latency. When `wide` is 128 (the AVX-512 path),
+/// rows of 32 go four at a time and rows of 16 eight at a time, 128 accumulators in all: 9–64 %
+/// faster in a C harness on a Xeon (Docs/Benchmarks.md, ninth session). Rows of 64 in pairs gained
+/// nothing there and stay one by one; the narrower paths' registers have no room for more.
+SLKD_CONV_INLINE void slkd_conv_rows_body(const SLKDConvRows *g, const float *kernel, float bias, ptrdiff_t first_row,
+                                          size_t kh_lo, size_t kh_hi, size_t count, float *out, size_t out_stride,
+                                          size_t width, const size_t wide) {
+    size_t r = 0;
+    if (wide >= 128 && width == 32) {
+        for (; r + 4 <= count; r += 4) {
+            slkd_conv_rows_block(g, kernel, bias, first_row + (ptrdiff_t)r, kh_lo, kh_hi, out + r * out_stride,
+                                 out_stride, 4, 32);
+        }
+    }
+    if (wide >= 128 && width == 16) {
+        for (; r + 8 <= count; r += 8) {
+            slkd_conv_rows_block(g, kernel, bias, first_row + (ptrdiff_t)r, kh_lo, kh_hi, out + r * out_stride,
+                                 out_stride, 8, 16);
+        }
+    }
+    for (; r < count; r++) {
+        slkd_conv_row_body(g, kernel, bias, first_row + (ptrdiff_t)r, kh_lo, kh_hi, out + r * out_stride, width, wide);
+    }
 }
 
 /// One output of the depthwise 3×3 whose left or right neighbour is padding (columns 0 and w − 1):

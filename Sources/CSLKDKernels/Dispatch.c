@@ -116,9 +116,9 @@ void slkd_gelu_gate_backward_f32(const float *g, const float *a, const float *b,
 
 float slkd_sum_f32(const float *src, size_t count) { return slkd_kernels()->sum_f32(src, count); }
 
-void slkd_conv_row_f32(const SLKDConvRows *rows, const float *kernel, float bias, ptrdiff_t first_row, size_t kh_lo,
-                       size_t kh_hi, float *out, size_t width) {
-    slkd_kernels()->conv_row_f32(rows, kernel, bias, first_row, kh_lo, kh_hi, out, width);
+void slkd_conv_rows_f32(const SLKDConvRows *rows, const float *kernel, float bias, ptrdiff_t first_row, size_t kh_lo,
+                        size_t kh_hi, size_t count, float *out, size_t out_stride, size_t width) {
+    slkd_kernels()->conv_rows_f32(rows, kernel, bias, first_row, kh_lo, kh_hi, count, out, out_stride, width);
 }
 
 void slkd_depthwise3x3_plane_f32(const float *src, const float *kernel, float bias, float *dst, size_t height,

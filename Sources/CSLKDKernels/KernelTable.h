@@ -15,7 +15,8 @@ typedef struct SLKDKernelTable {
     float (*gelu_backward_sum_f32)(const float *, const float *, float *, size_t);
     void (*gelu_gate_backward_f32)(const float *, const float *, const float *, float *, float *, size_t);
     float (*sum_f32)(const float *, size_t);
-    void (*conv_row_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, float *, size_t);
+    void (*conv_rows_f32)(const SLKDConvRows *, const float *, float, ptrdiff_t, size_t, size_t, size_t, float *, size_t,
+                          size_t);
     void (*depthwise3x3_plane_f32)(const float *, const float *, float, float *, size_t, size_t, const float *);
     void (*depthwise3x3_weight_gradient_f32)(const float *, const float *, size_t, size_t, float *);
     void (*channel_norm_forward_f32)(const float *, float *, size_t, size_t, size_t, const float *, const float *, int,

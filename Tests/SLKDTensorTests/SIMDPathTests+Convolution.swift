@@ -2,8 +2,8 @@ import Testing
 import SLKDTensor
 import SLKDTestSupport
 
-/// The float32 direct convolution runs its rows in the C target's `slkd_conv_row_f32`, compiled
-/// per instruction set with 32-column (baseline, AVX2) or 64-column (AVX-512) blocks, and the
+/// The float32 direct convolution runs its rows in the C target's `slkd_conv_rows_f32`, compiled
+/// per instruction set with 32-column (baseline), 64-column (AVX2) or 128-column (AVX-512) blocks, and the
 /// depthwise 3×3 its planes in `slkd_depthwise3x3_plane_f32`. Each path must give PyTorch's numbers
 /// and the same bits as the baseline. Part of the serialized "SIMD paths" suite: `withPath`
 /// switches the path for the whole process, so no two tests may switch it at once.
@@ -31,20 +31,29 @@ extension SIMDPathTests {
         }
     }
 
-    /// DRSformer's shapes at widths that use both block sizes and the 8-column tail (75 = 64 + 8 +
-    /// 3 padding columns; 40 = 32 + 8): 5×5 depthwise, 3×3 with two channels per group, and a
-    /// dilated 3×3; and Restormer's "same" depthwise 3×3, whose planes have vector and edge columns. Compared with the Float64 convolution (a separate generic kernel) and, bit for
-    /// bit, with the baseline path.
+    /// DRSformer's shapes at widths that use every block size and the 8-column tail (75 = 64 + 8 +
+    /// 3 padding columns; 40 = 32 + 8; 200 = 128 + 64 + 8): 5×5 depthwise, 3×3 with two channels per
+    /// group, and a dilated 3×3; and Restormer's "same" depthwise 3×3, whose planes have vector and
+    /// edge columns. Then DRSformer's own widths, 16, 32, 64 and 128, whose interior rows the
+    /// AVX-512 path runs several at a time (eight rows of 16, four of 32): 21 rows leave a remainder
+    /// after those groups. Compared with the Float64 convolution (a separate generic kernel) and, bit
+    /// for bit, with the baseline path.
     @Test("direct convolutions of wide rows: the baseline's bits on every path, and the Float64 result", arguments: SIMDPath.supported)
     func directConvWideRows(_ path: SIMDPath) {
-        struct Shape { let channels, groups, kernel, padding, dilation, width: Int }
-        let shapes = [Shape(channels: 6, groups: 6, kernel: 5, padding: 2, dilation: 1, width: 75),
+        struct Shape { var channels, groups, kernel, padding, dilation, width: Int, height = 9 }
+        var shapes = [Shape(channels: 6, groups: 6, kernel: 5, padding: 2, dilation: 1, width: 75),
                       Shape(channels: 6, groups: 6, kernel: 3, padding: 1, dilation: 1, width: 75),
                       Shape(channels: 6, groups: 3, kernel: 3, padding: 1, dilation: 1, width: 40),
-                      Shape(channels: 4, groups: 4, kernel: 3, padding: 2, dilation: 2, width: 75)]
+                      Shape(channels: 4, groups: 4, kernel: 3, padding: 2, dilation: 2, width: 75),
+                      Shape(channels: 2, groups: 2, kernel: 5, padding: 2, dilation: 1, width: 200)]
+        for width in [16, 32, 64, 128] {
+            shapes += [Shape(channels: 4, groups: 4, kernel: 5, padding: 2, dilation: 1, width: width, height: 21),
+                       Shape(channels: 4, groups: 2, kernel: 3, padding: 1, dilation: 1, width: width, height: 21),
+                       Shape(channels: 2, groups: 2, kernel: 3, padding: 2, dilation: 2, width: width, height: 21)]
+        }
         var rng = RandomGenerator(seed: 11)
         for s in shapes {
-            let x = Tensor.uniform([2, s.channels, 9, s.width], low: -1, high: 1, dtype: .float32, using: &rng)
+            let x = Tensor.uniform([2, s.channels, s.height, s.width], low: -1, high: 1, dtype: .float32, using: &rng)
             let w = Tensor.uniform([s.channels, s.channels / s.groups, s.kernel, s.kernel], low: -1, high: 1, dtype: .float32, using: &rng)
             let b = Tensor.uniform([s.channels], low: -1, high: 1, dtype: .float32, using: &rng)
             func run() -> Tensor {

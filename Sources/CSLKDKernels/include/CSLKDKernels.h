@@ -95,12 +95,14 @@ typedef struct SLKDConvRows {
     size_t kernel_h, kernel_w, dilation_h, dilation_w;
 } SLKDConvRows;
 
-/// One output row: for j < width (a multiple of 8),
-/// out[j] = bias + Σ_{kh ∈ [kh_lo, kh_hi)} Σ_{ci} Σ_{kw} kernel[(ci·kernel_h + kh)·kernel_w + kw]
-///          · row(ci, first_row + kh·dilation_h)[j + kw·dilation_w],
+/// `count` consecutive output rows that share the kernel-row range [kh_lo, kh_hi): for r < count
+/// and j < width (a multiple of 8),
+/// out[r·out_stride + j] = bias + Σ_{kh ∈ [kh_lo, kh_hi)} Σ_{ci} Σ_{kw} kernel[(ci·kernel_h + kh)·kernel_w + kw]
+///          · row(ci, first_row + r + kh·dilation_h)[j + kw·dilation_w],
 /// summed in that order (the same bits on every path). The caller keeps every row read in range.
-void slkd_conv_row_f32(const SLKDConvRows *_Nonnull rows, const float *_Nonnull kernel, float bias,
-                       ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, float *_Nonnull out, size_t width);
+void slkd_conv_rows_f32(const SLKDConvRows *_Nonnull rows, const float *_Nonnull kernel, float bias,
+                        ptrdiff_t first_row, size_t kh_lo, size_t kh_hi, size_t count, float *_Nonnull out,
+                        size_t out_stride, size_t width);
 
 /// One h×w plane of a depthwise 3×3 convolution with "same" padding (Restormer's `qkv_dwconv` and
 /// GDFN convolutions): dst = bias + the nine taps of src, `zero` (w zeros) standing in for the

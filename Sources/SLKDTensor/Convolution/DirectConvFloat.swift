@@ -3,9 +3,9 @@ import CSLKDKernels
 // The direct convolution in Float for stride 1 and any kernel size, dilation and padding: DRSformer's
 // 5×5 depthwise and 2-channel-per-group convolutions (MSFN) and MEFC's 3×3/5×5/7×7 separable and
 // dilated depthwise convolutions. The generic direct kernel reads and writes each output row once
-// per (input channel, tap); this one's row kernel (`slkd_conv_row_f32` in CSLKDKernels, compiled
-// for AVX-512, AVX2 and the baseline) keeps 32 or 64 outputs in vector registers across all taps
-// and writes them once. Each output sums bias, then rows kh, input channels ci, taps kw in the same order as
+// per (input channel, tap); this one's row kernel (`slkd_conv_rows_f32` in CSLKDKernels, compiled
+// for AVX-512, AVX2 and the baseline) keeps 32, 64 or 128 outputs in vector registers across all
+// taps (on AVX-512 four rows of 32 or eight of 16 at once) and writes them once. Each output sums bias, then rows kh, input channels ci, taps kw in the same order as
 // the generic kernel (taps that fall in the horizontal padding add an exact 0), so the two agree
 // to rounding of the same terms.
 
@@ -48,17 +48,32 @@ extension ConvKernels {
                     let kc = k + co * cinG * kH * kW
                     let yp = y + outputs.plane(image: n, channel: co) * oh * ow
                     let bias = b?[co] ?? 0
-                    for ho in 0..<oh {
-                        // Kernel rows that land inside the input: hi = ho − ph + kh·dh ∈ [0, h).
+                    // Kernel rows that land inside the input for output row ho: hi = ho − ph + kh·dh ∈ [0, h).
+                    func kernelRows(_ ho: Int) -> (Int, Int) {
                         var khLo = 0, khHi = kH
                         while khLo < kH && ho - ph + khLo * dh < 0 { khLo += 1 }
                         while khHi > khLo && ho - ph + (khHi - 1) * dh >= h { khHi -= 1 }
-                        // Straight into the output when its rows are whole vectors.
-                        let target = ow == ow8 ? yp + ho * ow : outRow
-                        withUnsafePointer(to: rows) { rows in
-                            slkd_conv_row_f32(rows, kc, bias, ho - ph, khLo, khHi, target, ow8)
+                        return (khLo, khHi)
+                    }
+                    var ho = 0
+                    while ho < oh {
+                        let (khLo, khHi) = kernelRows(ho)
+                        if ow == ow8 {
+                            // Straight into the output, whose rows are whole vectors: every following row
+                            // with the same kernel rows in one call (the interior rows of the plane).
+                            var count = 1
+                            while ho + count < oh && kernelRows(ho + count) == (khLo, khHi) { count += 1 }
+                            withUnsafePointer(to: rows) { rows in
+                                slkd_conv_rows_f32(rows, kc, bias, ho - ph, khLo, khHi, count, yp + ho * ow, ow, ow8)
+                            }
+                            ho += count
+                        } else {
+                            withUnsafePointer(to: rows) { rows in
+                                slkd_conv_rows_f32(rows, kc, bias, ho - ph, khLo, khHi, 1, outRow, ow8, ow8)
+                            }
+                            (yp + ho * ow).update(from: outRow, count: ow)
+                            ho += 1
                         }
-                        if target == outRow { (yp + ho * ow).update(from: outRow, count: ow) }
                     }
                     if relu { reluInPlace(yp, count: oh * ow) }
                 }

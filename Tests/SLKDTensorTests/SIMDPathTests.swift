@@ -406,6 +406,31 @@ struct SIMDPathTests {
         #expect(y[xs.count - 10].bitPattern == Float(0).bitPattern && y[xs.count - 9].bitPattern == Float(-0.0).bitPattern)
     }
 
+    /// The float-lane tanh switches from its polynomial to the compensated quotient at 3/4 and has
+    /// its largest error just above it (0.894 ulp at 0x1.c1992p-1 over all 2^32 floats, measured
+    /// outside the suite): every float in [1/2, 1], and every 4099th bit pattern (all of them with
+    /// SLKD_EXHAUSTIVE=1), NaNs, ±∞ and denormals included.
+    @Test("tanh is within 1 ulp at every float in [1/2, 1] and over every 4099th bit pattern", arguments: SIMDPath.supported)
+    func tanhAroundItsSwitch(_ path: SIMDPath) {
+        let step: UInt32 = ProcessInfo.processInfo.environment["SLKD_EXHAUSTIVE"] == "1" ? 1 : 4099
+        let around = ((0.5 as Float).bitPattern...(1 as Float).bitPattern).map { Float(bitPattern: $0) }
+        let spread = stride(from: 0 as UInt64, to: 1 << 32, by: Int(step)).map { Float(bitPattern: UInt32($0)) }
+        for xs in [around, spread] {
+            var worst = 0.0, at: Float = 0
+            for chunk in stride(from: 0, to: xs.count, by: 1 << 20) {
+                let part = Array(xs[chunk..<Swift.min(chunk + (1 << 20), xs.count)])
+                let y = SIMDPath.withPath(path) { Tensor(shape: [part.count], scalars: part).tanh().floats }
+                for (x, t) in zip(part, y) where !x.isNaN {
+                    let u = Self.ulps(t, Foundation.tanh(Double(x)))
+                    if u > worst { worst = u; at = x }
+                }
+                #expect(zip(part, y).allSatisfy { !$0.0.isNaN || $0.1.isNaN }, "tanh of NaN is NaN on \(path)")
+            }
+            #expect(worst <= 1, "tanh: \(worst) ulp at \(at) on \(path)")
+            #expect(xs.count > 1_000_000)
+        }
+    }
+
     /// SLKDTensor's scalar GELU and its derivative in Float, written out from the public pieces.
     static func scalarGELU(_ x: Float) -> Float {
         x * (1 + SpecialFunctions.erfForActivation(x * (1 / Float(2).squareRoot()))) / 2

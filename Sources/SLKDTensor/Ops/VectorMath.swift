@@ -45,8 +45,8 @@ extension SigmoidFunction {
 }
 
 extension TanhFunction {
-    /// Float: computed in double and rounded once (within 1 ulp; glibc's `tanhf` is scalar and was
-    /// a quarter of the MLP benchmark).
+    /// Float: the C kernel, in float lanes with compensated steps (within 1 ulp; glibc's `tanhf` is
+    /// scalar and was a quarter of the MLP benchmark).
     @inlinable
     static func apply<T: TensorScalar>(_ source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
         mapContiguous(source, to: destination, count: count, floatKernel: slkd_tanh_f32, scalar: apply)

@@ -104,6 +104,17 @@ SLKD_INLINE float slkd_pow2_of_rounded(float shifted) {
     return scale;
 }
 
+/// The Cody–Waite reduction of e^x, x = n·ln2 + r with |r| ≤ ln2/2 (and a rounding), for
+/// slkd_exp_float and slkd_tanh_large: n is x·log2(e) rounded to an integer, held in the low bits
+/// of `*shifted` for slkd_pow2_of_rounded; ln 2 in two parts, so that n·0.693359375 is exact.
+SLKD_INLINE float slkd_exp_reduce(float x, float *shifted) {
+    const float s = x * 1.44269504088896341f + SLKD_ROUND_MAGIC;
+    const float n = s - SLKD_ROUND_MAGIC;
+    const float r = x - n * 0.693359375f;
+    *shifted = s;
+    return r - n * -2.12194440e-4f;
+}
+
 /// Where slkd_exp_float runs: every result there is a normal float (e^−87 > 2^−126) and 2^n
 /// fits the exponent field (n ≤ 127). False for NaN.
 SLKD_INLINE int slkd_exp_float_in_range(float x) { return x >= -87.0f && x <= 88.0f; }
@@ -122,10 +133,8 @@ SLKD_INLINE int slkd_exp_float_in_range(float x) { return x >= -87.0f && x <= 88
 /// same bits. Lanes outside the range are clamped only to stay finite; the caller replaces them.
 SLKD_INLINE float slkd_exp_float(float x) {
     const float clamped = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float shifted = clamped * 1.44269504088896341f + SLKD_ROUND_MAGIC;
-    const float n = shifted - SLKD_ROUND_MAGIC;
-    float r = clamped - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+    float shifted;
+    const float r = slkd_exp_reduce(clamped, &shifted);
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -250,11 +259,8 @@ SLKD_INLINE float slkd_tanh_small(float a) {
 /// and of the final sum.
 SLKD_INLINE float slkd_tanh_large(float a) {
     const float clamped = a > 9.5f ? 9.5f : a;
-    const float y = clamped + clamped;
-    const float shifted = y * 1.44269504088896341f + SLKD_ROUND_MAGIC;
-    const float n = shifted - SLKD_ROUND_MAGIC;
-    float r = y - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+    float shifted;
+    const float r = slkd_exp_reduce(clamped + clamped, &shifted);
     float q = 1.394187100e-03f;
     q = q * r + 8.368677460e-03f;
     q = q * r + 4.166638851e-02f;

@@ -17,7 +17,7 @@ let package = Package(
         // whatever the checkout's folder is called.
         .package(name: "SLKD", path: ".."),
         // The Trainer logs through swift-log.
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
     ],
     targets: [
         // Restores a PNG with a model preset and optional weights.

@@ -27,13 +27,13 @@ public struct PlainLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        let all = metadata.merging(explicit ?? [:]) { $1 }
+    /// One line: the message, then the handler's and the event's metadata (the event's win).
+    public func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let pairs = all.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-        let text = ([message.description] + pairs).joined(separator: " · ")
+        let text = ([event.message.description] + pairs).joined(separator: " · ")
         if echo { print(text) }
-        self.file?.append("\(LogFile.timestamp()) \(level.rawValue.uppercased()): \(text)")
+        file?.append("\(LogFile.timestamp()) \(event.level.rawValue.uppercased()): \(text)")
     }
 }
 

@@ -5,9 +5,10 @@ import CSLKDKernels
 // dilated depthwise convolutions. The generic direct kernel reads and writes each output row once
 // per (input channel, tap); this one's row kernel (`slkd_conv_rows_f32` in CSLKDKernels, compiled
 // for AVX-512, AVX2 and the baseline) keeps 32, 64 or 128 outputs in vector registers across all
-// taps (on AVX-512 four rows of 32 or eight of 16 at once) and writes them once. Each output sums bias, then rows kh, input channels ci, taps kw in the same order as
-// the generic kernel (taps that fall in the horizontal padding add an exact 0), so the two agree
-// to rounding of the same terms.
+// taps (on AVX-512 four rows of 32 or eight of 16 at once) and writes them once. Each output sums
+// bias, then rows kh, input channels ci, taps kw in the same order as the generic kernel (taps
+// that fall in the horizontal padding add an exact 0), so the two agree to rounding of the same
+// terms.
 
 extension ConvKernels {
     /// Whether ``directForwardFloat(_:_:_:_:_:)`` handles `geo`.
@@ -58,22 +59,18 @@ extension ConvKernels {
                     var ho = 0
                     while ho < oh {
                         let (khLo, khHi) = kernelRows(ho)
-                        if ow == ow8 {
-                            // Straight into the output, whose rows are whole vectors: every following row
-                            // with the same kernel rows in one call (the interior rows of the plane).
-                            var count = 1
-                            while ho + count < oh && kernelRows(ho + count) == (khLo, khHi) { count += 1 }
-                            withUnsafePointer(to: rows) { rows in
-                                slkd_conv_rows_f32(rows, kc, bias, ho - ph, khLo, khHi, count, yp + ho * ow, ow, ow8)
-                            }
-                            ho += count
-                        } else {
-                            withUnsafePointer(to: rows) { rows in
-                                slkd_conv_rows_f32(rows, kc, bias, ho - ph, khLo, khHi, 1, outRow, ow8, ow8)
-                            }
-                            (yp + ho * ow).update(from: outRow, count: ow)
-                            ho += 1
+                        // Straight into the output when its rows are whole vectors, with every following
+                        // row that has the same kernel rows in one call (the interior rows of the plane);
+                        // otherwise one row at a time through `outRow`.
+                        let direct = ow == ow8
+                        var count = 1
+                        while direct && ho + count < oh && kernelRows(ho + count) == (khLo, khHi) { count += 1 }
+                        let target = direct ? yp + ho * ow : outRow
+                        withUnsafePointer(to: rows) { rows in
+                            slkd_conv_rows_f32(rows, kc, bias, ho - ph, khLo, khHi, count, target, ow8, ow8)
                         }
+                        if !direct { (yp + ho * ow).update(from: outRow, count: ow) }
+                        ho += count
                     }
                     if relu { reluInPlace(yp, count: oh * ow) }
                 }

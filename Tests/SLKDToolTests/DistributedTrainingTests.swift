@@ -213,7 +213,7 @@ enum MPIRunner {
     static func start(processes: Int, _ arguments: [String], logs: URL) throws -> (process: Process, standardOutput: URL, standardError: URL) {
         let process = try process(processes: processes, arguments)
         let out = logs.appendingPathComponent("mpirun.out"), err = logs.appendingPathComponent("mpirun.err")
-        for url in [out, err] { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        for url in [out, err] { try Data().write(to: url) }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()

@@ -27,8 +27,9 @@ public enum DType: String, Sendable, Hashable, CustomStringConvertible {
 ///
 /// Only `Float` and `Double` conform. Kernels are generic over this protocol and get specialised
 /// by the optimiser for both, so one source serves Float32 and Float64 (`SIMDScalar`: some
-/// kernels, Adam's step among them, run in SIMD vectors).
-public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable
+/// kernels, Adam's step among them, run in SIMD vectors). `Codable` is implied already
+/// (`SIMDScalar`'s storage types need `Codable` scalars); Swift 6.3 warns unless it is stated.
+public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where RawSignificand: FixedWidthInteger {
     /// The ``DType`` tag of this scalar type.
     static var dtype: DType { get }

@@ -58,10 +58,10 @@ const char *_Nullable slkd_openblas_core(void);
 const char *_Nullable slkd_openblas_replaced_core(void);
 
 /// dst[i] = exp(src[i]): within 1 ulp of the exact value, the same bits on every path (float lanes
-/// for −87 ≤ x ≤ 88, glibc's expf bit for bit outside). src may equal dst.
+/// for −87 ≤ x ≤ 88, glibc's expf bit for bit outside). src equals dst or does not overlap it.
 void slkd_exp_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
 /// dst[i] = 1 / (1 + exp(−x)), as x ≥ 0 ? 1 / (1 + e) : e / (1 + e) with e = exp(−|x|) in float
-/// (within 2.5 ulp of the exact value).
+/// (within 2.5 ulp of the exact value). src equals dst or does not overlap it.
 void slkd_sigmoid_f32(const float *_Nonnull src, float *_Nonnull dst, size_t count);
 /// dst[i] = tanh(src[i]) in float lanes with compensated steps: within 1 ulp of the exact value
 /// (0.894 ulp at most over every float), tanh(−0) = −0, ±1 from |x| ≥ 9.5 and for ±∞, NaN stays NaN.

@@ -178,17 +178,15 @@ SLKD_INLINE void slkd_exp_block(const float *restrict x, float *restrict y) {
 /// attention are 48 long and would otherwise run entirely in a scalar tail.
 ///
 /// Why not always from a copy, as up to now: the copy goes through one stack buffer per thread,
-/// and on the 2-core Zen 4 host the worker pool's chunks of a large exp ran 1.6–1.9× slower that way
+/// and on the 2-core Zen 4 host the worker pool's chunks of a large exp ran 1.6–2.3× slower that way
 /// than straight from src (118–164 against 72 µs per eighth of 1.57 M floats, both threads;
 /// Docs/Benchmarks.md, tenth session), which the same bits now avoid.
 SLKD_INLINE void slkd_exp_body(const float *src, float *dst, size_t n) {
     size_t i = 0;
-    if (src != dst) {
-        for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) slkd_exp_block(src + i, dst + i);
-    }
     for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
-        float x[SLKD_BLOCK];
-        memcpy(x, src + i, sizeof x);
+        float copy[SLKD_BLOCK];
+        const float *x = src + i;
+        if (src == dst) x = memcpy(copy, x, sizeof copy);
         slkd_exp_block(x, dst + i);
     }
     if (i < n) {
@@ -241,12 +239,10 @@ SLKD_INLINE void slkd_sigmoid_block(const float *restrict x, float *restrict y) 
 /// place over src the loop ran scalar: 25 µs instead of 3 for 4096 floats).
 SLKD_INLINE void slkd_sigmoid_body(const float *src, float *dst, size_t n) {
     size_t i = 0;
-    if (src != dst) {
-        for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) slkd_sigmoid_block(src + i, dst + i);
-    }
     for (; i + SLKD_BLOCK <= n; i += SLKD_BLOCK) {
-        float x[SLKD_BLOCK];
-        memcpy(x, src + i, sizeof x);
+        float copy[SLKD_BLOCK];
+        const float *x = src + i;
+        if (src == dst) x = memcpy(copy, x, sizeof copy);
         slkd_sigmoid_block(x, dst + i);
     }
     for (; i < n; i++) dst[i] = slkd_sigmoid_in_range(src[i]) ? slkd_sigmoid_fast(src[i]) : slkd_sigmoid_scalar(src[i]);
